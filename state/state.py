@@ -1,0 +1,185 @@
+"""The graph state: what goes in, what the loop accumulates, and what comes out.
+
+Every per-stage channel is a dict keyed by stage name (``"principles"``, ``"response"``)
+whose lists only ever grow: the current draft of a stage is the last item of
+``drafts[stage]`` and the critique of draft *i* is ``critiques[stage][i]``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from spri.state.context import Context
+from spri.state.errors import InputError
+from spri.state.profile import Profile
+
+Stage = Literal["principles", "response"]
+STAGES: tuple[Stage, ...] = ("principles", "response")
+
+StopReason = Literal[
+    "accepted",  # the critic's score reached min_score
+    "max_rounds",  # the stage used its max_rounds critiques
+    "critic_unparseable",  # no score could be read from the critic, even after one reminder
+    "given",  # stage 1 skipped: the principles came with the input
+    "not_judged",  # the method has no critic for this stage (vanilla)
+]
+
+
+class Critique(BaseModel):
+    """The critic's verdict on one draft."""
+
+    score: int | None = Field(
+        default=None,
+        ge=1,
+        le=5,
+        description="Score 1-5 used for routing; None when the critic's output had no readable score.",
+    )
+    feedback: str = Field(default="", description="The critic's written feedback.")
+    raw: str = Field(default="", description="The critic's output exactly as returned.")
+    expected_score: float | None = Field(
+        default=None,
+        description="Probability-weighted mean over 1..5 at the score position, when the runtime "
+        "exposes token log-probabilities (then `score` is this value rounded).",
+    )
+    sampled_score: int | None = Field(
+        default=None,
+        description="The digit the critic wrote; equals `score` unless log-probabilities were used.",
+    )
+
+
+class Usage(BaseModel):
+    """Model calls and tokens spent by one stage."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            calls=self.calls + other.calls,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Channels hold plain JSON-like values, so checkpoints never pickle project classes."""
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+def append_per_stage(left: dict[str, list], right: dict[str, list] | None) -> dict[str, list]:
+    """Reducer: append each stage's new items to that stage's list; None clears all (a new run)."""
+    if right is None:
+        return {}
+    merged = dict(left)
+    for stage, items in right.items():
+        merged[stage] = [*merged.get(stage, ()), *map(_plain, items)]
+    return merged
+
+
+def add_per_stage(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
+    """Reducer: add each stage's new usage (calls, tokens) to its running total; None clears all."""
+    if right is None:
+        return {}
+    merged = {stage: dict(_plain(usage)) for stage, usage in left.items()}
+    for stage, usage in right.items():
+        total = merged.setdefault(stage, {})
+        for key, value in _plain(usage).items():
+            total[key] = total.get(key, 0) + value
+    return merged
+
+
+class Input(BaseModel):
+    """What a caller provides. Which fields a run uses depends on the profile."""
+
+    query: str = Field(
+        description="The user's request: a question or instruction (general), an emotional-support "
+        "post (reappraisal), or the input whose answer is judged (rubric)."
+    )
+    goal: str | None = Field(default=None, description="Response goal (reappraisal profile).")
+    reference: str | None = Field(default=None, description="Reference answer (rubric profile, optional).")
+    response_to_judge: str | None = Field(default=None, description="The answer to judge (rubric profile).")
+    principles: str | None = Field(
+        default=None, description="Principles given up front: stage 1 is skipped (fixed-principles method)."
+    )
+    category: str | None = Field(
+        default=None, description="Category of the input, used to pick seed examples of the same category."
+    )
+    extra: dict[str, str] = Field(
+        default_factory=dict, description="Further input fields named by a user-defined profile."
+    )
+
+
+class Output(BaseModel):
+    """What a finished run returns (written by ``finalize``)."""
+
+    profile: str | None = None
+    method: str | None = None
+    models: dict[str, str] = Field(default_factory=dict, description="Base and critic model names.")
+    principles: str | None = Field(default=None, description="The final principles.")
+    response: str | None = Field(default=None, description="The final response (or judgment).")
+    drafts: Annotated[dict[str, list[str]], append_per_stage] = Field(
+        default_factory=dict, description="Every draft per stage, oldest first; the last one is final."
+    )
+    critiques: Annotated[dict[str, list[Critique]], append_per_stage] = Field(
+        default_factory=dict, description="The critique of each draft per stage, in the same order."
+    )
+    stop_reason: dict[str, StopReason] = Field(default_factory=dict, description="Why each stage stopped.")
+    rounds: dict[str, int] = Field(default_factory=dict, description="Critiques used per stage.")
+    calls: int = Field(default=0, description="Model calls in total.")
+    tokens: dict[str, int] = Field(default_factory=dict, description="Tokens in total: input, output, total.")
+    calls_per_stage: dict[str, int] = Field(default_factory=dict)
+    tokens_per_stage: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+
+class State(Input, Output):
+    """The full graph state: input fields, the per-stage history, running usage, the output."""
+
+    usage: Annotated[dict[str, Usage], add_per_stage] = Field(
+        default_factory=dict, description="Model calls and tokens per stage, summed as nodes report them."
+    )
+
+    def current(self, stage: Stage) -> str | None:
+        """The stage's latest draft, if any."""
+        drafts = self.drafts.get(stage)
+        return drafts[-1] if drafts else None
+
+    def last_critique(self, stage: Stage) -> Critique | None:
+        critiques = self.critiques.get(stage)
+        return critiques[-1] if critiques else None
+
+    def needs_refinement(self, stage: Stage, ctx: Context) -> bool:
+        """True while the stage's latest critique neither accepts the draft nor ends the stage."""
+        return stop_reason(self.critiques.get(stage, []), ctx.min_score, ctx.max_rounds) is None
+
+    def final_principles(self) -> str | None:
+        """Principles the response stage follows: stage 1's last draft, or those given as input."""
+        return self.current("principles") or self.principles
+
+
+def stop_reason(critiques: list[Critique], min_score: int, max_rounds: int) -> StopReason | None:
+    """Why a stage stops after its latest critique, or None if it should refine again."""
+    if not critiques:
+        return None
+    last = critiques[-1]
+    if last.score is None:
+        return "critic_unparseable"
+    if last.score >= min_score:
+        return "accepted"
+    if len(critiques) >= max_rounds:
+        return "max_rounds"
+    return None
+
+
+def check_input(inputs: Input, method_needs_principles: bool, profile: Profile) -> None:
+    """Raise :class:`InputError` naming what is missing before any model is called."""
+    if not inputs.query or not inputs.query.strip():
+        raise InputError("the query is empty: give the text to answer")
+    values = {**inputs.extra, **inputs.model_dump(exclude={"extra"})}
+    missing = profile.missing_fields(values)
+    if missing:
+        raise InputError(f"profile '{profile.name}' needs input field(s): {', '.join(missing)}")
+    if method_needs_principles and not (inputs.principles or "").strip():
+        raise InputError("this method needs principles in the input (e.g. --principles TEXT|@FILE)")

@@ -1,0 +1,175 @@
+"""The `spri` command against a real OpenAI-compatible server on 127.0.0.1 (langchain-openai path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from tests.support.openai_server import Fault, OpenAIServer, Reply, free_port, is_critic_request
+
+
+def deterministic(request: dict[str, Any]) -> Reply:
+    """Replies as a pure function of the prompt, so two processes see the same run."""
+    messages = request["messages"]
+    if is_critic_request(request):
+        under_review = messages[-1]["content"].split("under review:")[-1]
+        score = 5 if "revised" in under_review else 2
+        return Reply(tool_args={"feedback": "Be more specific.", "score": score})
+    revised = any(m["role"] == "assistant" for m in messages)
+    kind = "principles" if "guiding principles" in messages[0]["content"] else "response"
+    return Reply(text=f"{'revised ' if revised else ''}{kind} text")
+
+
+def spri_cli(*args: str, env: dict[str, str], timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "spri.cli", *args], env=env, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "OPENAI_API_KEY": "test-key",
+        "SPRI_MAX_RETRIES": "0",
+        "SPRI_TIMEOUT": "20",
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "LANGSMITH_TRACING": "false",
+    }
+
+
+def test_ask_json_over_openai_endpoint(env, db):
+    with OpenAIServer(deterministic) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        done = spri_cli("ask", "How do I start running?", "--model", "openai:fake", "--db", db, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["principles"] == "revised principles text"
+    assert result["response"] == "revised response text"
+    assert [c["score"] for c in result["critiques"]["principles"]] == [2, 5]
+    assert result["stop_reason"] == {"principles": "accepted", "response": "accepted"}
+    assert result["calls"] == 8 and isinstance(result["calls"], int)
+    assert result["calls_per_stage"] == {"principles": 4, "response": 4}
+    assert result["tokens"]["total"] > 0 and set(result["tokens_per_stage"]) == {"principles", "response"}
+    # the critic was asked through function calling (structured output)
+    critic_requests = [r for r in server.requests if r.get("tools")]
+    assert len(critic_requests) == 4
+    # progress on stderr names stage, round and score
+    assert "[principles] round 1: score 2/5" in done.stderr
+    assert "[response] round 2: score 5/5" in done.stderr
+
+
+def test_plain_output_is_the_response(env, db):
+    with OpenAIServer(deterministic) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        done = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "-q", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "revised response text"
+    assert done.stderr == ""
+
+
+def test_show_prints_the_stage_history(env, db):
+    with OpenAIServer(deterministic) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "--thread", "t1", "-q", env=env)
+    shown = spri_cli("show", "t1", "--db", db, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "finished" in shown.stdout
+    assert "== principles, draft 1 ==\nprinciples text" in shown.stdout
+    assert "-- critique: 2/5 --" in shown.stdout
+    assert "(response: accepted)" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["ask", ""], "the query is empty"),
+        (["ask", "   "], "the query is empty"),
+        (["ask", "Q?", "--seeds", "/no/such/seeds.jsonl"], "--seeds: file not found"),
+        (["ask", "Q?", "--min-score", "6"], "min_score"),
+        (["ask", "Q?", "--max-rounds", "0"], "max_rounds"),
+        (["ask", "@/no/such/query.txt"], "query: file not found"),
+        (["ask", "Q?", "--profile", "nope"], "unknown profile 'nope'"),
+        (["ask", "Q?", "--min-score", "four"], "invalid int value"),
+        (["resume", "unknown-thread"], "no run with thread id 'unknown-thread'"),
+        (["show", "unknown-thread"], "no run with thread id 'unknown-thread'"),
+    ],
+)
+def test_user_errors_exit_2_with_one_clear_line(env, db, args, message):
+    done = (
+        spri_cli(*args, "--db", db, "--model", "openai:fake", env=env)
+        if args[0] != "show"
+        else spri_cli(*args, "--db", db, env=env)
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unreachable_endpoint_is_named(env, db):
+    env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{free_port()}/v1"
+    done = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, env=env)
+    assert done.returncode == 2
+    assert f"cannot reach the model endpoint {env['OPENAI_BASE_URL']}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_api_key(env, db):
+    env.pop("OPENAI_API_KEY")
+    done = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, env=env)
+    assert done.returncode == 2 and "needs OPENAI_API_KEY" in done.stderr
+
+
+def test_kill_inside_the_critic_then_resume_from_sqlite(env, db):
+    """SIGKILL while the critic call is in flight; a new process resumes; nothing finished runs again."""
+    reached, release = threading.Event(), threading.Event()
+    hang = {"on": True}
+
+    def policy(request: dict[str, Any]) -> Reply | Fault:
+        if hang["on"] and is_critic_request(request):
+            reached.set()
+            release.wait(30)
+            return Fault(status=503)
+        return deterministic(request)
+
+    with OpenAIServer(policy) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "spri.cli", "ask", "Q?", "--model", "openai:fake", "--db", db, "--thread", "k1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert reached.wait(60), "the critic was never called"
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        release.set()
+        hang["on"] = False
+        drafts_before = sum(1 for r in server.requests if not is_critic_request(r))
+        assert drafts_before == 1
+
+        resumed = spri_cli("resume", "k1", "--db", db, "--json", env=env)
+        assert resumed.returncode == 0, resumed.stderr
+        principle_drafts = [
+            r
+            for r in server.requests
+            if not is_critic_request(r)
+            and "guiding principles" in r["messages"][0]["content"]
+            and len(r["messages"]) == 2
+        ]
+        assert len(principle_drafts) == 1, "draft_principles ran again after the resume"
+
+        uninterrupted = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "--thread", "k2", "--json", env=env)
+    a, b = json.loads(resumed.stdout), json.loads(uninterrupted.stdout)
+    a.pop("thread_id"), b.pop("thread_id")
+    assert a == b

@@ -1,0 +1,77 @@
+"""Scripted chat models for tests: replies come from a list or from a function of the prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field, PrivateAttr
+
+Reply = str | BaseException | Callable[[list[BaseMessage]], str]
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Answers each call with the next scripted reply and records every prompt it was sent.
+
+    A reply may be a string, an exception (raised), or a function of the messages. When the script
+    runs out, ``default`` (a reply of the same kinds) answers, or the call fails loudly.
+    Token usage is reported as whitespace-separated word counts, so accounting can be checked.
+    """
+
+    replies: list[Any] = Field(default_factory=list)
+    default: Any = None
+    name_: str = "scripted"
+    _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    @property
+    def model_name(self) -> str:
+        return self.name_
+
+    @property
+    def calls(self) -> list[list[BaseMessage]]:
+        return self._calls
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        index = len(self._calls)
+        self._calls.append(list(messages))
+        if index < len(self.replies):
+            reply = self.replies[index]
+        elif self.default is not None:
+            reply = self.default
+        else:
+            raise AssertionError(f"scripted model ran out of replies at call {index + 1}")
+        if isinstance(reply, BaseException):
+            raise reply
+        text = reply(messages) if callable(reply) else str(reply)
+        words_in = sum(len(m.text.split()) for m in messages)
+        message = AIMessage(
+            content=text,
+            usage_metadata={
+                "input_tokens": words_in,
+                "output_tokens": len(text.split()),
+                "total_tokens": words_in + len(text.split()),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def scripted(*replies: Reply, default: Reply | None = None, name: str = "scripted") -> ScriptedChatModel:
+    return ScriptedChatModel(replies=list(replies), default=default, name_=name)
+
+
+def critique(score: int | None, feedback: str = "Looks fine.") -> str:
+    return f"Feedback: {feedback}\nScore: {score}" if score is not None else f"Feedback: {feedback}"
+
+
+def is_critic_prompt(messages: Sequence[BaseMessage]) -> bool:
+    """True for the critic's prompts (their system message asks for a review)."""
+    return bool(messages) and messages[0].type == "system" and "You review" in messages[0].text
