@@ -35,7 +35,7 @@ from spri.state import Context, Input, Output, State
 
 def start(state: State, runtime: Runtime[Context]) -> Literal["draft_principles", "draft_response"]:
     """Stage 1 runs only for methods that write their own principles."""
-    return "draft_principles" if runtime.context.spec.drafts_principles else "draft_response"
+    return "draft_principles" if runtime.context.spec.principles == "draft" else "draft_response"
 
 
 def after_judging_principles(state: State, runtime: Runtime[Context]) -> Literal["refine_principles", "draft_response"]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from spri.state import STAGES, Context, State, StopReason, model_name, stop_reason
+from spri.parsing import parse_critique
+from spri.state import STAGES, Context, State, StopReason, load_profile, model_name, stop_reason
 
 
 def _stop_reason(state: State, ctx: Context, stage: str) -> StopReason | None:
@@ -14,7 +15,7 @@ def _stop_reason(state: State, ctx: Context, stage: str) -> StopReason | None:
     if critiques:
         return stop_reason(critiques, ctx.min_score, ctx.max_rounds)
     if stage == "principles":
-        return "given" if state.principles else None
+        return "given" if ctx.spec.principles in ("input", "seeds", "generic") else None
     return "not_judged" if state.drafts.get(stage) else None
 
 
@@ -24,11 +25,17 @@ async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     reasons = {stage: _stop_reason(state, ctx, stage) for stage in STAGES}
     input_tokens = sum(u.input_tokens for u in usage.values())
     output_tokens = sum(u.output_tokens for u in usage.values())
+    judgment = {}
+    if load_profile(ctx.profile).response.output == "verdict" and state.current("response"):
+        verdict = parse_critique(state.current("response") or "")
+        rubric = state.final_principles() if ctx.spec.principles != "none" else None
+        judgment = {"rubric": rubric, "score": verdict.score, "feedback": verdict.feedback}
     return {
+        **judgment,
         "profile": ctx.profile,
         "method": ctx.method,
         "models": {"base": model_name(ctx.model), "critic": model_name(ctx.critic)},
-        "principles": state.final_principles(),
+        "principles": state.final_principles() if ctx.spec.principles != "none" else None,
         "response": state.current("response"),
         "stop_reason": {stage: reason for stage, reason in reasons.items() if reason},
         "rounds": {stage: len(state.critiques.get(stage, [])) for stage in STAGES},

@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from spri import models
-from spri.state import Context, Profile, Stage, State, load_profile
+from spri.state import Context, Critique, Profile, Stage, State, load_profile
 
 Variables = Callable[[State, Context, Profile], dict[str, Any]]
 Node = Callable[[State, Runtime[Context]], Awaitable[dict[str, Any]]]
@@ -31,12 +31,12 @@ class StageSpec:
     """Variables of the per-input messages: the input fields, and principles where the stage uses them."""
 
 
-def input_variables(state: State, profile: Profile) -> dict[str, Any]:
-    """The input as prompt variables: each field by name, plus ``input``, the labelled block."""
+def input_variables(state: State, profile: Profile, stage: Stage) -> dict[str, Any]:
+    """The input as prompt variables: each field by name, plus ``input``, the stage's labelled block."""
     values: dict[str, Any] = {**state.extra}
     for name in ("query", "goal", "reference", "response_to_judge", "category"):
         values[name] = getattr(state, name)
-    return {**values, "input": profile.input_block(values)}
+    return {**values, "input": profile.input_block(values, stage)}
 
 
 def _drafting_messages(spec: StageSpec, state: State, ctx: Context, profile: Profile) -> list[BaseMessage]:
@@ -61,11 +61,21 @@ def _writer(spec: StageSpec, step: str) -> Node:
             variables = spec.variables(state, ctx, profile)
             revise = profile.render(spec.name, "refine", **variables, draft=current, feedback=critique.feedback)
             messages += [AIMessage(content=current), HumanMessage(content=revise)]
+        if getattr(profile, spec.name).output == "verdict":
+            verdict, usage = await models.judge(ctx.model, messages, max_tokens=ctx.max_tokens, role="base")
+            return {"drafts": {spec.name: [verdict_text(verdict)]}, "usage": {spec.name: usage}}
         reply = await models.generate(ctx.model, messages, role="base", max_tokens=ctx.max_tokens)
         return {"drafts": {spec.name: [reply.text]}, "usage": {spec.name: reply.usage}}
 
     node.__name__ = f"{step}_{spec.name}"
     return node
+
+
+def verdict_text(verdict: Critique) -> str:
+    """A judgment draft in one canonical form, so critics and parsers read every model's alike."""
+    if verdict.score is None:
+        return verdict.raw
+    return f"Feedback: {verdict.feedback}\nScore: {verdict.score}"
 
 
 def draft(spec: StageSpec) -> Node:

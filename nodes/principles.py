@@ -10,16 +10,18 @@ from spri.state import Context, Profile, State, load_seeds, select_seeds
 
 def _examples(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
     """Seed examples for the system message: the same for every input of a category, so it caches."""
-    seeds = select_seeds(load_seeds(ctx.seeds, ctx.profile), ctx.seed_policy, state.category)
+    seeds = select_seeds(load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields), ctx.seed_policy, state.category)
     examples = [
-        profile.render("principles", "example", input=profile.input_block(seed.inputs), principles=seed.principles)
+        profile.render(
+            "principles", "example", input=profile.input_block(seed.inputs, "principles"), principles=seed.principles
+        )
         for seed in seeds
     ]
     return {"examples": examples}
 
 
 def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
-    return loop.input_variables(state, profile)
+    return loop.input_variables(state, profile, "principles")
 
 
 STAGE = loop.StageSpec(name="principles", stable=_examples, variables=_variables)

@@ -14,8 +14,8 @@ def _no_stable_variables(state: State, ctx: Context, profile: Profile) -> dict[s
 
 def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
     """The input and, where the method uses them, the principles (stage 1's or the given ones)."""
-    principles = state.final_principles() if ctx.spec.uses_principles else None
-    return {**loop.input_variables(state, profile), "principles": principles}
+    principles = state.final_principles() if ctx.spec.principles != "none" else None
+    return {**loop.input_variables(state, profile, "response"), "principles": principles}
 
 
 STAGE = loop.StageSpec(name="response", stable=_no_stable_variables, variables=_variables)

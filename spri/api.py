@@ -55,7 +55,7 @@ def make_context(context: Context | Mapping[str, Any] | None = None, **options: 
     except ValidationError as exc:
         raise SpriError(_describe(exc, "setting")) from exc
     load_profile(ctx.profile)  # fail now, not mid-run, on an unknown or malformed profile or seeds
-    load_seeds(ctx.seeds, ctx.profile)
+    load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
     models.resolve(ctx.model, ctx.max_tokens)  # and on a model spec that cannot work (no key, no file)
     models.resolve(ctx.critic, ctx.max_tokens)
     return ctx
@@ -74,7 +74,7 @@ def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: A
         inputs = Input(**data)
     except ValidationError as exc:
         raise InputError(_describe(exc, "input field")) from exc
-    check_input(inputs, ctx.spec.needs_principles, load_profile(ctx.profile))
+    check_input(inputs, ctx.spec, load_profile(ctx.profile))
     return inputs
 
 

@@ -65,13 +65,31 @@ def build_parser() -> argparse.ArgumentParser:
     inputs.add_argument("--response", dest="response_to_judge", help="answer to judge (rubric profile); TEXT or @FILE")
     inputs.add_argument("--principles", help="principles to use (fixed-principles method); TEXT or @FILE")
     inputs.add_argument("--category", help="input category, for --seed-policy category")
+    inputs.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="NAME=TEXT",
+        help="another input field a profile names (e.g. system_prompt=@FILE); repeatable",
+    )
     loop = ask.add_argument_group("loop")
     loop.add_argument("--profile", help="general, reappraisal, rubric, or a .toml/.yaml profile file")
-    loop.add_argument("--method", help="spri, fixed-principles, self-refine or vanilla")
+    loop.add_argument(
+        "--method",
+        help="spri (default), fixed-principles, self-refine, vanilla; for the rubric profile also "
+        "seed-rubric, mt-bench-rubric, flask-rubric",
+    )
     loop.add_argument("--min-score", type=int, help="accept a draft scoring at least this (1-5, default 4)")
     loop.add_argument("--max-rounds", type=int, help="most critiques per stage (default 4)")
     loop.add_argument("--max-tokens", type=int, help="most tokens per model reply (default 512)")
     loop.add_argument("--seeds", help="seed examples (JSONL) for drafting principles; default: the profile's own")
+    loop.add_argument(
+        "--seed-field",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="seed-file column for a seed field (query, goal, reference, principles, category); repeatable",
+    )
     loop.add_argument("--no-seeds", action="store_true", help="zero-seed: no examples")
     loop.add_argument("--seed-policy", choices=["all", "category", "none"], help="which seeds to show")
     _add_model_options(ask)
@@ -148,7 +166,18 @@ def _context_options(args: argparse.Namespace) -> dict[str, Any]:
         "method": getattr(args, "method", None),
         "seeds": getattr(args, "seeds", None),
         "seed_policy": policy,
+        "seed_fields": _pairs(getattr(args, "seed_field", None) or [], "--seed-field") or None,
     }
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise CliError(f"{option} expects NAME=VALUE, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -159,6 +188,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         "response_to_judge": _text_arg(args.response_to_judge, "--response"),
         "principles": _text_arg(args.principles, "--principles"),
         "category": args.category,
+        "extra": {name: _text_arg(text, f"--field {name}") for name, text in _pairs(args.field, "--field").items()}
+        or None,
     }
     if args.seeds and not Path(args.seeds).expanduser().is_file():
         raise CliError(f"--seeds: file not found: {args.seeds}")

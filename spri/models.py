@@ -113,13 +113,16 @@ async def generate(spec: ModelSpec, messages: list[BaseMessage], *, role: str, m
     raise ModelError(f"the {role} model returned an empty reply twice")
 
 
-async def judge(spec: ModelSpec, messages: list[BaseMessage], *, max_tokens: int) -> tuple[Critique, Usage]:
-    """The critic's verdict on the draft in ``messages``; score None if unreadable after one reminder."""
+async def judge(
+    spec: ModelSpec, messages: list[BaseMessage], *, max_tokens: int, role: str = "critic"
+) -> tuple[Critique, Usage]:
+    """A verdict (feedback + score 1-5) on what ``messages`` show; score None if unreadable after one
+    reminder. The critic judges drafts this way; in judgment profiles the base model writes its drafts so."""
     model = resolve(spec, max_tokens)
-    critique, usage = await _critique_once(model, messages, max_tokens)
+    critique, usage = await _critique_once(model, messages, max_tokens, role)
     if critique.score is None:
         retry = [*messages, AIMessage(content=critique.raw or "(no reply)"), HumanMessage(content=FORMAT_REMINDER)]
-        critique, more = await _critique_once(model, retry, max_tokens)
+        critique, more = await _critique_once(model, retry, max_tokens, role)
         usage += more
     return critique, usage
 
@@ -137,8 +140,10 @@ def _refuses_tools(exc: Exception) -> bool:
     return isinstance(exc, NotImplementedError) or status in (400, 404, 422, 501)
 
 
-async def _critique_once(model: BaseChatModel, messages: list[BaseMessage], max_tokens: int) -> tuple[Critique, Usage]:
-    config: Any = {"run_name": "critic", "tags": ["spri:critic"]}
+async def _critique_once(
+    model: BaseChatModel, messages: list[BaseMessage], max_tokens: int, role: str
+) -> tuple[Critique, Usage]:
+    config: Any = {"run_name": role, "tags": [f"spri:{role}"]}
     if isinstance(model, LocalChatModel):
         message = await model.ainvoke(
             messages, config, grammar=critic_grammar(max_tokens), digit_probs_after=SCORE_MARKER

@@ -10,26 +10,40 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-Method = Literal["spri", "fixed-principles", "self-refine", "vanilla"]
+Method = Literal["spri", "fixed-principles", "self-refine", "vanilla", "seed-rubric", "mt-bench-rubric", "flask-rubric"]
 SeedPolicy = Literal["all", "category", "none"]
 
 ModelSpec = str | SkipJsonSchema[BaseChatModel]
 
 
-class MethodSpec(NamedTuple):
-    """Which parts of the loop a method uses; the graph's routers read this table, not method names."""
+PrinciplesSource = Literal["draft", "input", "seeds", "generic", "none"]
 
-    drafts_principles: bool  # stage 1 runs (else principles come from the input, or there are none)
-    needs_principles: bool  # the input must carry principles
-    judges_response: bool  # stage 2 has a critic and a refinement loop
-    uses_principles: bool  # the response is written and judged against principles
+
+class MethodSpec(NamedTuple):
+    """What a method runs; the graph's routers and nodes read this table, never method names."""
+
+    principles: PrinciplesSource
+    """Where the principles the response follows come from: stage 1 ('draft'), the input, the seed
+    example of the input's category, the profile's generic principles, or nowhere."""
+    judges_response: bool
+    """Stage 2 has a critic and a refinement loop (else one draft is the answer)."""
+    generic: str | None = None
+    """For principles='generic': which of the profile's generic principles (e.g. 'mt-bench')."""
+    paper: str = ""
 
 
 METHODS: dict[str, MethodSpec] = {
-    "spri": MethodSpec(True, False, True, True),
-    "fixed-principles": MethodSpec(False, True, True, True),
-    "self-refine": MethodSpec(False, False, True, False),
-    "vanilla": MethodSpec(False, False, False, False),
+    "spri": MethodSpec("draft", True, paper="SPRI: both stages, principles situated to the input"),
+    "fixed-principles": MethodSpec(
+        "input", True, paper="oracle / constitutional principles given with the input; stage 1 skipped"
+    ),
+    "self-refine": MethodSpec("none", True, paper="Self-Refine: response, critique without principles, refine"),
+    "vanilla": MethodSpec("none", False, paper="direct response (or direct judgment), no critic"),
+    "seed-rubric": MethodSpec(
+        "seeds", True, paper="rubric ablation: the seed example of the input's category used as the rubric"
+    ),
+    "mt-bench-rubric": MethodSpec("generic", True, "mt-bench", paper="one generic MT-Bench-style rubric"),
+    "flask-rubric": MethodSpec("generic", True, "flask", paper="FLASK-style skill rubrics for the category"),
 }
 
 
@@ -65,7 +79,8 @@ class Context(BaseModel):
     method: Method = Field(
         default="spri",
         description="'spri' (both stages), 'fixed-principles' (principles from input, stage 1 skipped), "
-        "'self-refine' (critic without principles), 'vanilla' (one response, no critic).",
+        "'self-refine' (critic without principles), 'vanilla' (one response, no critic); rubric "
+        "baselines: 'seed-rubric', 'mt-bench-rubric', 'flask-rubric' (fixed rubrics, stage 1 skipped).",
     )
     seeds: str = Field(
         default="default",
@@ -74,6 +89,11 @@ class Context(BaseModel):
     seed_policy: SeedPolicy = Field(
         default="all",
         description="'all' seeds, only seeds of the input's 'category', or 'none' (zero-seed).",
+    )
+    seed_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Seed-file column per seed field (query, goal, reference, principles, category) where "
+        "the file's names are not recognised, e.g. {'principles': 'constitution'}.",
     )
     max_tokens: int = Field(default=512, ge=16, le=32768, description="Most tokens a model may generate per call.")
     review_principles: bool = Field(

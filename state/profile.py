@@ -8,12 +8,13 @@ prompts from a profile and never branch on its name. Built-in profiles live besi
 
 from __future__ import annotations
 
+import ast
 import json
 import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -37,6 +38,10 @@ class InputField(BaseModel):
     name: str = Field(description="State field name (query, goal, reference, response_to_judge) or an extra.")
     label: str = Field(description="How the field is introduced in prompts, e.g. 'Response goal'.")
     required: bool = False
+    stages: list[Literal["principles", "response"]] = Field(
+        default=["principles", "response"],
+        description="Stages whose prompts show the field (a rubric must not see the answer it will grade).",
+    )
 
 
 class StagePrompts(BaseModel):
@@ -49,6 +54,11 @@ class StagePrompts(BaseModel):
     judge: str = Field(description="Critic's request for one draft.")
     scale: list[str] = Field(description="What scores 1..5 mean, lowest first.")
     example: str = Field(default="", description="How one seed example is shown inside `system`.")
+    output: Literal["text", "verdict"] = Field(
+        default="text",
+        description="'verdict': the base model's drafts are judgments (feedback + score 1-5), produced and "
+        "read the way critiques are (structured output, grammar, or parsing).",
+    )
 
     @field_validator("scale")
     @classmethod
@@ -73,6 +83,11 @@ class Profile(BaseModel):
     fields: list[InputField]
     principles: StagePrompts
     response: StagePrompts
+    generic: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Fixed principles some methods use instead of stage 1, by name, then by input category "
+        "('default' when no category matches), e.g. generic['mt-bench']['default'].",
+    )
 
     @model_validator(mode="after")
     def _has_query(self) -> Profile:
@@ -89,10 +104,22 @@ class Profile(BaseModel):
         except TemplateError as exc:
             raise ProfileError(f"profile '{self.name}': {stage}.{step} failed to render: {exc}") from exc
 
-    def input_block(self, values: dict[str, str | None]) -> str:
-        """The per-input part of prompts: each provided field under its label, in profile order."""
-        parts = [f"{f.label}:\n{text.strip()}" for f in self.fields if (text := values.get(f.name))]
-        return "\n\n".join(parts)
+    def input_block(self, values: dict[str, str | None], stage: str) -> str:
+        """The per-input part of a stage's prompts: each provided field under its label, in profile order."""
+        shown = [f for f in self.fields if stage in f.stages]
+        return "\n\n".join(f"{f.label}:\n{text.strip()}" for f in shown if (text := values.get(f.name)))
+
+    def generic_principles(self, name: str, category: str | None) -> str:
+        """The profile's fixed principles called ``name``, for the input's category if it has its own."""
+        table = self.generic.get(name)
+        if not table:
+            have = ", ".join(sorted(self.generic)) or "none"
+            raise ProfileError(f"profile '{self.name}' has no generic principles '{name}' (it has: {have})")
+        key = (category or "").strip().lower()
+        text = table.get(key) or table.get("default")
+        if not text:
+            raise ProfileError(f"profile '{self.name}': generic '{name}' has no entry for '{key}' and no 'default'")
+        return text.strip()
 
     def missing_fields(self, values: dict[str, str | None]) -> list[str]:
         return [f.name for f in self.fields if f.required and not (values.get(f.name) or "").strip()]
@@ -157,23 +184,41 @@ class Seed(BaseModel):
 
 
 SEED_ALIASES: dict[str, tuple[str, ...]] = {
-    "query": ("query", "question", "input", "instruction", "post", "reddit_post"),
+    "query": ("query", "question", "input", "instruction", "post", "reddit_post", "Reddit Post"),
     "goal": ("goal", "appraisal_dimension_aim", "response_goal"),
     "reference": ("reference", "reference_answer"),
-    "principles": ("principles", "principle", "constitution", "rubric", "score_rubric"),
-    "category": ("category", "question_type", "capability", "appraisal_dimension"),
+    "principles": ("principles", "principle", "constitution", "oracle_principles", "rubric", "score_rubric"),
+    "category": ("category", "question_type", "capability", "appraisal_dimension", "dimension"),
 }
 """Seed-file column names recognised without an explicit mapping, per field, first match wins."""
 
 
-def _as_text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """Any seed or input value as prompt text: strings as they are, rubric dicts (even as Python-literal
+    strings, as BiGGen stores them) as Criterion + Score 1..5 lines, other dicts and lists line by line."""
     if isinstance(value, str):
-        return value.strip()
+        text = value.strip()
+        if text.startswith("{") and text.endswith("}"):  # a dict stored as a Python literal (BiGGen rubrics)
+            try:
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return text
+            return as_text(parsed) if isinstance(parsed, dict) else text
+        return text
     if isinstance(value, dict):
-        return "\n".join(f"{key}: {val}" for key, val in value.items())
+        return _rubric_text(value) or "\n".join(f"{key}: {val}" for key, val in value.items())
     if isinstance(value, list):
         return "\n".join(f"- {item}" for item in value)
     return json.dumps(value)
+
+
+def _rubric_text(rubric: dict[str, Any]) -> str | None:
+    """A rubric dict (criteria + score1..5 descriptions) as readable text, or None if it is not one."""
+    levels = [rubric.get(f"score{i}_description") for i in range(1, 6)]
+    criterion = rubric.get("criteria") or rubric.get("criterion")
+    if not criterion or not all(levels):
+        return None
+    return "\n".join([f"Criterion: {criterion}", *(f"Score {i}: {text}" for i, text in enumerate(levels, 1))])
 
 
 def seed_from_record(record: dict[str, Any], mapping: dict[str, str] | None = None) -> Seed:
@@ -184,11 +229,11 @@ def seed_from_record(record: dict[str, Any], mapping: dict[str, str] | None = No
         names = (mapping[field],) if field in mapping else aliases
         for name in names:
             if record.get(name) not in (None, ""):
-                fields[field] = _as_text(record[name])
+                fields[field] = as_text(record[name])
                 break
     for field, column in mapping.items():
         if field not in SEED_ALIASES and record.get(column) not in (None, ""):
-            fields[field] = _as_text(record[column])
+            fields[field] = as_text(record[column])
     if "query" not in fields or "principles" not in fields:
         want = [f for f in ("query", "principles") if f not in fields]
         raise ValueError(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from spri.state.context import Context
+from spri.state.context import Context, MethodSpec
 from spri.state.errors import InputError
-from spri.state.profile import Profile
+from spri.state.profile import Profile, as_text
 
 Stage = Literal["principles", "response"]
 STAGES: tuple[Stage, ...] = ("principles", "response")
@@ -111,6 +111,12 @@ class Input(BaseModel):
         default_factory=dict, description="Further input fields named by a user-defined profile."
     )
 
+    @field_validator("principles", "reference", mode="before")
+    @classmethod
+    def _structured_as_text(cls, value: Any) -> Any:
+        """Rubrics and principles may arrive structured (e.g. BiGGen's score_rubric dict)."""
+        return as_text(value) if isinstance(value, dict | list) else value
+
 
 class Output(BaseModel):
     """What a finished run returns (written by ``finalize``)."""
@@ -120,6 +126,9 @@ class Output(BaseModel):
     models: dict[str, str] = Field(default_factory=dict, description="Base and critic model names.")
     principles: str | None = Field(default=None, description="The final principles.")
     response: str | None = Field(default=None, description="The final response (or judgment).")
+    rubric: str | None = Field(default=None, description="Judgment profiles (rubric): the rubric used.")
+    score: int | None = Field(default=None, description="Judgment profiles: the final judgment's score 1-5.")
+    feedback: str | None = Field(default=None, description="Judgment profiles: the final judgment's feedback.")
     drafts: Annotated[dict[str, list[str]], append_per_stage] = Field(
         default_factory=dict, description="Every draft per stage, oldest first; the last one is final."
     )
@@ -173,7 +182,7 @@ def stop_reason(critiques: list[Critique], min_score: int, max_rounds: int) -> S
     return None
 
 
-def check_input(inputs: Input, method_needs_principles: bool, profile: Profile) -> None:
+def check_input(inputs: Input, method: MethodSpec, profile: Profile) -> None:
     """Raise :class:`InputError` naming what is missing before any model is called."""
     if not inputs.query or not inputs.query.strip():
         raise InputError("the query is empty: give the text to answer")
@@ -181,5 +190,7 @@ def check_input(inputs: Input, method_needs_principles: bool, profile: Profile) 
     missing = profile.missing_fields(values)
     if missing:
         raise InputError(f"profile '{profile.name}' needs input field(s): {', '.join(missing)}")
-    if method_needs_principles and not (inputs.principles or "").strip():
+    if method.principles == "input" and not (inputs.principles or "").strip():
         raise InputError("this method needs principles in the input (e.g. --principles TEXT|@FILE)")
+    if method.principles == "generic" and method.generic:
+        profile.generic_principles(method.generic, inputs.category)

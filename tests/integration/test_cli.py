@@ -34,6 +34,15 @@ def spri_cli(*args: str, env: dict[str, str], timeout: float = 60, **kwargs: Any
     )
 
 
+def ask_json(policy: Any, env: dict[str, str], db: str, *args: str) -> dict[str, Any]:
+    """`spri ask ARGS --json` against a fresh fake server answering with ``policy``."""
+    with OpenAIServer(policy) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        done = spri_cli("ask", *args, "--model", "openai:fake", "--db", db, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
     return {
@@ -173,3 +182,39 @@ def test_kill_inside_the_critic_then_resume_from_sqlite(env, db):
     a, b = json.loads(resumed.stdout), json.loads(uninterrupted.stdout)
     a.pop("thread_id"), b.pop("thread_id")
     assert a == b
+
+
+def test_rubric_profile_judges_a_response_from_a_file(env, db, tmp_path):
+    answer = tmp_path / "answer.txt"
+    answer.write_text("Ten pens cost $6.67.")
+
+    def judging(request: dict[str, Any]) -> Reply:
+        first_user_message = request["messages"][1]["content"]
+        if request.get("tools") and "Evaluate the response" in first_user_message:
+            # the judgment itself is a verdict, asked through function calling like a critique
+            assert "Ten pens cost $6.67." in first_user_message
+            return Reply(tool_args={"feedback": "Ignores the packs.", "score": 2})
+        if is_critic_request(request):
+            return Reply(tool_args={"feedback": "Sound.", "score": 5})
+        return Reply(text="Criterion: Buys 4 packs?\nScore 1: no\nScore 2: -\nScore 3: -\nScore 4: -\nScore 5: yes")
+
+    question, reference = "How much do 10 pens cost at 3 for $2?", "$8 (four packs)"
+    result = ask_json(
+        judging, env, db, question, "--profile", "rubric", "--response", f"@{answer}", "--reference", reference
+    )
+    assert result["score"] == 2 and result["feedback"] == "Ignores the packs."
+    assert result["rubric"].startswith("Criterion: Buys 4 packs?")
+    assert result["calls"] == 4
+
+
+@pytest.mark.parametrize("method,calls", [("vanilla", 1), ("self-refine", 2), ("fixed-principles", 2)])
+def test_baselines_from_the_cli(env, db, method, calls):
+    def accept(request: dict[str, Any]) -> Reply:
+        if is_critic_request(request):
+            return Reply(tool_args={"feedback": "Fine.", "score": 5})
+        return Reply(text="an answer")
+
+    post, goal = "My friend forgot my birthday.", "See it is not about me."
+    args = ("--profile", "reappraisal", "--goal", goal, "--method", method, "--principles", "Be kind.")
+    result = ask_json(accept, env, db, post, *args)
+    assert result["calls"] == calls
