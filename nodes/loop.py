@@ -62,9 +62,14 @@ def _writer(spec: StageSpec, step: str) -> Node:
             revise = profile.render(spec.name, "refine", **variables, draft=current, feedback=critique.feedback)
             messages += [AIMessage(content=current), HumanMessage(content=revise)]
         if getattr(profile, spec.name).output == "verdict":
-            verdict, usage = await models.judge(ctx.model, messages, max_tokens=ctx.max_tokens, role="base")
+            verdict, usage = await models.judge(
+                ctx.model, messages, max_tokens=ctx.max_tokens, role="base", slot=f"base:{spec.name}"
+            )
             return {"drafts": {spec.name: [verdict_text(verdict)]}, "usage": {spec.name: usage}}
-        reply = await models.generate(ctx.model, messages, role="base", max_tokens=ctx.max_tokens)
+        grammar = profile.render(spec.name, "grammar", max_chars=(ctx.max_tokens - 16) * 3)
+        reply = await models.generate(
+            ctx.model, messages, role="base", max_tokens=ctx.max_tokens, grammar=grammar, slot=f"base:{spec.name}"
+        )
         return {"drafts": {spec.name: [reply.text]}, "usage": {spec.name: reply.usage}}
 
     node.__name__ = f"{step}_{spec.name}"
@@ -95,7 +100,9 @@ def judge(spec: StageSpec) -> Node:
             SystemMessage(content=profile.render(spec.name, "critic", **variables)),
             HumanMessage(content=profile.render(spec.name, "judge", **variables, draft=state.current(spec.name))),
         ]
-        critique, usage = await models.judge(ctx.critic, messages, max_tokens=ctx.max_tokens)
+        critique, usage = await models.judge(
+            ctx.critic, messages, max_tokens=ctx.max_tokens, slot=f"critic:{spec.name}"
+        )
         return {"critiques": {spec.name: [critique]}, "usage": {spec.name: usage}}
 
     node.__name__ = f"judge_{spec.name}"

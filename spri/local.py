@@ -3,7 +3,10 @@
 A thin wrapper of our own (rather than langchain-community's ChatLlamaCpp) because SPRI needs two
 things from the runtime: GBNF grammars, so a 135M model keeps the critic's format, and the raw
 next-token probabilities at the score position, so a score carries more than one sampled digit.
-The weights load once per process (per path and settings) and calls are serialised on a lock.
+The weights are memory-mapped once per process; each *slot* (the graph uses one per role and stage:
+base:principles, critic:principles, ...) has its own llama.cpp context, so its KV cache still holds the
+previous call's prompt: refinement rounds, later critiques and the next input's identical prefix (role,
+seed examples, scale) are not evaluated again. Calls on one slot are serialised on its lock.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ class _Engine:
     digit_tokens: tuple[int, ...] = ()
 
 
-@lru_cache(maxsize=4)
-def _engine(model_path: str, n_ctx: int, n_threads: int) -> _Engine:
+@lru_cache(maxsize=16)
+def _engine(model_path: str, n_ctx: int, n_threads: int, slot: str = "default") -> _Engine:
     try:
         import llama_cpp
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -76,9 +79,9 @@ def _grammar(text: str) -> Any:
 
 
 class LocalChatModel(BaseChatModel):
-    """A GGUF chat model run in process. Extra call options: ``grammar`` (GBNF text) and
+    """A GGUF chat model run in process. Extra call options: ``grammar`` (GBNF text),
     ``digit_probs_after`` (a marker; the probabilities of the digits 1..5 right after it are
-    returned in ``response_metadata["digit_probs"]``)."""
+    returned in ``response_metadata["digit_probs"]``) and ``slot`` (which KV cache to use)."""
 
     model_path: str = Field(default_factory=default_model_path)
     n_ctx: int = 4096
@@ -100,12 +103,15 @@ class LocalChatModel(BaseChatModel):
     def model_name(self) -> str:
         return Path(self.model_path).name
 
-    def load(self) -> Any:
-        """The loaded ``llama_cpp.Llama`` (loading it on first use)."""
-        return _engine(self.model_path, self.n_ctx, self.n_threads).llm
+    def load(self, slot: str = "default") -> Any:
+        """The loaded ``llama_cpp.Llama`` of a slot (loading it on first use)."""
+        return self._engine(slot).llm
 
-    def count_tokens(self, messages: list[dict[str, str]]) -> int:
-        engine = _engine(self.model_path, self.n_ctx, self.n_threads)
+    def _engine(self, slot: str) -> _Engine:
+        return _engine(self.model_path, self.n_ctx, self.n_threads, slot)
+
+    def count_tokens(self, messages: list[dict[str, str]], slot: str = "default") -> int:
+        engine = self._engine(slot)
         text = "".join(f"<|{m['role']}|>\n{m['content']}\n" for m in messages)
         return len(engine.llm.tokenize(text.encode(), add_bos=True, special=True)) + 3 * len(messages)
 
@@ -116,10 +122,11 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        engine = _engine(self.model_path, self.n_ctx, self.n_threads)
+        slot = str(kwargs.get("slot") or "default")
+        engine = self._engine(slot)
         chat = [{"role": _role(m), "content": m.text} for m in messages]
         max_tokens = int(kwargs.get("max_tokens") or self.max_tokens)
-        prompt_tokens = self.count_tokens(chat)
+        prompt_tokens = self.count_tokens(chat, slot)
         if prompt_tokens + max_tokens > self.n_ctx:
             raise LocalModelError(
                 f"prompt of about {prompt_tokens} tokens plus {max_tokens} to generate exceeds the "

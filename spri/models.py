@@ -100,12 +100,19 @@ def text_of(message: BaseMessage) -> str:
     return _THINK.sub("", message.text).strip()
 
 
-async def generate(spec: ModelSpec, messages: list[BaseMessage], *, role: str, max_tokens: int) -> Reply:
-    """One base-model reply. An empty reply is retried once, then reported as an error."""
+async def generate(
+    spec: ModelSpec, messages: list[BaseMessage], *, role: str, max_tokens: int, grammar: str = "", slot: str = ""
+) -> Reply:
+    """One base-model reply (held to ``grammar`` where the model supports grammars). ``slot`` names the
+    embedded model's KV cache to reuse (calls sharing a prompt prefix should share a slot). An empty
+    reply is retried once, then reported as an error."""
     model = resolve(spec, max_tokens)
+    options: dict[str, Any] = {}
+    if isinstance(model, LocalChatModel):
+        options = {"grammar": grammar, "slot": slot or role} if grammar else {"slot": slot or role}
     usage = Usage(calls=0)
     for _ in range(2):
-        message = await model.ainvoke(messages, config={"run_name": role, "tags": [f"spri:{role}"]})
+        message = await model.ainvoke(messages, config={"run_name": role, "tags": [f"spri:{role}"]}, **options)
         usage += usage_of(message)
         text = text_of(message)
         if text:
@@ -114,15 +121,15 @@ async def generate(spec: ModelSpec, messages: list[BaseMessage], *, role: str, m
 
 
 async def judge(
-    spec: ModelSpec, messages: list[BaseMessage], *, max_tokens: int, role: str = "critic"
+    spec: ModelSpec, messages: list[BaseMessage], *, max_tokens: int, role: str = "critic", slot: str = ""
 ) -> tuple[Critique, Usage]:
     """A verdict (feedback + score 1-5) on what ``messages`` show; score None if unreadable after one
     reminder. The critic judges drafts this way; in judgment profiles the base model writes its drafts so."""
     model = resolve(spec, max_tokens)
-    critique, usage = await _critique_once(model, messages, max_tokens, role)
+    critique, usage = await _critique_once(model, messages, max_tokens, role, slot or role)
     if critique.score is None:
         retry = [*messages, AIMessage(content=critique.raw or "(no reply)"), HumanMessage(content=FORMAT_REMINDER)]
-        critique, more = await _critique_once(model, retry, max_tokens, role)
+        critique, more = await _critique_once(model, retry, max_tokens, role, slot or role)
         usage += more
     return critique, usage
 
@@ -141,12 +148,12 @@ def _refuses_tools(exc: Exception) -> bool:
 
 
 async def _critique_once(
-    model: BaseChatModel, messages: list[BaseMessage], max_tokens: int, role: str
+    model: BaseChatModel, messages: list[BaseMessage], max_tokens: int, role: str, slot: str
 ) -> tuple[Critique, Usage]:
     config: Any = {"run_name": role, "tags": [f"spri:{role}"]}
     if isinstance(model, LocalChatModel):
         message = await model.ainvoke(
-            messages, config, grammar=critic_grammar(max_tokens), digit_probs_after=SCORE_MARKER
+            messages, config, grammar=critic_grammar(max_tokens), digit_probs_after=SCORE_MARKER, slot=slot
         )
         return _with_probabilities(parse_critique(text_of(message)), message), usage_of(message)
     if _supports_structured(model):

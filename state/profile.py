@@ -54,6 +54,11 @@ class StagePrompts(BaseModel):
     judge: str = Field(description="Critic's request for one draft.")
     scale: list[str] = Field(description="What scores 1..5 mean, lowest first.")
     example: str = Field(default="", description="How one seed example is shown inside `system`.")
+    grammar: str = Field(
+        default="",
+        description="Optional GBNF grammar (a template; `max_chars` is the reply's character budget) that "
+        "models with grammar support (the embedded one) must follow for drafts; others ignore it.",
+    )
     output: Literal["text", "verdict"] = Field(
         default="text",
         description="'verdict': the base model's drafts are judgments (feedback + score 1-5), produced and "
@@ -69,7 +74,7 @@ class StagePrompts(BaseModel):
 
     @model_validator(mode="after")
     def _templates_compile(self) -> StagePrompts:
-        for name in ("system", "draft", "refine", "critic", "judge", "example"):
+        for name in ("system", "draft", "refine", "critic", "judge", "example", "grammar"):
             try:
                 _compile(getattr(self, name))
             except TemplateError as exc:
