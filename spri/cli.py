@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("thread", help="thread id")
     _add_db_options(show)
     show.add_argument("--json", action="store_true", help="print the saved state as JSON")
+    from spri.eval.cli import add_parser as add_eval_parser
+
+    add_eval_parser(sub, _add_model_options)
     return parser
 
 
@@ -258,7 +261,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ask": cmd_ask, "resume": cmd_resume, "show": cmd_show}
+def cmd_eval(args: argparse.Namespace) -> int:
+    from spri.eval import cli as eval_cli
+
+    return eval_cli.run(args)
+
+
+COMMANDS = {"ask": cmd_ask, "resume": cmd_resume, "show": cmd_show, "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

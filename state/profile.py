@@ -30,7 +30,7 @@ _jinja = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=F
 
 
 @lru_cache(maxsize=512)
-def _compile(template: str) -> Any:
+def compile_template(template: str) -> Any:
     return _jinja.from_string(template)
 
 
@@ -76,7 +76,7 @@ class StagePrompts(BaseModel):
     def _templates_compile(self) -> StagePrompts:
         for name in ("system", "draft", "refine", "critic", "judge", "example", "grammar"):
             try:
-                _compile(getattr(self, name))
+                compile_template(getattr(self, name))
             except TemplateError as exc:
                 raise ValueError(f"template '{name}' does not parse: {exc}") from exc
         return self
@@ -105,7 +105,7 @@ class Profile(BaseModel):
         prompts: StagePrompts = getattr(self, stage)
         variables.setdefault("scale", "\n".join(f"{i}: {text}" for i, text in enumerate(prompts.scale, 1)))
         try:
-            return str(_compile(getattr(prompts, step)).render(**variables)).strip()
+            return str(compile_template(getattr(prompts, step)).render(**variables)).strip()
         except TemplateError as exc:
             raise ProfileError(f"profile '{self.name}': {stage}.{step} failed to render: {exc}") from exc
 

@@ -38,6 +38,7 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
         "spri/nodes/prompts/general.toml",
         "spri/nodes/seeds/general.jsonl",
         "spri/state/context.py",
+        "spri/eval/judges.toml",
     ):
         assert expected in names
     assert not any(n.split("/")[0] in ("graph", "nodes", "state", "tests") for n in names)

@@ -1,0 +1,1 @@
+"""Evaluation: reproduce the paper's tables from released data, or compare methods live."""

@@ -1,0 +1,161 @@
+"""`spri eval meta | reappraisal | rubric`: reproduce the paper's tables, or evaluate methods live."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n")
+REAPPRAISAL_COLUMNS = ("model", "method", "alignment", "empathy", "n")
+LIVE_REAPPRAISAL_COLUMNS = (*REAPPRAISAL_COLUMNS[:-1], "harmfulness", "factual_consistency", "n")
+
+
+def _outputs(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("--json", action="store_true", help="print the rows as a JSON list instead of a table")
+    group.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    group.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
+
+
+def _live(parser: argparse.ArgumentParser, add_model_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    add_model_options(parser)
+    live = parser.add_argument_group("live run")
+    live.add_argument("--methods", help="comma-separated methods to compare")
+    live.add_argument("--out", metavar="DIR", help="output folder (items.jsonl, report.md, ...); default ./spri-eval")
+    live.add_argument("--limit", type=int, help="only the first N items")
+    live.add_argument("--concurrency", type=int, default=4, help="items in flight at once (default 4)")
+    live.add_argument("--max-rounds", type=int, help="most critiques per stage")
+    live.add_argument("--max-tokens", type=int, help="most tokens per model reply")
+    live.add_argument("--seeds", help="seed examples (JSONL) for stage 1")
+    live.add_argument("--seed-policy", choices=["all", "category", "none"], help="which seeds to show")
+
+
+def add_parser(sub: Any, add_model_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    evaluate = sub.add_parser("eval", help="evaluate methods; reproduce the paper's tables")
+    kinds = evaluate.add_subparsers(dest="eval_command", required=True, metavar="KIND")
+
+    meta = kinds.add_parser("meta", help="judge-human agreement from a judgments CSV (Table 2)")
+    meta.add_argument("file", help="CSV with judge_model, method, id, capability, human_score, judge_score")
+    meta.add_argument("--drop-invalid", action="store_true", help="drop rows whose human score is -1")
+    _outputs(meta)
+
+    reappraisal = kinds.add_parser("reappraisal", help="reappraisal scores: from judge outputs (Table 1) or live")
+    source = reappraisal.add_mutually_exclusive_group(required=True)
+    source.add_argument("--judged", metavar="FILE", help="JSONL of model, method, id and raw judge outputs")
+    source.add_argument("--posts", metavar="FILE", help="RESORT items to generate for and judge (live)")
+    reappraisal.add_argument("--judge", help="judge model spec (live; default: the base model)")
+    _live(reappraisal, add_model_options)
+    _outputs(reappraisal)
+
+    rubric = kinds.add_parser("rubric", help="meta-evaluate judging methods live on human-scored responses")
+    rubric.add_argument("--instances", required=True, help="BiGGen-style instances JSONL")
+    rubric.add_argument("--responses", required=True, help="JSONL of id, response, human_score")
+    rubric.add_argument("--with-reference", action="store_true", help="show the reference answer (default: free)")
+    _live(rubric, add_model_options)
+    _outputs(rubric)
+
+
+def _emit(args: argparse.Namespace, rows: Sequence[BaseModel], columns: Sequence[str], digits: int) -> None:
+    from spri.eval import report
+
+    if args.markdown:
+        Path(args.markdown).write_text(report.markdown_table(rows, columns, digits) + "\n", encoding="utf-8")
+    if args.csv:
+        Path(args.csv).write_text(report.csv_text(rows, columns), encoding="utf-8")
+    print(report.json_rows(rows, columns) if args.json else report.text_table(rows, columns, digits))
+
+
+def _methods(args: argparse.Namespace, default: Sequence[str]) -> list[str]:
+    return [m.strip() for m in (args.methods or ",".join(default)).split(",") if m.strip()]
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    options = {
+        "critic_model": args.critic,
+        "max_rounds": args.max_rounds,
+        "max_tokens": args.max_tokens,
+        "seeds": args.seeds,
+        "seed_policy": args.seed_policy,
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _progress(describe: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], None]:
+    count = {"n": 0}
+
+    def report(record: dict[str, Any]) -> None:
+        count["n"] += 1
+        print(f"[{count['n']} done] {describe(record)}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.eval_command == "meta":
+        from spri.eval.meta import meta_table, read_judgments
+        from spri.eval.report import pivot_markdown
+
+        table = meta_table(read_judgments(args.file), drop_invalid=args.drop_invalid)
+        _emit(args, table, META_COLUMNS, 3)
+        if not args.json:
+            print("\nPearson by method and judge model (the paper's Table 2 layout):")
+            print(pivot_markdown(table, "method", "judge_model", "pearson"))
+        return 0
+    if args.eval_command == "reappraisal" and args.judged:
+        from spri.eval.reappraisal_scores import reappraisal_table
+        from spri.jsonl import read_jsonl
+
+        _emit(args, reappraisal_table(read_jsonl(args.judged)), REAPPRAISAL_COLUMNS, 2)
+        return 0
+    common = {
+        "model": args.model or _default_model(),
+        "out_dir": args.out or "spri-eval",
+        "limit": args.limit,
+        "concurrency": args.concurrency,
+        **_options(args),
+    }
+    rows: Sequence[BaseModel]
+    if args.eval_command == "reappraisal":
+        from spri.eval.reappraisal import METHODS, evaluate_reappraisal
+
+        def describe(r: dict[str, Any]) -> str:
+            return f"{r['method']} {r['id']}: alignment {r['alignment']}, empathy {r['empathy']}"
+
+        judge = args.judge or common["model"]
+        run = evaluate_reappraisal(
+            args.posts, _methods(args, METHODS), judge=judge, on_done=_progress(describe), **common
+        )
+        rows, columns, digits = asyncio.run(run), LIVE_REAPPRAISAL_COLUMNS, 2
+    else:
+        from spri.eval.rubric import METHODS as RUBRIC_METHODS
+        from spri.eval.rubric import evaluate_rubric
+
+        def describe(r: dict[str, Any]) -> str:
+            return f"{r['method']} {r['key']}: judge {r['judge_score']}, human {r['human_score']}"
+
+        methods = _methods(args, RUBRIC_METHODS)
+        meta = evaluate_rubric(
+            args.instances,
+            args.responses,
+            methods,
+            with_reference=args.with_reference,
+            on_done=_progress(describe),
+            **common,
+        )
+        rows, columns, digits = asyncio.run(meta), META_COLUMNS, 3
+    _emit(args, rows, columns, digits)
+    print(f"report: {Path(common['out_dir']) / 'report.md'}", file=sys.stderr)
+    return 0
+
+
+def _default_model() -> str:
+    from spri.state import Context
+
+    model = Context().model
+    return model if isinstance(model, str) else "local"
