@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from spri import models
 from spri.graph import build_graph
+from spri.graph import graph as default_graph
 from spri.state import Context, Critique, Input, InputError, Output, SpriError, check_input, load_profile, load_seeds
 from spri.storage import open_checkpointer
 
@@ -113,7 +114,7 @@ async def astream(
     """Run SPRI, yielding an :class:`Update` per finished node and finally the :class:`Result`.
 
     ``query`` None continues the thread from its checkpoint. ``checkpointer`` is a LangGraph
-    checkpointer, a SQLite path or a postgresql:// URL; None keeps the run in memory.
+    checkpointer, a SQLite path or a postgresql:// URL; None runs without persistence (fastest).
     Keyword options are Context fields (model, critic_model, min_score, ...) or input fields
     (goal, reference, response_to_judge, principles, category).
     """
@@ -121,8 +122,10 @@ async def astream(
     thread_id = thread_id or uuid.uuid4().hex[:12]
     async with AsyncExitStack() as stack:
         saver = await stack.enter_async_context(open_checkpointer(checkpointer))
-        graph = build_graph(saver)
+        graph = build_graph(saver) if saver is not None else default_graph
         snapshot = None
+        if query is None and saver is None:
+            raise SpriError("continuing a run needs the checkpointer (database) it was saved in")
         if query is None:  # continue a thread: its context comes from the checkpoint unless given
             snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
             if not snapshot.values:
@@ -136,10 +139,12 @@ async def astream(
             yield Result(**Output.model_validate(snapshot.values).model_dump(), thread_id=thread_id)
             return
         values: dict[str, Any] = dict(snapshot.values) if snapshot is not None else {}
+        # sync: every step's checkpoint is on disk before the next starts, so a kill loses at most one step
+        persistence: dict[str, Any] = {"durability": "sync"} if saver is not None else {}
         rounds = Counter({stage: len(items) for stage, items in (values.get("critiques") or {}).items()})
         payload = None if inputs is None else inputs.model_dump()  # every field, so none is left from a previous run
         async for mode, chunk in graph.astream(
-            payload, config, context=ctx, stream_mode=["updates", "values"], durability="sync"
+            payload, config, context=ctx, stream_mode=["updates", "values"], **persistence
         ):
             if mode == "values":
                 values = chunk

@@ -110,6 +110,41 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("thread", help="thread id")
     _add_db_options(show)
     show.add_argument("--json", action="store_true", help="print the saved state as JSON")
+    batch = sub.add_parser(
+        "batch",
+        help="run SPRI over a dataset (JSONL, CSV, Parquet, HF name) into a JSONL",
+        description="Run SPRI over every row of a dataset; resumable, kill-safe, sharded across machines.",
+    )
+    batch.add_argument("input", help="JSONL, CSV or Parquet file, or a Hugging Face dataset name (needs `datasets`)")
+    batch.add_argument("-o", "--output", required=True, help="output JSONL (appended; re-runs skip finished ids)")
+    batch.add_argument("--profile", help="general, reappraisal, rubric, or a profile file")
+    batch.add_argument("--method", help="spri (default), fixed-principles, self-refine, vanilla, ...")
+    batch.add_argument(
+        "--field", action="append", default=[], metavar="FIELD=COLUMN", help="input column for a field; repeatable"
+    )
+    batch.add_argument("--id-field", help="column holding item ids (default: a stable hash of the inputs)")
+    batch.add_argument("--split", default="train", help="dataset split for Hugging Face names (default train)")
+    batch.add_argument("--format", choices=["full", "messages", "alpaca"], default="full", help="output records")
+    batch.add_argument("--concurrency", type=int, default=8, help="items in flight at once (default 8)")
+    batch.add_argument("--limit", type=int, help="only the first N items (of this shard)")
+    batch.add_argument("--shard", metavar="I/N", help="take shard I of N (a deterministic hash partition of ids)")
+    batch.add_argument("--retry-failed", action="store_true", help="run only the ids in OUT.errors.jsonl")
+    batch.add_argument(
+        "--base-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="OpenAI-compatible endpoint for openai:NAME models; repeat to spread requests over several",
+    )
+    batch.add_argument("--max-in-flight", type=int, help="most requests in flight per endpoint (default: no cap)")
+    batch.add_argument("--min-score", type=int)
+    batch.add_argument("--max-rounds", type=int)
+    batch.add_argument("--max-tokens", type=int)
+    batch.add_argument("--seeds")
+    batch.add_argument("--seed-policy", choices=["all", "category", "none"])
+    batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_model_options(batch)
+
     from spri.eval.cli import add_parser as add_eval_parser
 
     add_eval_parser(sub, _add_model_options)
@@ -261,13 +296,44 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from spri.batch import parse_shard, run_batch
+    from spri.models import endpoint_pool
+
+    options = {k: v for k, v in _context_options(args).items() if v is not None}
+    for role, key in (("model", "model"), ("critic", "critic_model")):
+        spec = getattr(args, role)
+        if args.base_url and spec and spec.startswith("openai:"):
+            options[key] = endpoint_pool(spec, args.base_url, max_in_flight=args.max_in_flight)
+        elif args.base_url and role == "model":
+            raise CliError("--base-url needs an openai:NAME model (--model openai:NAME)")
+    summary = asyncio.run(
+        run_batch(
+            args.input,
+            args.output,
+            fields=_pairs(args.field, "--field"),
+            id_field=args.id_field,
+            fmt=args.format,
+            concurrency=args.concurrency,
+            limit=args.limit,
+            shard=parse_shard(args.shard),
+            retry_failed=args.retry_failed,
+            split=args.split,
+            progress=not args.quiet,
+            **options,
+        )
+    )
+    print(json.dumps(summary, indent=2))
+    return 0 if not summary["failed"] else 1
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from spri.eval import cli as eval_cli
 
     return eval_cli.run(args)
 
 
-COMMANDS = {"ask": cmd_ask, "resume": cmd_resume, "show": cmd_show, "eval": cmd_eval}
+COMMANDS = {"ask": cmd_ask, "resume": cmd_resume, "show": cmd_show, "batch": cmd_batch, "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -62,7 +62,12 @@ def _engine(model_path: str, n_ctx: int, n_threads: int, slot: str = "default") 
         raise LocalModelError(f"model file not found: {model_path}")
     try:
         llm = llama_cpp.Llama(
-            model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=False
+            model_path=model_path,
+            n_ctx=n_ctx,
+            n_batch=128,  # keeps the per-context logits buffers small (each slot is a context)
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            verbose=False,
         )
     except Exception as exc:
         raise LocalModelError(f"cannot load GGUF model {model_path}: {exc}") from exc

@@ -32,11 +32,14 @@ def is_postgres(db: str) -> bool:
 
 
 @asynccontextmanager
-async def open_checkpointer(db: Any) -> AsyncIterator[BaseCheckpointSaver]:
-    """A checkpointer for ``db``: a saver object (used as is), None (in memory), a SQLite path or a
-    postgresql:// URL. Tables are created on first use."""
+async def open_checkpointer(db: Any) -> AsyncIterator[BaseCheckpointSaver | None]:
+    """A checkpointer for ``db``: a saver object (used as is), None (no persistence), "memory", a
+    SQLite path or a postgresql:// URL. Tables are created on first use."""
     if db is None or isinstance(db, BaseCheckpointSaver):
-        yield db if db is not None else InMemorySaver()
+        yield db
+        return
+    if db == "memory":
+        yield InMemorySaver()
         return
     db = str(db)
     if is_postgres(db):
