@@ -41,8 +41,8 @@ demo: $(VENV)/.installed
 	$(BIN)/spri ask "$(DEMO_QUERY)" --max-tokens 256 --max-rounds 2
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check spri graph nodes state tests
-	$(BIN)/ruff format --check spri graph nodes state tests
+	$(BIN)/ruff check spri graph nodes state tests benchmarks
+	$(BIN)/ruff format --check spri graph nodes state tests benchmarks
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy spri graph nodes state
@@ -55,6 +55,9 @@ integration: $(VENV)/.dev
 
 test: lint typecheck $(VENV)/.dev
 	$(BIN)/pytest
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

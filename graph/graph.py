@@ -13,6 +13,7 @@ no model calls.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
@@ -33,25 +34,34 @@ from spri.nodes import (
 from spri.state import Context, Input, Output, State
 
 
-def start(state: State, runtime: Runtime[Context]) -> Literal["draft_principles", "draft_response"]:
+async def start(state: State, runtime: Runtime[Context]) -> Literal["draft_principles", "draft_response"]:
     """Stage 1 runs only for methods that write their own principles."""
     return "draft_principles" if runtime.context.spec.principles == "draft" else "draft_response"
 
 
-def after_judging_principles(state: State, runtime: Runtime[Context]) -> Literal["refine_principles", "draft_response"]:
+async def after_judging_principles(
+    state: State, runtime: Runtime[Context]
+) -> Literal["refine_principles", "draft_response"]:
     return "refine_principles" if state.needs_refinement("principles", runtime.context) else "draft_response"
 
 
-def after_drafting_response(state: State, runtime: Runtime[Context]) -> Literal["judge_response", "finalize"]:
+async def after_drafting_response(state: State, runtime: Runtime[Context]) -> Literal["judge_response", "finalize"]:
     return "judge_response" if runtime.context.spec.judges_response else "finalize"
 
 
-def after_judging_response(state: State, runtime: Runtime[Context]) -> Literal["refine_response", "finalize"]:
+async def after_judging_response(state: State, runtime: Runtime[Context]) -> Literal["refine_response", "finalize"]:
     return "refine_response" if state.needs_refinement("response", runtime.context) else "finalize"
 
 
 def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> CompiledStateGraph:
-    """The SPRI graph, compiled with ``checkpointer`` (None: no persistence, as Studio wants)."""
+    """The SPRI graph with ``checkpointer`` (None: no persistence, as Studio wants).
+
+    The graph is compiled once per process; each call returns a cheap copy bound to the checkpointer."""
+    return _compiled().copy(update={"checkpointer": checkpointer, "name": name})
+
+
+@cache
+def _compiled() -> CompiledStateGraph:
     builder = StateGraph(State, context_schema=Context, input_schema=Input, output_schema=Output)
     builder.add_node("begin", begin)
     builder.add_node("draft_principles", draft_principles)
@@ -71,7 +81,7 @@ def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> Com
     builder.add_conditional_edges("judge_response", after_judging_response)
     builder.add_edge("refine_response", "judge_response")
     builder.add_edge("finalize", END)
-    return builder.compile(checkpointer=checkpointer, name=name)
+    return builder.compile(name="spri")
 
 
 graph = build_graph()

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from spri.nodes import loop
-from spri.state import Context, Profile, State, load_seeds, select_seeds
+from spri.state import Context, Profile, Seed, State, load_seeds, select_seeds
 
 
 def _examples(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
     """Seed examples for the system message: the same for every input of a category, so it caches."""
     seeds = select_seeds(load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields), ctx.seed_policy, state.category)
-    examples = [
+    return {"examples": _rendered(profile, seeds)}
+
+
+@lru_cache(maxsize=256)
+def _rendered(profile: Profile, seeds: tuple[Seed, ...]) -> list[str]:
+    return [
         profile.render(
             "principles", "example", input=profile.input_block(seed.inputs, "principles"), principles=seed.principles
         )
         for seed in seeds
     ]
-    return {"examples": examples}
 
 
 def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:

@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
-from langgraph.types import Checkpointer
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Checkpointer, Durability
 from pydantic import BaseModel, Field, ValidationError
 
 from spri import models
 from spri.graph import build_graph
-from spri.graph import graph as default_graph
 from spri.state import Context, Critique, Input, InputError, Output, SpriError, check_input, load_profile, load_seeds
 from spri.storage import open_checkpointer
 
@@ -47,6 +47,8 @@ class Update(BaseModel):
 
 def make_context(context: Context | Mapping[str, Any] | None = None, **options: Any) -> Context:
     """A validated Context from an object or mapping plus keyword overrides; errors name the field."""
+    if isinstance(context, Context) and not any(v is not None for v in options.values()):
+        return context  # already validated (and its profile, seeds and models checked when it was made)
     base = context.model_dump() if isinstance(context, Context) else dict(context or {})
     if isinstance(context, Context):  # keep model objects as objects
         base["model"], base["critic_model"] = context.model, context.critic_model
@@ -95,6 +97,13 @@ def saved_context(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return data
 
 
+def durability_for(saver: Any) -> Durability:
+    """"sync" for savers that outlive the process: every step's checkpoint is stored before the next
+    step starts, so a kill loses at most the step in flight. In-memory checkpoints die with the process
+    anyway, so they are written in the background ("async") instead of being waited for."""
+    return "async" if isinstance(saver, InMemorySaver) else "sync"
+
+
 def run_config(thread_id: str, ctx: Context) -> dict[str, Any]:
     return {
         "configurable": {"thread_id": thread_id},
@@ -109,9 +118,11 @@ async def astream(
     context: Context | Mapping[str, Any] | None = None,
     thread_id: str | None = None,
     checkpointer: Checkpointer | str | None = None,
+    progress: bool = True,
     **options: Any,
 ) -> AsyncIterator[Update | Result]:
-    """Run SPRI, yielding an :class:`Update` per finished node and finally the :class:`Result`.
+    """Run SPRI, yielding an :class:`Update` per finished node (unless ``progress`` is False) and
+    finally the :class:`Result`.
 
     ``query`` None continues the thread from its checkpoint. ``checkpointer`` is a LangGraph
     checkpointer, a SQLite path or a postgresql:// URL; None runs without persistence (fastest).
@@ -122,7 +133,7 @@ async def astream(
     thread_id = thread_id or uuid.uuid4().hex[:12]
     async with AsyncExitStack() as stack:
         saver = await stack.enter_async_context(open_checkpointer(checkpointer))
-        graph = build_graph(saver) if saver is not None else default_graph
+        graph = build_graph(saver)
         snapshot = None
         if query is None and saver is None:
             raise SpriError("continuing a run needs the checkpointer (database) it was saved in")
@@ -139,13 +150,11 @@ async def astream(
             yield Result(**Output.model_validate(snapshot.values).model_dump(), thread_id=thread_id)
             return
         values: dict[str, Any] = dict(snapshot.values) if snapshot is not None else {}
-        # sync: every step's checkpoint is on disk before the next starts, so a kill loses at most one step
-        persistence: dict[str, Any] = {"durability": "sync"} if saver is not None else {}
+        persistence = {"durability": durability_for(saver)} if saver is not None else {}
         rounds = Counter({stage: len(items) for stage, items in (values.get("critiques") or {}).items()})
         payload = None if inputs is None else inputs.model_dump()  # every field, so none is left from a previous run
-        async for mode, chunk in graph.astream(
-            payload, config, context=ctx, stream_mode=["updates", "values"], **persistence
-        ):
+        modes = ["updates", "values"] if progress else ["values"]
+        async for mode, chunk in graph.astream(payload, config, context=ctx, stream_mode=modes, **persistence):
             if mode == "values":
                 values = chunk
                 continue
@@ -168,7 +177,7 @@ def _progress(node: str, update: dict[str, Any], rounds: Counter[str]) -> Update
 async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
     """Run SPRI to the end and return the :class:`Result` (see :func:`astream` for the options)."""
     result: Result | None = None
-    async for item in astream(query, **kwargs):
+    async for item in astream(query, progress=False, **kwargs):
         if isinstance(item, Result):
             result = item
     assert result is not None

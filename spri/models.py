@@ -19,7 +19,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatResult
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from spri.local import LocalChatModel, default_model_path
 from spri.parsing import parse_critique
@@ -160,36 +160,43 @@ async def _critique_once(
         return _with_probabilities(parse_critique(text_of(message)), message), usage_of(message)
     if _supports_structured(model):
         try:
-            kwargs = {"method": "function_calling"} if _is_openai(model) else {}
-            structured = model.with_structured_output(CriticReply, include_raw=True, **kwargs)
-            result = await structured.ainvoke(messages, config)
+            raw = await _with_verdict_tool(model).ainvoke(messages, config)
         except Exception as exc:
             if not _refuses_tools(exc):
                 raise
             _TEXT_ONLY.add(id(model))
         else:
-            assert isinstance(result, dict)
-            raw: AIMessage = result["raw"]
-            parsed = result.get("parsed")
-            if isinstance(parsed, CriticReply):
-                critique = Critique(
-                    score=parsed.score,
-                    feedback=parsed.feedback.strip(),
-                    raw=parsed.model_dump_json(),
-                    sampled_score=parsed.score,
-                )
-                return critique, usage_of(raw)
-            # No usable tool call: read the verdict from whatever the model wrote instead.
-            args = " ".join(str(call.get("args", "")) for call in getattr(raw, "tool_calls", []) or [])
-            return parse_critique((text_of(raw) + "\n" + args).strip()), usage_of(raw)
+            return _verdict_from_tool_call(raw), usage_of(raw)
     message = await model.ainvoke(messages, config)
     return parse_critique(text_of(message)), usage_of(message)
 
 
-def _is_openai(model: BaseChatModel) -> bool:
-    if isinstance(model, EndpointPool):
-        return all(_is_openai(member) for member in model.members)
-    return any(cls.__name__ == "BaseChatOpenAI" for cls in type(model).__mro__)
+_BOUND: dict[int, tuple[BaseChatModel, Any]] = {}
+
+
+def _with_verdict_tool(model: BaseChatModel) -> Any:
+    """The model with the CriticReply tool bound and required: structured output by function calling
+    (which llama.cpp's server supports where json_schema fails). Bound once per model, since binding
+    converts the schema, and parsed by us, which costs half of `with_structured_output`'s runnables."""
+    cached = _BOUND.get(id(model))
+    if cached is None or cached[0] is not model:
+        cached = (model, model.bind_tools([CriticReply], tool_choice=CriticReply.__name__))
+        _BOUND[id(model)] = cached
+    return cached[1]
+
+
+def _verdict_from_tool_call(message: BaseMessage) -> Critique:
+    """The verdict from the CriticReply tool call, or, failing that, from whatever the model wrote."""
+    for call in getattr(message, "tool_calls", None) or []:
+        if call.get("name") == CriticReply.__name__:
+            try:
+                reply = CriticReply.model_validate(call.get("args") or {})
+            except ValidationError:
+                break
+            raw = reply.model_dump_json()
+            return Critique(score=reply.score, feedback=reply.feedback.strip(), raw=raw, sampled_score=reply.score)
+    args = " ".join(str(call.get("args", "")) for call in getattr(message, "tool_calls", None) or [])
+    return parse_critique((text_of(message) + "\n" + args).strip())
 
 
 def _with_probabilities(critique: Critique, message: BaseMessage) -> Critique:

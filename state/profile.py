@@ -94,6 +94,9 @@ class Profile(BaseModel):
         "('default' when no category matches), e.g. generic['mt-bench']['default'].",
     )
 
+    def __hash__(self) -> int:  # loaded once and cached, so identity is the right key for caches
+        return id(self)
+
     @model_validator(mode="after")
     def _has_query(self) -> Profile:
         if not any(f.name == "query" for f in self.fields):
@@ -130,9 +133,10 @@ class Profile(BaseModel):
         return [f.name for f in self.fields if f.required and not (values.get(f.name) or "").strip()]
 
 
-def builtin_profiles() -> list[str]:
+@lru_cache(maxsize=1)
+def builtin_profiles() -> tuple[str, ...]:
     folder = resources.files("spri.nodes") / "prompts"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
 
 
 def _read_profile_file(path: Path) -> dict[str, Any]:
@@ -186,6 +190,9 @@ class Seed(BaseModel):
     inputs: dict[str, str]
     principles: str
     category: str | None = None
+
+    def __hash__(self) -> int:  # seeds are loaded once per file version; identity keys the caches
+        return id(self)
 
 
 SEED_ALIASES: dict[str, tuple[str, ...]] = {

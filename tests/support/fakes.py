@@ -75,3 +75,35 @@ def critique(score: int | None, feedback: str = "Looks fine.") -> str:
 def is_critic_prompt(messages: Sequence[BaseMessage]) -> bool:
     """True for the critic's prompts (their system message asks for a review)."""
     return bool(messages) and messages[0].type == "system" and "You review" in messages[0].text
+
+
+class LatencyChatModel(BaseChatModel):
+    """An async fake with a fixed latency per call: drafts echo the request, the critic accepts at
+    once (so a SPRI item is exactly 4 calls). For throughput and overhead measurements."""
+
+    latency: float = 0.5
+    score: int = 5
+
+    @property
+    def _llm_type(self) -> str:
+        return "latency-fake"
+
+    def _reply(self, messages: list[BaseMessage]) -> ChatResult:
+        text = critique(self.score) if is_critic_prompt(messages) else "1. A principle.\n2. Another."
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        import time
+
+        time.sleep(self.latency)
+        return self._reply(messages)
+
+    async def _agenerate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> ChatResult:
+        import asyncio
+
+        await asyncio.sleep(self.latency)
+        return self._reply(messages)

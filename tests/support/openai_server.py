@@ -35,6 +35,11 @@ class Fault:
 
 
 Action = Reply | Fault
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many clients connect at once in batch tests and benchmarks
+    daemon_threads = True
 Policy = Callable[[dict[str, Any]], Action]
 
 
@@ -53,6 +58,7 @@ class OpenAIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, no delayed-ACK stalls
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -180,7 +186,7 @@ class OpenAIServer:
                 self.wfile.flush()
 
         self.port = port or free_port()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -202,3 +208,25 @@ def is_critic_request(request: dict[str, Any]) -> bool:
     return bool(request.get("tools")) or (
         bool(messages) and messages[0].get("role") == "system" and "You review" in str(messages[0].get("content"))
     )
+
+
+def main() -> None:
+    """Serve a fixed-latency accepting model: ``python -m tests.support.openai_server --port P --delay S``."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.5)
+    args = parser.parse_args()
+
+    def policy(request: dict[str, Any]) -> Action:
+        if is_critic_request(request):
+            return Reply(tool_args={"feedback": "Good.", "score": 5}, delay=args.delay)
+        return Reply(text="1. A principle.\n2. Another.", delay=args.delay)
+
+    server = OpenAIServer(policy, port=args.port)
+    server._server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Run the benchmarks and regenerate benchmarks/RESULTS.md (`make bench`, or `python benchmarks/run.py p1 p2`).
+
+Each benchmark module has ``measure()`` (async) and ``report(results) -> str`` (a Markdown section whose
+first line is its ``## Pn`` heading). Sections of benchmarks not run this time are kept from the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import importlib
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+BENCHMARKS = {
+    "p1": "bench_overhead",
+    "p2": "bench_batch",
+}
+RESULTS = HERE / "RESULTS.md"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
+        ).stdout.strip()
+    except OSError:
+        commit = "?"
+    return (
+        f"Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
+        f"{platform.release()}. Commit {commit or '?'}, run {datetime.datetime.now():%Y-%m-%d %H:%M}."
+    )
+
+
+def _sections(text: str) -> dict[str, str]:
+    parts = re.split(r"(?m)^(?=## P\d)", text)
+    return {re.match(r"## (P\d)", p).group(1).lower(): p.strip() for p in parts if p.startswith("## P")}
+
+
+def main(names: list[str]) -> None:
+    names = names or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    sections = _sections(RESULTS.read_text()) if RESULTS.exists() else {}
+    for name in names:
+        module = importlib.import_module(BENCHMARKS[name])
+        print(f"running {name} ({module.__name__}) ...", file=sys.stderr, flush=True)
+        sections[name] = module.report(asyncio.run(module.measure()))
+        print(sections[name], file=sys.stderr)
+    header = [
+        "# Benchmark results",
+        "",
+        "Regenerate with `make bench` (all) or `.venv/bin/python benchmarks/run.py p1 p2 ...`.",
+        "Timings are ratios measured side by side in one run; see each module's docstring for the method.",
+        "",
+        machine(),
+        "",
+    ]
+    body = [sections[k] for k in sorted(sections)]
+    RESULTS.write_text("\n".join(header) + "\n" + "\n\n".join(body) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
