@@ -1,7 +1,7 @@
 """SPRI as a LangGraph state machine. Wiring only: the steps live in ``spri.nodes``.
 
     START ─▶ begin ─┬─▶ draft_principles ─▶ judge_principles ─┬─▶ refine_principles ─▶ judge_principles
-                    │                                         └─▶ draft_response
+                    │                                         └─▶ (review_principles: human, opt-in) ─▶ draft_response
                     └─(principles given, or none)───────────────▶ draft_response
     draft_response ─┬─▶ judge_response ─┬─▶ refine_response ─▶ judge_response
                     │                   └─▶ finalize ─▶ END
@@ -30,6 +30,7 @@ from spri.nodes import (
     judge_response,
     refine_principles,
     refine_response,
+    review_principles,
 )
 from spri.state import Context, Input, Output, State
 
@@ -41,8 +42,10 @@ async def start(state: State, runtime: Runtime[Context]) -> Literal["draft_princ
 
 async def after_judging_principles(
     state: State, runtime: Runtime[Context]
-) -> Literal["refine_principles", "draft_response"]:
-    return "refine_principles" if state.needs_refinement("principles", runtime.context) else "draft_response"
+) -> Literal["refine_principles", "review_principles", "draft_response"]:
+    if state.needs_refinement("principles", runtime.context):
+        return "refine_principles"
+    return "review_principles" if runtime.context.review_principles else "draft_response"
 
 
 async def after_drafting_response(state: State, runtime: Runtime[Context]) -> Literal["judge_response", "finalize"]:
@@ -67,6 +70,7 @@ def _compiled() -> CompiledStateGraph:
     builder.add_node("draft_principles", draft_principles)
     builder.add_node("judge_principles", judge_principles)
     builder.add_node("refine_principles", refine_principles)
+    builder.add_node("review_principles", review_principles)
     builder.add_node("draft_response", draft_response)
     builder.add_node("judge_response", judge_response)
     builder.add_node("refine_response", refine_response)
@@ -77,6 +81,7 @@ def _compiled() -> CompiledStateGraph:
     builder.add_edge("draft_principles", "judge_principles")
     builder.add_conditional_edges("judge_principles", after_judging_principles)
     builder.add_edge("refine_principles", "judge_principles")
+    builder.add_edge("review_principles", "draft_response")
     builder.add_conditional_edges("draft_response", after_drafting_response)
     builder.add_conditional_edges("judge_response", after_judging_response)
     builder.add_edge("refine_response", "judge_response")

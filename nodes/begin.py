@@ -7,6 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from spri.nodes.tracing import annotate
 from spri.state import Context, InputError, Profile, State, check_input, load_profile, load_seeds, select_seeds
 
 FRESH: dict[str, Any] = {
@@ -17,6 +18,7 @@ FRESH: dict[str, Any] = {
     "rubric": None,
     "score": None,
     "feedback": None,
+    "review": None,
     "stop_reason": {},
     "rounds": {},
     "calls": 0,
@@ -47,6 +49,7 @@ def fixed_principles(state: State, ctx: Context, profile: Profile) -> str | None
 async def begin(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     profile = load_profile(ctx.profile)
+    annotate(ctx)
     check_input(state, ctx.spec, profile)
     principles = fixed_principles(state, ctx, profile)
     return {**FRESH, "principles": principles} if principles else FRESH

@@ -6,6 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from spri.nodes.tracing import annotate
 from spri.parsing import parse_critique
 from spri.state import STAGES, Context, State, StopReason, load_profile, model_name, stop_reason
 
@@ -25,6 +26,7 @@ async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     reasons = {stage: _stop_reason(state, ctx, stage) for stage in STAGES}
     input_tokens = sum(u.input_tokens for u in usage.values())
     output_tokens = sum(u.output_tokens for u in usage.values())
+    annotate(ctx, stop_reason=",".join(f"{stage}:{reason}" for stage, reason in reasons.items() if reason))
     judgment = {}
     if load_profile(ctx.profile).response.output == "verdict" and state.current("response"):
         verdict = parse_critique(state.current("response") or "")

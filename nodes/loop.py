@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 
 from spri import models
+from spri.nodes.tracing import annotate
 from spri.state import Context, Critique, Profile, Stage, State, load_profile
 
 Variables = Callable[[State, Context, Profile], dict[str, Any]]
@@ -54,6 +55,7 @@ def _writer(spec: StageSpec, step: str) -> Node:
     async def node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         ctx = runtime.context
         profile = load_profile(ctx.profile)
+        annotate(ctx, stage=spec.name, round=len(state.critiques.get(spec.name, [])) + 1)
         messages = _drafting_messages(spec, state, ctx, profile)
         if step == "refine":
             current, critique = state.current(spec.name), state.last_critique(spec.name)
@@ -103,6 +105,8 @@ def judge(spec: StageSpec) -> Node:
         critique, usage = await models.judge(
             ctx.critic, messages, max_tokens=ctx.max_tokens, slot=f"critic:{spec.name}"
         )
+        round_ = len(state.critiques.get(spec.name, [])) + 1
+        annotate(ctx, stage=spec.name, round=round_, score=critique.score, expected_score=critique.expected_score)
         return {"critiques": {spec.name: [critique]}, "usage": {spec.name: usage}}
 
     node.__name__ = f"judge_{spec.name}"

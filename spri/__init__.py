@@ -21,6 +21,9 @@ _EXPORTS = {
     "astream": "spri.api",
     "run": "spri.api",
     "build_graph": "spri.graph",
+    "as_tool": "spri.chat",
+    "spri_node": "spri.chat",
+    "spri_tool": "spri.chat",
     "Context": "spri.state",
     "Critique": "spri.state",
     "Input": "spri.state",
@@ -37,13 +40,17 @@ __all__ = [
     "SpriError",
     "Update",
     "arun",
+    "as_tool",
     "astream",
     "build_graph",
     "run",
+    "spri_node",
+    "spri_tool",
 ]
 
 if TYPE_CHECKING:
     from spri.api import Result, Update, arun, astream, run
+    from spri.chat import as_tool, spri_node, spri_tool
     from spri.graph import build_graph
     from spri.state import Context, Critique, Input, Output, SpriError
 

@@ -13,10 +13,10 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Checkpointer, Durability
+from langgraph.types import Checkpointer, Command, Durability
 from pydantic import BaseModel, Field, ValidationError
 
 from spri import models
@@ -29,9 +29,13 @@ CONTEXT_KEY = "spri_context"
 
 
 class Result(Output):
-    """A finished run: the graph's output plus the thread it ran on."""
+    """The outcome of a run: the graph's output plus the thread it ran on. ``status`` is "interrupted"
+    when the run paused for a human review of the principles (``interrupt`` holds what to review);
+    continue it with ``run(None, thread_id=..., checkpointer=..., resume="approve" | {...})``."""
 
     thread_id: str | None = None
+    status: Literal["done", "interrupted"] = "done"
+    interrupt: dict[str, Any] | None = None
 
 
 class Update(BaseModel):
@@ -98,7 +102,7 @@ def saved_context(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def durability_for(saver: Any) -> Durability:
-    """"sync" for savers that outlive the process: every step's checkpoint is stored before the next
+    """ "sync" for savers that outlive the process: every step's checkpoint is stored before the next
     step starts, so a kill loses at most the step in flight. In-memory checkpoints die with the process
     anyway, so they are written in the background ("async") instead of being waited for."""
     return "async" if isinstance(saver, InMemorySaver) else "sync"
@@ -107,7 +111,7 @@ def durability_for(saver: Any) -> Durability:
 def run_config(thread_id: str, ctx: Context) -> dict[str, Any]:
     return {
         "configurable": {"thread_id": thread_id},
-        "metadata": {CONTEXT_KEY: ctx.to_json()},
+        "metadata": {CONTEXT_KEY: ctx.to_json(), "profile": ctx.profile, "method": ctx.method},
         "run_name": "spri",
     }
 
@@ -119,12 +123,14 @@ async def astream(
     thread_id: str | None = None,
     checkpointer: Checkpointer | str | None = None,
     progress: bool = True,
+    resume: Any = None,
     **options: Any,
 ) -> AsyncIterator[Update | Result]:
     """Run SPRI, yielding an :class:`Update` per finished node (unless ``progress`` is False) and
     finally the :class:`Result`.
 
-    ``query`` None continues the thread from its checkpoint. ``checkpointer`` is a LangGraph
+    ``query`` None continues the thread from its checkpoint (``resume`` answers a pending review).
+    ``checkpointer`` is a LangGraph
     checkpointer, a SQLite path or a postgresql:// URL; None runs without persistence (fastest).
     Keyword options are Context fields (model, critic_model, min_score, ...) or input fields
     (goal, reference, response_to_judge, principles, category).
@@ -137,6 +143,8 @@ async def astream(
         snapshot = None
         if query is None and saver is None:
             raise SpriError("continuing a run needs the checkpointer (database) it was saved in")
+        if resume is not None and query is not None:
+            raise SpriError("resume answers a paused run: pass query=None with its thread_id")
         if query is None:  # continue a thread: its context comes from the checkpoint unless given
             snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
             if not snapshot.values:
@@ -144,15 +152,25 @@ async def astream(
             if context is None:
                 context = saved_context(snapshot.metadata)
         ctx = make_context(context, **options)
+        if ctx.review_principles and saver is None:
+            raise SpriError(
+                "review_principles pauses the run, which needs a checkpointer to resume from "
+                "(e.g. checkpointer='runs.sqlite')"
+            )
         inputs = None if query is None else make_input(query, ctx, **input_fields)
         config = run_config(thread_id, ctx)
         if snapshot is not None and not snapshot.next:  # finished already: nothing to run
             yield Result(**Output.model_validate(snapshot.values).model_dump(), thread_id=thread_id)
             return
+        if snapshot is not None and _pending_interrupt(snapshot) and resume is None:
+            yield _interrupted(snapshot, thread_id)  # still waiting for the human
+            return
         values: dict[str, Any] = dict(snapshot.values) if snapshot is not None else {}
         persistence = {"durability": durability_for(saver)} if saver is not None else {}
         rounds = Counter({stage: len(items) for stage, items in (values.get("critiques") or {}).items()})
-        payload = None if inputs is None else inputs.model_dump()  # every field, so none is left from a previous run
+        payload: Any = None if inputs is None else inputs.model_dump()  # all fields: none left from an earlier run
+        if resume is not None:
+            payload = Command(resume=resume)
         modes = ["updates", "values"] if progress else ["values"]
         async for mode, chunk in graph.astream(payload, config, context=ctx, stream_mode=modes, **persistence):
             if mode == "values":
@@ -161,7 +179,26 @@ async def astream(
             for node, update in chunk.items():
                 if isinstance(update, dict):
                     yield _progress(node, update, rounds)
+        if saver is not None:
+            state = await graph.aget_state(config)
+            if _pending_interrupt(state):
+                yield _interrupted(state, thread_id)
+                return
         yield Result(**Output.model_validate(values).model_dump(), thread_id=thread_id)
+
+
+def _pending_interrupt(snapshot: Any) -> dict[str, Any] | None:
+    for task in snapshot.tasks or ():
+        for pending in task.interrupts or ():
+            value = pending.value
+            return value if isinstance(value, dict) else {"value": value}
+    return None
+
+
+def _interrupted(snapshot: Any, thread_id: str) -> Result:
+    values = Output.model_validate(snapshot.values).model_dump()
+    values["principles"] = values.get("principles") or (values.get("drafts") or {}).get("principles", [None])[-1]
+    return Result(**values, thread_id=thread_id, status="interrupted", interrupt=_pending_interrupt(snapshot))
 
 
 def _progress(node: str, update: dict[str, Any], rounds: Counter[str]) -> Update:

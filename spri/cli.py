@@ -96,11 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = ask.add_argument_group("run")
     run.add_argument("--thread", help="thread id for the checkpoint (default: a new one)")
     _add_db_options(run)
+    run.add_argument("--review", action="store_true", help="pause after stage 1 to approve or edit the principles")
     run.add_argument("--json", action="store_true", help="print the whole result as JSON")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
     resume = sub.add_parser("resume", help="continue an interrupted run", description="Continue an interrupted run.")
     resume.add_argument("thread", help="thread id printed when the run started")
+    resume.add_argument("--approve", action="store_true", help="approve the principles of a paused review")
+    resume.add_argument("--edit", metavar="TEXT|@FILE", help="replace the principles of a paused review")
     _add_model_options(resume)
     _add_db_options(resume)
     resume.add_argument("--json", action="store_true", help="print the whole result as JSON")
@@ -160,6 +163,8 @@ def _progress(update: Any) -> str:
     if update.node.startswith(("draft_", "refine_")):
         verb = "drafted" if update.node.startswith("draft_") else "refined"
         return f"[{update.stage}] {verb} (round {update.round})"
+    if update.node == "review_principles":
+        return "[principles] reviewed by you"
     if update.node == "finalize" and update.stop_reason:
         return "done: " + ", ".join(f"{stage} {reason}" for stage, reason in update.stop_reason.items())
     return f"[{update.node}]"
@@ -233,9 +238,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise CliError(f"--seeds: file not found: {args.seeds}")
     thread_id = args.thread or uuid.uuid4().hex[:12]
     args.thread_id = thread_id
-    result = asyncio.run(_stream(query, args, thread_id, **fields, **_context_options(args)))
-    _print_result(result, args.json)
-    return 0
+    options = _context_options(args)
+    if args.review:
+        options["review_principles"] = True
+    result = asyncio.run(_stream(query, args, thread_id, **fields, **options))
+    return _finish(result, args, context=None)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -245,9 +252,55 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if options:  # overrides on top of the saved settings
         context = asyncio.run(_saved_context(args))
         context.update(options)
-    result = asyncio.run(_stream(None, args, args.thread, context=context))
+    decision = _decision_from_args(args)
+    result = asyncio.run(_stream(None, args, args.thread, context=context, resume=decision))
+    return _finish(result, args, context=context)
+
+
+def _decision_from_args(args: argparse.Namespace) -> Any:
+    if getattr(args, "approve", False):
+        return "approve"
+    edited = _text_arg(getattr(args, "edit", None), "--edit")
+    return {"action": "edit", "principles": edited} if edited else None
+
+
+def _finish(result: Any, args: argparse.Namespace, context: Any) -> int:
+    """Print the result; if the run paused for a review, ask the human (or say how to resume)."""
+    while result is not None and result.status == "interrupted":
+        decision = _ask_review(result)
+        if decision is None:
+            print(
+                f"spri: the run is paused for review: spri resume {result.thread_id} --approve (or --edit TEXT|@FILE)",
+                file=sys.stderr,
+            )
+            return 0
+        result = asyncio.run(_stream(None, args, result.thread_id, context=context, resume=decision))
     _print_result(result, args.json)
     return 0
+
+
+def _ask_review(result: Any) -> Any:
+    """Show the principles and read the decision from stdin: Enter/y approves, e edits (new principles
+    follow, ended by a line '.' or end of input), q leaves the run paused."""
+    payload = result.interrupt or {}
+    print("\n--- principles for review ---", file=sys.stderr)
+    print(payload.get("principles") or result.principles or "", file=sys.stderr)
+    if payload.get("score") is not None:
+        print(f"(critic: {payload['score']}/5 - {payload.get('feedback', '')})", file=sys.stderr)
+    print("approve [Y], edit [e], or quit and keep it paused [q]? ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    if not answer or answer.strip().lower() in ("q", "quit"):
+        return None
+    if answer.strip().lower() in ("e", "edit"):
+        print("new principles, ended by a line with a single '.':", file=sys.stderr, flush=True)
+        lines = []
+        for line in sys.stdin:
+            if line.rstrip("\n") == ".":
+                break
+            lines.append(line)
+        text = "".join(lines).strip()
+        return {"action": "edit", "principles": text} if text else "approve"
+    return "approve"
 
 
 async def _saved_context(args: argparse.Namespace) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -58,10 +59,27 @@ def resolve(spec: ModelSpec, max_tokens: int = 512) -> BaseChatModel:
         return spec
     if not isinstance(spec, str) or not spec.strip():
         raise ModelError(f"not a model spec: {spec!r} (try 'local' or 'openai:gpt-4o-mini')")
-    return _resolve_name(spec.strip(), max_tokens)
+    key = (spec.strip(), max_tokens)
+    try:
+        loop: Any = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = _NO_LOOP
+    # HTTP clients hold connections bound to the event loop that opened them, so each loop gets its own
+    # model objects (a second asyncio.run() must not reuse the first one's closed connections).
+    models = _MODELS.setdefault(loop, {})
+    if key not in models:
+        models[key] = _resolve_name(*key)
+    return models[key]
 
 
-@lru_cache(maxsize=32)
+class _NoLoop:
+    """Stands in for 'no running event loop' as a weakref-able cache key."""
+
+
+_NO_LOOP = _NoLoop()
+_MODELS: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], BaseChatModel]] = weakref.WeakKeyDictionary()
+
+
 def _resolve_name(spec: str, max_tokens: int) -> BaseChatModel:
     kind, _, name = spec.partition(":")
     if kind == "local":
@@ -76,9 +94,7 @@ def _resolve_name(spec: str, max_tokens: int) -> BaseChatModel:
             raise ModelError("give the model name after 'openai:', e.g. openai:gpt-4o-mini")
         if not os.environ.get("OPENAI_API_KEY"):
             raise ModelError(f"model {spec} needs OPENAI_API_KEY (for a local server that ignores keys, set any value)")
-        from langchain_openai import ChatOpenAI
-
-        return ChatOpenAI(model=name, max_tokens=max_tokens, timeout=timeout, max_retries=retries)
+        return _chat_openai(name, max_tokens=max_tokens, timeout=timeout, max_retries=retries)
     try:
         from langchain.chat_models import init_chat_model
 
@@ -87,6 +103,15 @@ def _resolve_name(spec: str, max_tokens: int) -> BaseChatModel:
         raise ModelError(f"model {spec!r}: {exc}") from exc
     except ValueError as exc:
         raise ModelError(f"cannot create model {spec!r}: {exc}. Use 'local', 'openai:NAME' or 'provider:NAME'") from exc
+
+
+def _chat_openai(name: str, **options: Any) -> BaseChatModel:
+    """A ChatOpenAI with an HTTP client of its own: langchain-openai otherwise shares one process-wide,
+    whose pooled connections belong to the first event loop and break a second ``asyncio.run``."""
+    import openai
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(model=name, http_async_client=openai.DefaultAsyncHttpxClient(), **options)
 
 
 def usage_of(message: BaseMessage | None) -> Usage:
@@ -280,12 +305,10 @@ def endpoint_pool(
         raise ModelError(f"model {spec} needs OPENAI_API_KEY (for servers that ignore keys, set any value)")
     if max_in_flight is not None and max_in_flight < 1:
         raise ModelError(f"--max-in-flight must be at least 1 (got {max_in_flight})")
-    from langchain_openai import ChatOpenAI
-
     timeout = float(os.environ.get("SPRI_TIMEOUT", "120"))
     retries = int(os.environ.get("SPRI_MAX_RETRIES", "3"))
     members: list[BaseChatModel] = [
-        ChatOpenAI(model=name, base_url=url, max_tokens=max_tokens, timeout=timeout, max_retries=retries)
+        _chat_openai(name, base_url=url, max_tokens=max_tokens, timeout=timeout, max_retries=retries)
         for url in base_urls
     ]
     return EndpointPool(members=members, max_in_flight=max_in_flight)

@@ -26,7 +26,9 @@ INPUT_FIELDS = ("query", "goal", "reference", "response_to_judge", "principles",
 """Input fields the state holds by name; a profile may name others, which travel in ``extra``."""
 
 
-_jinja = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+_jinja = SandboxedEnvironment(
+    undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False, trim_blocks=True, lstrip_blocks=True
+)
 
 
 @lru_cache(maxsize=512)

@@ -136,6 +136,9 @@ class Output(BaseModel):
         default_factory=dict, description="The critique of each draft per stage, in the same order."
     )
     stop_reason: dict[str, StopReason] = Field(default_factory=dict, description="Why each stage stopped.")
+    review: Literal["approved", "edited"] | None = Field(
+        default=None, description="The human's decision on the principles (review_principles runs only)."
+    )
     rounds: dict[str, int] = Field(default_factory=dict, description="Critiques used per stage.")
     calls: int = Field(default=0, description="Model calls in total.")
     tokens: dict[str, int] = Field(default_factory=dict, description="Tokens in total: input, output, total.")

@@ -218,3 +218,53 @@ def test_baselines_from_the_cli(env, db, method, calls):
     args = ("--profile", "reappraisal", "--goal", goal, "--method", method, "--principles", "Be kind.")
     result = ask_json(accept, env, db, post, *args)
     assert result["calls"] == calls
+
+
+def test_review_pauses_and_a_new_process_resumes_with_an_edit(env, db):
+    with OpenAIServer(deterministic) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        paused = spri_cli(
+            "ask", "Q?", "--review", "--model", "openai:fake", "--db", db, "--thread", "rv", env=env, input="q\n"
+        )
+        assert paused.returncode == 0, paused.stderr
+        assert "principles for review" in paused.stderr and "revised principles text" in paused.stderr
+        assert "spri resume rv --approve" in paused.stderr
+        assert paused.stdout == ""
+        resumed = spri_cli("resume", "rv", "--edit", "1. Keep it short.", "--db", db, "--json", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout)
+    assert result["principles"] == "1. Keep it short." and result["review"] == "edited"
+    assert result["status"] == "done" and result["response"] == "revised response text"
+
+
+def test_review_in_the_terminal(env, db):
+    with OpenAIServer(deterministic) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        done = spri_cli(
+            "ask",
+            "Q?",
+            "--review",
+            "--model",
+            "openai:fake",
+            "--db",
+            db,
+            "--json",
+            env=env,
+            input="e\n1. Be kind.\n2. Be brief.\n.\n",
+        )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["principles"] == "1. Be kind.\n2. Be brief." and result["review"] == "edited"
+
+
+def test_synchronous_api_twice_in_a_row_against_an_endpoint(monkeypatch):
+    """Each spri.run() has its own event loop; HTTP clients must not outlive theirs."""
+    import spri
+
+    with OpenAIServer(deterministic) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        monkeypatch.setenv("SPRI_MAX_RETRIES", "0")
+        first = spri.run("First?", model="openai:fake")
+        second = spri.run("Second?", model="openai:fake")
+    assert first.calls == second.calls == 8

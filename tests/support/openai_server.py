@@ -40,6 +40,8 @@ Action = Reply | Fault
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # many clients connect at once in batch tests and benchmarks
     daemon_threads = True
+
+
 Policy = Callable[[dict[str, Any]], Action]
 
 
