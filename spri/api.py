@@ -108,12 +108,21 @@ def durability_for(saver: Any) -> Durability:
     return "async" if isinstance(saver, InMemorySaver) else "sync"
 
 
-def run_config(thread_id: str, ctx: Context) -> dict[str, Any]:
-    return {
-        "configurable": {"thread_id": thread_id},
-        "metadata": {CONTEXT_KEY: ctx.to_json(), "profile": ctx.profile, "method": ctx.method},
-        "run_name": "spri",
+def run_config(thread_id: str, ctx: Context, parent: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The run's config: its thread, and metadata that every traced run inherits. ``parent`` passes a
+    caller's callbacks and tags through (e.g. a server's event stream)."""
+    parent = parent or {}
+    metadata = {
+        **(parent.get("metadata") or {}),
+        CONTEXT_KEY: ctx.to_json(),
+        "profile": ctx.profile,
+        "method": ctx.method,
     }
+    config: dict[str, Any] = {"configurable": {"thread_id": thread_id}, "metadata": metadata, "run_name": "spri"}
+    for key in ("callbacks", "tags"):
+        if parent.get(key):
+            config[key] = parent[key]
+    return config
 
 
 async def astream(
@@ -124,6 +133,7 @@ async def astream(
     checkpointer: Checkpointer | str | None = None,
     progress: bool = True,
     resume: Any = None,
+    parent_config: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> AsyncIterator[Update | Result]:
     """Run SPRI, yielding an :class:`Update` per finished node (unless ``progress`` is False) and
@@ -158,7 +168,7 @@ async def astream(
                 "(e.g. checkpointer='runs.sqlite')"
             )
         inputs = None if query is None else make_input(query, ctx, **input_fields)
-        config = run_config(thread_id, ctx)
+        config = run_config(thread_id, ctx, parent_config)
         if snapshot is not None and not snapshot.next:  # finished already: nothing to run
             yield Result(**Output.model_validate(snapshot.values).model_dump(), thread_id=thread_id)
             return

@@ -148,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_model_options(batch)
 
+    serve = sub.add_parser("serve", help="serve SPRI over HTTP (LangServe at /spri, /health)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000)
+    _add_db_options(serve)
+
     from spri.eval.cli import add_parser as add_eval_parser
 
     add_eval_parser(sub, _add_model_options)
@@ -380,13 +385,27 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0 if not summary["failed"] else 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from spri.server import serve
+
+    serve(args.host, args.port, args.db)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from spri.eval import cli as eval_cli
 
     return eval_cli.run(args)
 
 
-COMMANDS = {"ask": cmd_ask, "resume": cmd_resume, "show": cmd_show, "batch": cmd_batch, "eval": cmd_eval}
+COMMANDS = {
+    "ask": cmd_ask,
+    "resume": cmd_resume,
+    "show": cmd_show,
+    "batch": cmd_batch,
+    "serve": cmd_serve,
+    "eval": cmd_eval,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
