@@ -54,7 +54,7 @@ integration: $(VENV)/.dev
 	$(BIN)/pytest tests/integration
 
 test: lint typecheck $(VENV)/.dev
-	$(BIN)/pytest
+	$(BIN)/pytest --nbmake tests notebooks
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/run.py

@@ -12,6 +12,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from typing import Any, Literal
 
@@ -232,5 +233,11 @@ async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> 
 
 
 def run(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
-    """Synchronous :func:`arun`."""
-    return asyncio.run(arun(query, **kwargs))
+    """Synchronous :func:`arun`. Inside a running event loop (Jupyter) it runs on a private loop in a
+    worker thread, so it works there too (``await arun(...)`` is the native way)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(arun(query, **kwargs))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spri-run") as pool:
+        return pool.submit(asyncio.run, arun(query, **kwargs)).result()

@@ -23,3 +23,11 @@ def isolated_env(tmp_path, monkeypatch) -> Iterator[None]:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / "data"))
     yield
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    from tests.support.postgres import postgres_url
+
+    with postgres_url() as url:
+        yield url

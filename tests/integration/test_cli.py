@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from typing import Any
 
 import pytest
 
-from tests.support.openai_server import Fault, OpenAIServer, Reply, free_port, is_critic_request
+from tests.support.openai_server import HangingCritic, OpenAIServer, Reply, free_port, is_critic_request
 
 
 def deterministic(request: dict[str, Any]) -> Reply:
@@ -140,15 +139,7 @@ def test_missing_api_key(env, db):
 
 def test_kill_inside_the_critic_then_resume_from_sqlite(env, db):
     """SIGKILL while the critic call is in flight; a new process resumes; nothing finished runs again."""
-    reached, release = threading.Event(), threading.Event()
-    hang = {"on": True}
-
-    def policy(request: dict[str, Any]) -> Reply | Fault:
-        if hang["on"] and is_critic_request(request):
-            reached.set()
-            release.wait(30)
-            return Fault(status=503)
-        return deterministic(request)
+    policy = HangingCritic(deterministic)
 
     with OpenAIServer(policy) as server:
         env["OPENAI_BASE_URL"] = server.base_url
@@ -158,12 +149,11 @@ def test_kill_inside_the_critic_then_resume_from_sqlite(env, db):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        assert reached.wait(60), "the critic was never called"
+        assert policy.reached.wait(60), "the critic was never called"
         time.sleep(0.2)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-        release.set()
-        hang["on"] = False
+        policy.stop()
         drafts_before = sum(1 for r in server.requests if not is_critic_request(r))
         assert drafts_before == 1
 

@@ -232,3 +232,25 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+class HangingCritic:
+    """A policy wrapper for kill tests: critic requests hang (after setting ``reached``) until
+    :meth:`stop`; everything else goes to ``inner``."""
+
+    def __init__(self, inner: Policy) -> None:
+        self.inner = inner
+        self.reached = threading.Event()
+        self._release = threading.Event()
+        self._hanging = True
+
+    def __call__(self, request: dict[str, Any]) -> Action:
+        if self._hanging and is_critic_request(request):
+            self.reached.set()
+            self._release.wait(30)
+            return Fault(status=503)
+        return self.inner(request)
+
+    def stop(self) -> None:
+        self._hanging = False
+        self._release.set()
