@@ -11,8 +11,10 @@ seed examples, scale) are not evaluated again. Calls on one slot are serialised 
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -73,7 +75,22 @@ def _engine(model_path: str, n_ctx: int, n_threads: int, slot: str = "default") 
         raise LocalModelError(f"cannot load GGUF model {model_path}: {exc}") from exc
     digits = tuple(llm.tokenize(str(d).encode(), add_bos=False, special=False) for d in range(1, 6))
     single = tuple(t[0] for t in digits) if all(len(t) == 1 for t in digits) else ()
-    return _Engine(llm=llm, digit_tokens=single)
+    engine = _Engine(llm=llm, digit_tokens=single)
+    _LOADED.append(engine)
+    return engine
+
+
+_LOADED: list[_Engine] = []
+
+
+@atexit.register
+def _close_engines() -> None:
+    """Free the llama.cpp contexts while the interpreter is still whole (their destructors otherwise
+    run during shutdown, when llama_cpp's own module globals are already gone, and print errors)."""
+    for engine in list(_LOADED):
+        with suppress(Exception):
+            engine.llm.close()
+    _LOADED.clear()
 
 
 @lru_cache(maxsize=32)
