@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE.parent))
 BENCHMARKS = {
     "p1": "bench_overhead",
     "p2": "bench_batch",
+    "p6": "bench_server",
 }
 RESULTS = HERE / "RESULTS.md"
 

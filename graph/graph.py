@@ -21,6 +21,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer
 
+from spri.models import MODEL_CALL_RETRY
 from spri.nodes import (
     begin,
     draft_principles,
@@ -67,13 +68,13 @@ def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> Com
 def _compiled() -> CompiledStateGraph:
     builder = StateGraph(State, context_schema=Context, input_schema=Input, output_schema=Output)
     builder.add_node("begin", begin)
-    builder.add_node("draft_principles", draft_principles)
-    builder.add_node("judge_principles", judge_principles)
-    builder.add_node("refine_principles", refine_principles)
+    builder.add_node("draft_principles", draft_principles, retry_policy=MODEL_CALL_RETRY)
+    builder.add_node("judge_principles", judge_principles, retry_policy=MODEL_CALL_RETRY)
+    builder.add_node("refine_principles", refine_principles, retry_policy=MODEL_CALL_RETRY)
     builder.add_node("review_principles", review_principles)
-    builder.add_node("draft_response", draft_response)
-    builder.add_node("judge_response", judge_response)
-    builder.add_node("refine_response", refine_response)
+    builder.add_node("draft_response", draft_response, retry_policy=MODEL_CALL_RETRY)
+    builder.add_node("judge_response", judge_response, retry_policy=MODEL_CALL_RETRY)
+    builder.add_node("refine_response", refine_response, retry_policy=MODEL_CALL_RETRY)
     builder.add_node("finalize", finalize)
 
     builder.add_edge(START, "begin")

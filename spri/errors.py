@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from langchain_core import exceptions as lc
@@ -36,6 +37,8 @@ def explain(exc: BaseException) -> tuple[str, bool]:
         return f"{where} refused the request: {_brief(exc)}", True
     if isinstance(exc, lc.ModelAPIError):
         return f"{where} failed: {_brief(exc)}", False
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{where} returned a malformed (non-JSON) response, even after retries", False
     if isinstance(exc, ConnectionError | TimeoutError):
         return f"network error talking to a model or database: {exc}", True
     return f"unexpected {type(exc).__name__}: {_brief(exc)} (set SPRI_DEBUG=1 for a traceback)", False

@@ -10,6 +10,7 @@ unparseable and the stage stops refining.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import weakref
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from langchain_core import exceptions as lc_errors
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatResult
+from langgraph.types import RetryPolicy
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from spri.local import LocalChatModel, default_model_path
@@ -114,6 +117,32 @@ def _chat_openai(name: str, **options: Any) -> BaseChatModel:
     return ChatOpenAI(model=name, http_async_client=openai.DefaultAsyncHttpxClient(), **options)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Faults worth another attempt at the node level, after the client's own retries: dropped or
+    timed-out connections, rate limits, 5xx, and malformed response bodies. Never user errors."""
+    if isinstance(exc, SpriError):
+        return False
+    if isinstance(exc, lc_errors.ModelConnectionError | lc_errors.ModelTimeoutError | lc_errors.ModelRateLimitError):
+        return True
+    if isinstance(exc, lc_errors.ModelAPIError):
+        status = getattr(exc, "status_code", None)
+        return status is None or status >= 500
+    if isinstance(exc, json.JSONDecodeError | ConnectionError | TimeoutError):
+        return True
+    name, module = type(exc).__name__, type(exc).__module__
+    return module.startswith(("httpx", "httpcore", "openai")) and (
+        "Timeout" in name or "Connect" in name or "Protocol" in name or "ResponseValidation" in name
+    )
+
+
+MODEL_CALL_RETRY = RetryPolicy(
+    max_attempts=3, initial_interval=0.5, backoff_factor=2.0, max_interval=8.0, jitter=True, retry_on=is_transient
+)
+"""The one retry policy of the model-calling nodes, on top of the HTTP client's retries (SPRI_MAX_RETRIES,
+which honour Retry-After on 429). A run's worst case is bounded: 3 node attempts x (1 + client retries)
+requests of at most SPRI_TIMEOUT seconds each, per model call."""
+
+
 def usage_of(message: BaseMessage | None) -> Usage:
     meta = getattr(message, "usage_metadata", None) or {}
     return Usage(calls=1, input_tokens=meta.get("input_tokens", 0), output_tokens=meta.get("output_tokens", 0))
@@ -178,11 +207,12 @@ async def _critique_once(
     model: BaseChatModel, messages: list[BaseMessage], max_tokens: int, role: str, slot: str
 ) -> tuple[Critique, Usage]:
     config: Any = {"run_name": role, "tags": [f"spri:{role}"]}
+    shown = "\n".join(m.text for m in messages if m.type == "human")  # untrusted: the input and the draft
     if isinstance(model, LocalChatModel):
         message = await model.ainvoke(
             messages, config, grammar=critic_grammar(max_tokens), digit_probs_after=SCORE_MARKER, slot=slot
         )
-        return _with_probabilities(parse_critique(text_of(message)), message), usage_of(message)
+        return _with_probabilities(parse_critique(text_of(message), shown), message), usage_of(message)
     if _supports_structured(model):
         try:
             raw = await _with_verdict_tool(model).ainvoke(messages, config)
@@ -191,9 +221,9 @@ async def _critique_once(
                 raise
             _TEXT_ONLY.add(id(model))
         else:
-            return _verdict_from_tool_call(raw), usage_of(raw)
+            return _verdict_from_tool_call(raw, shown), usage_of(raw)
     message = await model.ainvoke(messages, config)
-    return parse_critique(text_of(message)), usage_of(message)
+    return parse_critique(text_of(message), shown), usage_of(message)
 
 
 _BOUND: dict[int, tuple[BaseChatModel, Any]] = {}
@@ -210,7 +240,7 @@ def _with_verdict_tool(model: BaseChatModel) -> Any:
     return cached[1]
 
 
-def _verdict_from_tool_call(message: BaseMessage) -> Critique:
+def _verdict_from_tool_call(message: BaseMessage, shown: str) -> Critique:
     """The verdict from the CriticReply tool call, or, failing that, from whatever the model wrote."""
     for call in getattr(message, "tool_calls", None) or []:
         if call.get("name") == CriticReply.__name__:
@@ -221,7 +251,7 @@ def _verdict_from_tool_call(message: BaseMessage) -> Critique:
             raw = reply.model_dump_json()
             return Critique(score=reply.score, feedback=reply.feedback.strip(), raw=raw, sampled_score=reply.score)
     args = " ".join(str(call.get("args", "")) for call in getattr(message, "tool_calls", None) or [])
-    return parse_critique((text_of(message) + "\n" + args).strip())
+    return parse_critique((text_of(message) + "\n" + args).strip(), shown)
 
 
 def _with_probabilities(critique: Critique, message: BaseMessage) -> Critique:

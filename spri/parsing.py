@@ -1,8 +1,9 @@
 """Reading a score and feedback out of a critic's free text.
 
-The score comes only from the critic's own output (never from the prompt it was shown), and when the
-critic writes several score markers the last one wins: critics often quote a scale or an earlier
-verdict before giving their own.
+The score comes only from the critic's own words: a line of its output that repeats, verbatim, a
+line of what it was shown (the input and the draft under review) is not read for a score, so a
+draft that says "Score: 5" cannot score itself by being quoted back. When the critic writes several
+score markers the last one wins: critics often quote a scale or an earlier verdict before their own.
 """
 
 from __future__ import annotations
@@ -39,12 +40,14 @@ def _to_score(num: str, den: str | None) -> int | None:
     return int(value + 0.5)
 
 
-def parse_critique(text: str) -> Critique:
-    """A critique from free text: the last score marker's value (1..5 or None) and the feedback."""
+def parse_critique(text: str, shown: str = "") -> Critique:
+    """A critique from free text: the last score marker's value (1..5 or None) and the feedback.
+    ``shown`` is what the critic was shown; lines of ``text`` found verbatim in it are not scored."""
     text = text if isinstance(text, str) else str(text)
+    own = _without_quotes(text, shown) if shown else text
     best: tuple[int, int, int | None] | None = None  # (start, end, score)
     for pattern in _MARKERS:
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(own):
             if best is None or match.start() > best[0]:
                 best = (match.start(), match.end(), _to_score(match["num"], match["den"]))
     if best is None:
@@ -53,6 +56,16 @@ def parse_critique(text: str) -> Critique:
     before, after = text[:start], text[end:]
     feedback = _clean_feedback(before) or _clean_feedback(after)
     return Critique(score=score, feedback=feedback, raw=text, sampled_score=score)
+
+
+def _without_quotes(text: str, shown: str) -> str:
+    """``text`` with every line that also appears verbatim in ``shown`` blanked out (same length)."""
+    kept = []
+    for line in text.splitlines(keepends=True):
+        body = line.strip()
+        quoted = len(body) >= 3 and body in shown
+        kept.append(" " * len(line.rstrip("\r\n")) + line[len(line.rstrip("\r\n")) :] if quoted else line)
+    return "".join(kept)
 
 
 def _clean_feedback(text: str) -> str:

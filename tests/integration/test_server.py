@@ -161,3 +161,19 @@ def test_bearer_auth_when_configured(tmp_path):
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+async def test_two_hundred_concurrent_requests_all_succeed(server):
+    import asyncio
+
+    url, _ = server
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=200)) as client:
+
+        async def one(i: int) -> httpx.Response:
+            return await client.post(
+                url + "/spri/invoke", json={"input": {"query": f"Concurrent {i}?"}}, headers={"X-Thread-Id": f"c-{i}"}
+            )
+
+        responses = await asyncio.gather(*(one(i) for i in range(200)))
+    assert [r.status_code for r in responses] == [200] * 200
+    assert all(r.json()["output"]["calls"] == 8 for r in responses)

@@ -41,6 +41,13 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # many clients connect at once in batch tests and benchmarks
     daemon_threads = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that gave up (timeouts, killed processes) close connections mid-reply: not news."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 Policy = Callable[[dict[str, Any]], Action]
 
@@ -254,3 +261,60 @@ class HangingCritic:
     def stop(self) -> None:
         self._hanging = False
         self._release.set()
+
+
+FAULT_KINDS = ("rate_limit", "server_error", "unavailable", "hang", "cut", "malformed", "empty", "no_score")
+
+
+class FaultSchedule:
+    """A seeded fault injector: each request, with probability ``rate``, gets one of ``kinds``
+    (429 with Retry-After, 500, 503, a hang past the client's timeout, a connection closed mid-body,
+    malformed JSON, empty content, or a critique with no score); otherwise ``inner`` answers."""
+
+    def __init__(
+        self,
+        inner: Policy,
+        *,
+        rate: float = 0.2,
+        seed: int = 0,
+        hang: float = 3.0,
+        kinds: tuple[str, ...] = FAULT_KINDS,
+    ) -> None:
+        import random
+        from collections import Counter
+
+        self.inner, self.rate, self.hang, self.kinds = inner, rate, hang, kinds
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self.injected: Counter[str] = Counter()
+        self.answered = 0
+
+    def __call__(self, request: dict[str, Any]) -> Action:
+        with self._lock:
+            faulty = self._random.random() < self.rate
+            kind = self._random.choice(self.kinds)
+            if faulty:
+                self.injected[kind] += 1
+            else:
+                self.answered += 1
+        if not faulty:
+            return self.inner(request)
+        if kind == "rate_limit":
+            return Fault(
+                status=429,
+                headers={"Retry-After": "1", "retry-after-ms": "200"},
+                body='{"error": {"message": "rate limited", "type": "rate_limit_error"}}',
+            )
+        if kind == "server_error":
+            return Fault(status=500)
+        if kind == "unavailable":
+            return Fault(status=503)
+        if kind == "hang":
+            return Fault(status=500, hang=self.hang)
+        if kind == "cut":
+            return Fault(close=True)
+        if kind == "malformed":
+            return Fault(malformed=True)
+        if kind == "empty":
+            return Reply(text="")
+        return Reply(text="I have read it carefully and have thoughts.")  # no_score: no tool call, no score
