@@ -93,7 +93,7 @@ async def measure() -> list[dict[str, Any]]:
 
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.openai_server", "--port", str(port), "--delay", str(LATENCY)],
+            [sys.executable, str(ROOT / "benchmarks" / "fake_openai.py"), "--port", str(port), "--delay", str(LATENCY)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

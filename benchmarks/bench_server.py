@@ -53,7 +53,14 @@ async def measure() -> dict[str, Any]:
             "SPRI_DB": str(Path(tmp) / "serve.sqlite"),
         }
         fake = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.openai_server", "--port", str(model_port), "--delay", str(LATENCY)],
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "fake_openai.py"),
+                "--port",
+                str(model_port),
+                "--delay",
+                str(LATENCY),
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -23,6 +23,9 @@ sys.path.insert(0, str(HERE.parent))
 BENCHMARKS = {
     "p1": "bench_overhead",
     "p2": "bench_batch",
+    "p3": "bench_embedded",
+    "p4": "bench_prefix",
+    "p5": "bench_accounting",
     "p6": "bench_server",
 }
 RESULTS = HERE / "RESULTS.md"

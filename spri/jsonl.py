@@ -75,7 +75,7 @@ class AppendLog:
         self.records: list[dict[str, Any]] = []
         if self.path.exists():
             self.records = [r for _, r in iter_jsonl(self.path) if isinstance(r, dict)]
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = -1  # opened on the first append, so a run with nothing to record leaves no file
 
     def _repair(self) -> None:
         """Cut a trailing partial line left by an interrupted write."""
@@ -107,6 +107,8 @@ class AppendLog:
 
     def append(self, record: dict[str, Any]) -> None:
         line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        if self._fd < 0:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         written = os.write(self._fd, line)
         if written != len(line):  # pragma: no cover - a full disk; never leave half a line behind
             raise SpriError(f"short write to {self.path} ({written} of {len(line)} bytes)")
