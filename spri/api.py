@@ -53,7 +53,9 @@ class Update(BaseModel):
 def make_context(context: Context | Mapping[str, Any] | None = None, **options: Any) -> Context:
     """A validated Context from an object or mapping plus keyword overrides; errors name the field."""
     if isinstance(context, Context) and not any(v is not None for v in options.values()):
-        return context  # already validated (and its profile, seeds and models checked when it was made)
+        # Used as is (batch items share one): its fields were validated when it was built, and a bad
+        # profile, seeds file or model spec is still reported clearly where it is first used.
+        return context
     base = context.model_dump() if isinstance(context, Context) else dict(context or {})
     if isinstance(context, Context):  # keep model objects as objects
         base["model"], base["critic_model"] = context.model, context.critic_model
