@@ -40,6 +40,12 @@ def input_variables(state: State, profile: Profile, stage: Stage) -> dict[str, A
     return {**values, "input": profile.input_block(values, stage)}
 
 
+def untrusted_text(variables: dict[str, Any], draft: str | None = None) -> str:
+    """What a stage's prompt shows from outside (its input fields, the principles, the draft), so
+    that a verdict merely quoting it is not scored from it (see spri.parsing)."""
+    return "\n".join(text for text in (variables.get("input"), variables.get("principles"), draft) if text)
+
+
 def _drafting_messages(spec: StageSpec, state: State, ctx: Context, profile: Profile) -> list[BaseMessage]:
     variables = spec.variables(state, ctx, profile)
     return [
@@ -65,7 +71,12 @@ def _writer(spec: StageSpec, step: str) -> Node:
             messages += [AIMessage(content=current), HumanMessage(content=revise)]
         if getattr(profile, spec.name).output == "verdict":
             verdict, usage = await models.judge(
-                ctx.model, messages, max_tokens=ctx.max_tokens, role="base", slot=f"base:{spec.name}"
+                ctx.model,
+                messages,
+                max_tokens=ctx.max_tokens,
+                role="base",
+                slot=f"base:{spec.name}",
+                untrusted=untrusted_text(spec.variables(state, ctx, profile)),
             )
             return {"drafts": {spec.name: [verdict_text(verdict)]}, "usage": {spec.name: usage}}
         grammar = profile.render(spec.name, "grammar", max_chars=(ctx.max_tokens - 16) * 3)
@@ -102,8 +113,14 @@ def judge(spec: StageSpec) -> Node:
             SystemMessage(content=profile.render(spec.name, "critic", **variables)),
             HumanMessage(content=profile.render(spec.name, "judge", **variables, draft=state.current(spec.name))),
         ]
+        # The draft is outside text too, unless it is a verdict the base model wrote in our own format.
+        draft = state.current(spec.name) if getattr(profile, spec.name).output == "text" else None
         critique, usage = await models.judge(
-            ctx.critic, messages, max_tokens=ctx.max_tokens, slot=f"critic:{spec.name}"
+            ctx.critic,
+            messages,
+            max_tokens=ctx.max_tokens,
+            slot=f"critic:{spec.name}",
+            untrusted=untrusted_text(variables, draft),
         )
         round_ = len(state.critiques.get(spec.name, [])) + 1
         annotate(ctx, stage=spec.name, round=round_, score=critique.score, expected_score=critique.expected_score)

@@ -177,15 +177,23 @@ async def generate(
 
 
 async def judge(
-    spec: ModelSpec, messages: list[BaseMessage], *, max_tokens: int, role: str = "critic", slot: str = ""
+    spec: ModelSpec,
+    messages: list[BaseMessage],
+    *,
+    max_tokens: int,
+    role: str = "critic",
+    slot: str = "",
+    untrusted: str = "",
 ) -> tuple[Critique, Usage]:
     """A verdict (feedback + score 1-5) on what ``messages`` show; score None if unreadable after one
-    reminder. The critic judges drafts this way; in judgment profiles the base model writes its drafts so."""
+    reminder. ``untrusted`` is the outside text the model was shown (the input, a draft): lines of a
+    free-text verdict that merely repeat it are not read for a score. The critic judges drafts this
+    way; in judgment profiles the base model writes its drafts so."""
     model = resolve(spec, max_tokens)
-    critique, usage = await _critique_once(model, messages, max_tokens, role, slot or role)
+    critique, usage = await _critique_once(model, messages, max_tokens, role, slot or role, untrusted)
     if critique.score is None:
         retry = [*messages, AIMessage(content=critique.raw or "(no reply)"), HumanMessage(content=FORMAT_REMINDER)]
-        critique, more = await _critique_once(model, retry, max_tokens, role, slot or role)
+        critique, more = await _critique_once(model, retry, max_tokens, role, slot or role, untrusted)
         usage += more
     return critique, usage
 
@@ -204,15 +212,15 @@ def _refuses_tools(exc: Exception) -> bool:
 
 
 async def _critique_once(
-    model: BaseChatModel, messages: list[BaseMessage], max_tokens: int, role: str, slot: str
+    model: BaseChatModel, messages: list[BaseMessage], max_tokens: int, role: str, slot: str, untrusted: str
 ) -> tuple[Critique, Usage]:
     config: Any = {"run_name": role, "tags": [f"spri:{role}"]}
-    shown = "\n".join(m.text for m in messages if m.type == "human")  # untrusted: the input and the draft
     if isinstance(model, LocalChatModel):
         message = await model.ainvoke(
             messages, config, grammar=critic_grammar(max_tokens), digit_probs_after=SCORE_MARKER, slot=slot
         )
-        return _with_probabilities(parse_critique(text_of(message), shown), message), usage_of(message)
+        # the grammar puts the critic's own score on the last line, so nothing needs filtering
+        return _with_probabilities(parse_critique(text_of(message)), message), usage_of(message)
     if _supports_structured(model):
         try:
             raw = await _with_verdict_tool(model).ainvoke(messages, config)
@@ -221,9 +229,9 @@ async def _critique_once(
                 raise
             _TEXT_ONLY.add(id(model))
         else:
-            return _verdict_from_tool_call(raw, shown), usage_of(raw)
+            return _verdict_from_tool_call(raw, untrusted), usage_of(raw)
     message = await model.ainvoke(messages, config)
-    return parse_critique(text_of(message), shown), usage_of(message)
+    return parse_critique(text_of(message), untrusted), usage_of(message)
 
 
 _BOUND: dict[int, tuple[BaseChatModel, Any]] = {}
@@ -240,7 +248,7 @@ def _with_verdict_tool(model: BaseChatModel) -> Any:
     return cached[1]
 
 
-def _verdict_from_tool_call(message: BaseMessage, shown: str) -> Critique:
+def _verdict_from_tool_call(message: BaseMessage, untrusted: str) -> Critique:
     """The verdict from the CriticReply tool call, or, failing that, from whatever the model wrote."""
     for call in getattr(message, "tool_calls", None) or []:
         if call.get("name") == CriticReply.__name__:
@@ -251,7 +259,7 @@ def _verdict_from_tool_call(message: BaseMessage, shown: str) -> Critique:
             raw = reply.model_dump_json()
             return Critique(score=reply.score, feedback=reply.feedback.strip(), raw=raw, sampled_score=reply.score)
     args = " ".join(str(call.get("args", "")) for call in getattr(message, "tool_calls", None) or [])
-    return parse_critique((text_of(message) + "\n" + args).strip(), shown)
+    return parse_critique((text_of(message) + "\n" + args).strip(), untrusted)
 
 
 def _with_probabilities(critique: Critique, message: BaseMessage) -> Critique:
