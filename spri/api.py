@@ -184,15 +184,17 @@ async def astream(
         payload: Any = None if inputs is None else inputs.model_dump()  # all fields: none left from an earlier run
         if resume is not None:
             payload = Command(resume=resume)
-        modes = ["updates", "values"] if progress else ["values"]
-        async for mode, chunk in graph.astream(payload, config, context=ctx, stream_mode=modes, **persistence):
+        paused = False
+        stream = graph.astream(payload, config, context=ctx, stream_mode=["updates", "values"], **persistence)
+        async for mode, chunk in stream:
             if mode == "values":
                 values = chunk
                 continue
+            paused = paused or "__interrupt__" in chunk  # how the updates stream reports a pause
             for node, update in chunk.items():
-                if isinstance(update, dict):
+                if progress and isinstance(update, dict):
                     yield _progress(node, update, rounds)
-        if saver is not None:
+        if paused and saver is not None:  # the interrupt's details (and its task) live in the checkpoint
             state = await graph.aget_state(config)
             if _pending_interrupt(state):
                 yield _interrupted(state, thread_id)

@@ -290,16 +290,25 @@ def _load_seed_file(path: str, mtime_ns: int, mapping: tuple[tuple[str, str], ..
 def load_seeds(source: str, profile: str, mapping: dict[str, str] | None = None) -> tuple[Seed, ...]:
     """Seeds from 'default' (the built-in profile's own set, if it has one) or a JSONL file."""
     if source == "default":
-        candidate = resources.files("spri.nodes") / "seeds" / f"{profile}.jsonl"
-        if profile not in builtin_profiles() or not candidate.is_file():
+        default = _default_seed_path(profile)
+        if default is None:
             return ()
-        with resources.as_file(candidate) as p:
-            path = Path(p)
+        path = default
     else:
         path = Path(source).expanduser()
         if not path.is_file():
             raise ProfileError(f"seeds file not found: {path}")
     return _load_seed_file(str(path), path.stat().st_mtime_ns, tuple(sorted((mapping or {}).items())))
+
+
+@lru_cache(maxsize=16)
+def _default_seed_path(profile: str) -> Path | None:
+    """Where a built-in profile's own seeds live (package data: looked up once per process)."""
+    candidate = resources.files("spri.nodes") / "seeds" / f"{profile}.jsonl"
+    if profile not in builtin_profiles() or not candidate.is_file():
+        return None
+    with resources.as_file(candidate) as p:
+        return Path(p)
 
 
 def select_seeds(seeds: tuple[Seed, ...], policy: str, category: str | None) -> tuple[Seed, ...]:
