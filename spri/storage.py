@@ -10,8 +10,18 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from spri.state.errors import SpriError
+
+# The only classes of ours that reach a checkpoint. Savers opened here deserialize these and LangGraph's own
+# safe types, nothing else: a tampered checkpoint database cannot make us instantiate arbitrary classes
+# (and LangGraph's warning about unregistered types does not fire on every resume).
+CHECKPOINT_TYPES = (("spri.state.state", "Critique"), ("spri.state.state", "Usage"))
+
+
+def checkpoint_serde() -> JsonPlusSerializer:
+    return JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES)
 
 
 class StorageError(SpriError):
@@ -39,7 +49,7 @@ async def open_checkpointer(db: Any) -> AsyncIterator[BaseCheckpointSaver | None
         yield db
         return
     if db == "memory":
-        yield InMemorySaver()
+        yield InMemorySaver(serde=checkpoint_serde())
         return
     db = str(db)
     if is_postgres(db):
@@ -48,12 +58,13 @@ async def open_checkpointer(db: Any) -> AsyncIterator[BaseCheckpointSaver | None
         except ImportError as exc:
             raise StorageError("PostgreSQL checkpoints need: pip install 'spri[postgres]'") from exc
         try:
-            async with AsyncPostgresSaver.from_conn_string(db) as saver:
+            async with AsyncPostgresSaver.from_conn_string(db, serde=checkpoint_serde()) as saver:
                 await saver.setup()
                 yield saver
         except OSError as exc:
             raise StorageError(f"cannot open PostgreSQL database {_redact(db)}: {exc}") from exc
         return
+    import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     path = Path(db).expanduser()
@@ -61,15 +72,16 @@ async def open_checkpointer(db: Any) -> AsyncIterator[BaseCheckpointSaver | None
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(f"cannot create the folder for checkpoint database {path}: {exc}") from exc
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+    async with aiosqlite.connect(str(path)) as conn:
+        sqlite = AsyncSqliteSaver(conn, serde=checkpoint_serde())
         try:
-            await saver.setup()  # also switches the file to WAL mode
+            await sqlite.setup()  # also switches the file to WAL mode
             # In WAL mode, NORMAL keeps every committed checkpoint through a crash or kill of the process
             # (only an OS crash or power cut may lose the last few), without an fsync per step.
-            await saver.conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
         except Exception as exc:
             raise StorageError(f"cannot open checkpoint database {path}: {exc}") from exc
-        yield saver
+        yield sqlite
 
 
 def _redact(url: str) -> str:

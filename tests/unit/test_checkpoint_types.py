@@ -1,0 +1,49 @@
+"""Checkpoints opened by spri deserialize LangGraph's safe types and our two state classes, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
+from pydantic import BaseModel
+
+from spri import arun
+from spri.graph import build_graph
+from spri.storage import checkpoint_serde, open_checkpointer
+from tests.support.fakes import critique, scripted
+
+
+@pytest.fixture
+def serde_events():
+    events: list[dict[str, Any]] = []
+    remove = register_serde_event_listener(events.append)
+    yield events
+    remove()
+
+
+@pytest.mark.parametrize("where", ["memory", "sqlite"])
+async def test_pause_and_resume_read_only_registered_types(where, tmp_path, serde_events):
+    db = "memory" if where == "memory" else str(tmp_path / "runs.sqlite")
+    model = scripted("P1", critique(3), "P2", critique(5), "R1", critique(5))
+    async with open_checkpointer(db) as saver:
+        paused = await arun("Q?", model=model, review_principles=True, checkpointer=saver, thread_id="t")
+        assert paused.status == "interrupted"
+        done = await arun(None, model=model, checkpointer=saver, thread_id="t", resume="approve")
+        # the history carries every step's pending writes: the Critique and Usage objects nodes returned
+        history = [s async for s in build_graph(saver).aget_state_history({"configurable": {"thread_id": "t"}})]
+        state = history[0]
+    assert done.status == "done" and [c.score for c in done.critiques["principles"]] == [3, 5]
+    assert state.values["usage"]["principles"]["calls"] == 4
+    assert [e for e in serde_events if e.get("kind", "").startswith("msgpack")] == []
+
+
+class Planted(BaseModel):  # a class a tampered checkpoint could name
+    x: int = 1
+
+
+def test_a_class_outside_the_allowlist_is_not_instantiated(serde_events):
+    serde = checkpoint_serde()
+    value = serde.loads_typed(serde.dumps_typed({"v": Planted()}))["v"]
+    assert not isinstance(value, Planted)
+    assert [e["kind"] for e in serde_events] == ["msgpack_blocked"]
