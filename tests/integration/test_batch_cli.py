@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 
 from spri.batch import errors_path
 from tests.support.openai_server import Fault, OpenAIServer, Reply, is_critic_request
+from tests.support.processes import batch_command, cli_env
 
 
 def accepting(delay: float = 0.0):
@@ -30,14 +29,7 @@ def accepting(delay: float = 0.0):
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "OPENAI_API_KEY": "test-key",
-        "SPRI_MAX_RETRIES": "3",
-        "SPRI_TIMEOUT": "20",
-        "HOME": str(tmp_path),
-        "LANGSMITH_TRACING": "false",
-    }
+    return cli_env(tmp_path, OPENAI_API_KEY="test-key", SPRI_MAX_RETRIES="3", SPRI_TIMEOUT="20")
 
 
 def make_input(path: Path, n: int) -> str:
@@ -45,22 +37,9 @@ def make_input(path: Path, n: int) -> str:
     return str(path)
 
 
-def batch_cmd(source: str, out: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "spri.cli",
-        "batch",
-        source,
-        "-o",
-        str(out),
-        "--id-field",
-        "id",
-        "--model",
-        "openai:fake",
-        "-q",
-        *extra,
-    ]
+def run_batch(env: dict[str, str], source: str, out: Path, *extra: str, timeout: float = 120):
+    """`spri batch` to completion, output captured."""
+    return subprocess.run(batch_command(source, out, *extra), env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def check_output(out: Path, expected: int) -> list[str]:
@@ -80,7 +59,7 @@ def test_killed_batch_resumes_with_every_id_exactly_once(env, tmp_path):
         env["OPENAI_BASE_URL"] = server.base_url
         for _ in range(3):
             proc = subprocess.Popen(
-                batch_cmd(source, out, "--concurrency", "8"),
+                batch_command(source, out, "--concurrency", "8"),
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -88,7 +67,7 @@ def test_killed_batch_resumes_with_every_id_exactly_once(env, tmp_path):
             time.sleep(rng.uniform(1.5, 3.0))
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
-        done = subprocess.run(batch_cmd(source, out), env=env, capture_output=True, text=True, timeout=300)
+        done = run_batch(env, source, out, timeout=300)
     assert done.returncode == 0, done.stderr
     ids = check_output(out, 60)
     assert sorted(ids) == [f"item-{i:03d}" for i in range(60)]
@@ -115,9 +94,7 @@ def test_429_with_retry_after_is_honoured(env, tmp_path):
 
     with OpenAIServer(policy) as server:
         env["OPENAI_BASE_URL"] = server.base_url
-        done = subprocess.run(
-            batch_cmd(source, out, "--concurrency", "1"), env=env, capture_output=True, text=True, timeout=120
-        )
+        done = run_batch(env, source, out, "--concurrency", "1")
     assert done.returncode == 0, done.stderr
     check_output(out, 3)
     assert seen["n"] == 3 * 4 + 1  # one request was rejected and retried
@@ -129,12 +106,8 @@ def test_requests_spread_over_several_endpoints(env, tmp_path):
     out = tmp_path / "out.jsonl"
     with OpenAIServer(accepting(delay=0.05)) as first, OpenAIServer(accepting(delay=0.05)) as second:
         env.pop("OPENAI_BASE_URL", None)
-        done = subprocess.run(
-            batch_cmd(source, out, "--concurrency", "8", "--base-url", first.base_url, "--base-url", second.base_url),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        done = run_batch(
+            env, source, out, "--concurrency", "8", "--base-url", first.base_url, "--base-url", second.base_url
         )
     assert done.returncode == 0, done.stderr
     check_output(out, 24)
@@ -159,13 +132,7 @@ def test_per_endpoint_cap_bounds_requests_in_flight(env, tmp_path):
         return inner(request)
 
     with OpenAIServer(policy) as server:
-        done = subprocess.run(
-            batch_cmd(source, out, "--concurrency", "16", "--base-url", server.base_url, "--max-in-flight", "3"),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = run_batch(env, source, out, "--concurrency", "16", "--base-url", server.base_url, "--max-in-flight", "3")
     assert done.returncode == 0, done.stderr
     check_output(out, 16)
     assert state["peak"] == 3
@@ -179,16 +146,8 @@ def test_bad_batch_arguments(env, tmp_path):
         (["--concurrency", "0"], "concurrency must be at least 1"),
         (["--field", "query"], "--field expects NAME=VALUE"),
     ]:
-        done = subprocess.run(
-            batch_cmd(source, tmp_path / "o.jsonl", *args), env=env, capture_output=True, text=True, timeout=60
-        )
+        done = run_batch(env, source, tmp_path / "o.jsonl", *args, timeout=60)
         assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
-    missing = subprocess.run(
-        batch_cmd(str(tmp_path / "nope.jsonl"), tmp_path / "o.jsonl"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    missing = run_batch(env, str(tmp_path / "nope.jsonl"), tmp_path / "o.jsonl", timeout=60)
     assert missing.returncode == 2 and "input file not found" in missing.stderr
     assert not (tmp_path / "o.jsonl").exists() and not errors_path(tmp_path / "o.jsonl").exists()

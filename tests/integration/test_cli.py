@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.openai_server import HangingCritic, OpenAIServer, Reply, free_port, is_critic_request
+from tests.support.processes import cli_env
 
 
 def deterministic(request: dict[str, Any]) -> Reply:
@@ -44,15 +44,7 @@ def ask_json(policy: Any, env: dict[str, str], db: str, *args: str) -> dict[str,
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "OPENAI_API_KEY": "test-key",
-        "SPRI_MAX_RETRIES": "0",
-        "SPRI_TIMEOUT": "20",
-        "HOME": str(tmp_path),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "LANGSMITH_TRACING": "false",
-    }
+    return cli_env(tmp_path, OPENAI_API_KEY="test-key", SPRI_MAX_RETRIES="0", SPRI_TIMEOUT="20")
 
 
 def test_ask_json_over_openai_endpoint(env, db):

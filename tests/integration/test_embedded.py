@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ pytest.importorskip("llama_cpp", reason="the embedded model needs llama-cpp-pyth
 from spri import arun
 from spri.local import LocalChatModel
 from spri.models import critic_grammar, resolve
+from tests.support.processes import cli_env
 
 pytestmark = pytest.mark.embedded
 
@@ -56,7 +56,7 @@ def test_grammar_caps_the_feedback_below_max_tokens():
 
 
 def test_cli_json_on_the_embedded_model(tmp_path):
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"), "LANGSMITH_TRACING": "false"}
+    env = cli_env(tmp_path)
     done = subprocess.run(
         [
             sys.executable,

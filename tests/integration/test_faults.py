@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import random
+import signal
+import subprocess
 import time
 
 import pytest
 
 from spri import arun
+from spri.batch import errors_path
 from spri.errors import explain
 from tests.integration.test_cli import deterministic
-from tests.support.openai_server import FAULT_KINDS, FaultSchedule, OpenAIServer
+from tests.support.openai_server import FAULT_KINDS, FaultSchedule, OpenAIServer, Reply
+from tests.support.processes import batch_command, cli_env
 
 RUNS = 100
 RUN_BOUND = 90.0  # seconds; a run that takes longer has hung
@@ -54,16 +60,6 @@ async def test_hundred_runs_with_twenty_percent_faults(fault_env, monkeypatch):
 
 
 def test_batch_killed_ten_times_under_faults_keeps_every_id_exactly_once(tmp_path):
-    import json
-    import os
-    import random
-    import signal
-    import subprocess
-    import sys
-
-    from spri.batch import errors_path
-    from tests.support.openai_server import Reply
-
     def slow(request):
         reply = deterministic(request)
         return Reply(text=reply.text, tool_args=reply.tool_args, delay=0.03)
@@ -73,30 +69,8 @@ def test_batch_killed_ten_times_under_faults_keeps_every_id_exactly_once(tmp_pat
     out = tmp_path / "out.jsonl"
     schedule = FaultSchedule(slow, rate=0.2, seed=3, hang=2.5)
     rng = random.Random(7)
-    env = {
-        **os.environ,
-        "OPENAI_API_KEY": "k",
-        "SPRI_TIMEOUT": "1",
-        "SPRI_MAX_RETRIES": "2",
-        "HOME": str(tmp_path),
-        "LANGSMITH_TRACING": "false",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "spri.cli",
-        "batch",
-        str(source),
-        "-o",
-        str(out),
-        "--id-field",
-        "id",
-        "--model",
-        "openai:fake",
-        "--concurrency",
-        "16",
-        "-q",
-    ]
+    env = cli_env(tmp_path, OPENAI_API_KEY="k", SPRI_TIMEOUT="1", SPRI_MAX_RETRIES="2")
+    command = batch_command(source, out, "--concurrency", "16")
     with OpenAIServer(schedule) as server:
         env["OPENAI_BASE_URL"] = server.base_url
         for _ in range(10):

@@ -19,20 +19,9 @@ from typing import Any
 import pytest
 
 from spri import Result, Update, arun, astream
-from tests.support.fakes import critique, is_critic_prompt, scripted
+from tests.support.fakes import RUN_REFINING_EACH_STAGE_ONCE, critique, is_critic_prompt, scripted
 
-NODES = [
-    "begin",
-    "draft_principles",
-    "judge_principles",
-    "refine_principles",
-    "judge_principles",
-    "draft_response",
-    "judge_response",
-    "refine_response",
-    "judge_response",
-    "finalize",
-]
+NODES = RUN_REFINING_EACH_STAGE_ONCE
 CALLS = 8
 
 

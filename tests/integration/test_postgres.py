@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from tests.integration.test_cli import deterministic
 from tests.integration.test_server import start_server
 from tests.support.fakes import critique, scripted
 from tests.support.openai_server import HangingCritic, OpenAIServer, is_critic_request
+from tests.support.processes import cli_env
 
 
 async def test_in_process_run_and_resume_on_postgres(pg_url):
@@ -29,13 +29,7 @@ async def test_in_process_run_and_resume_on_postgres(pg_url):
 
 def test_killed_run_resumes_in_another_process(pg_url, tmp_path):
     policy = HangingCritic(deterministic)
-    env = {
-        **os.environ,
-        "OPENAI_API_KEY": "k",
-        "SPRI_MAX_RETRIES": "0",
-        "HOME": str(tmp_path),
-        "LANGSMITH_TRACING": "false",
-    }
+    env = cli_env(tmp_path, OPENAI_API_KEY="k", SPRI_MAX_RETRIES="0")
     with OpenAIServer(policy) as server:
         env["OPENAI_BASE_URL"] = server.base_url
         cli = [sys.executable, "-m", "spri.cli"]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,19 +14,18 @@ from langserve import RemoteRunnable
 
 from tests.integration.test_cli import deterministic
 from tests.support.openai_server import OpenAIServer, free_port
+from tests.support.processes import cli_env, wait_for_http
 
 
 def start_server(tmp_path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {
-        **os.environ,
+    defaults = {
         "SPRI_MODEL": "openai:fake",
         "OPENAI_API_KEY": "server-secret",
         "SPRI_MAX_RETRIES": "0",
         "SPRI_DB": str(tmp_path / "server.sqlite"),
-        "LANGSMITH_TRACING": "false",
-        **env_extra,
     }
+    env = cli_env(tmp_path, **{**defaults, **env_extra})
     proc = subprocess.Popen(
         [sys.executable, "-m", "spri.cli", "serve", "--port", str(port)],
         env=env,
@@ -36,14 +33,8 @@ def start_server(tmp_path, env_extra: dict[str, str]) -> tuple[subprocess.Popen,
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start: " + proc.stderr.read().decode()[-2000:])
+    wait_for_http(url + "/health", proc)
+    return proc, url
 
 
 @pytest.fixture

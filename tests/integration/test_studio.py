@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from langgraph_sdk import get_client
 
 from tests.integration.test_cli import deterministic
 from tests.support import ROOT
+from tests.support.fakes import RUN_REFINING_EACH_STAGE_ONCE
 from tests.support.openai_server import OpenAIServer, free_port
+from tests.support.processes import cli_env, wait_for_http
 
 LANGGRAPH = Path(sys.executable).with_name("langgraph")
-STAGES = [
-    "begin",
-    "draft_principles",
-    "judge_principles",
-    "refine_principles",
-    "judge_principles",
-    "draft_response",
-    "judge_response",
-    "refine_response",
-    "judge_response",
-    "finalize",
-]
 
 
 @pytest.fixture
@@ -42,17 +29,15 @@ def studio(tmp_path):
     (workdir / "graph").symlink_to(ROOT / "graph")
     with OpenAIServer(deterministic) as model_server:
         port = free_port()
-        env = {
-            **os.environ,
-            "LANGGRAPH_CLI_NO_ANALYTICS": "1",
-            "LANGGRAPH_NO_VERSION_CHECK": "true",
-            "LANGSMITH_TRACING": "false",
-            "SPRI_MODEL": "openai:fake",
-            "OPENAI_API_KEY": "test-key",
-            "OPENAI_BASE_URL": model_server.base_url,
-            "SPRI_MAX_RETRIES": "0",
-        }
-        env.pop("LANGSMITH_API_KEY", None)
+        env = cli_env(
+            tmp_path,
+            LANGGRAPH_CLI_NO_ANALYTICS="1",
+            LANGGRAPH_NO_VERSION_CHECK="true",
+            SPRI_MODEL="openai:fake",
+            OPENAI_API_KEY="test-key",
+            OPENAI_BASE_URL=model_server.base_url,
+            SPRI_MAX_RETRIES="0",
+        )
         proc = subprocess.Popen(
             [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)],
             cwd=workdir,
@@ -62,15 +47,7 @@ def studio(tmp_path):
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(url + "/ok", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            else:
-                proc.kill()
-                raise AssertionError("langgraph dev did not start:\n" + proc.stdout.read().decode()[-3000:])
+            wait_for_http(url + "/ok", proc, timeout=120)
             yield url
         finally:
             proc.terminate()
@@ -100,14 +77,14 @@ async def test_studio_runs_every_stage_and_keeps_history(studio):
     ):
         if part.event == "updates":
             nodes += list(part.data)
-    assert nodes == STAGES
+    assert nodes == RUN_REFINING_EACH_STAGE_ONCE
 
     state = await client.threads.get_state(thread["thread_id"])
     values = state["values"]
     assert values["response"] == "revised response text" and values["calls"] == 8
     assert values["stop_reason"] == {"principles": "accepted", "response": "accepted"}
     history = await client.threads.get_history(thread["thread_id"], limit=50)
-    assert len(history) >= len(STAGES)
+    assert len(history) >= len(RUN_REFINING_EACH_STAGE_ONCE)
 
 
 async def test_studio_review_interrupt_and_resume(studio):

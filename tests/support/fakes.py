@@ -72,6 +72,21 @@ def critique(score: int | None, feedback: str = "Looks fine.") -> str:
     return f"Feedback: {feedback}\nScore: {score}" if score is not None else f"Feedback: {feedback}"
 
 
+RUN_REFINING_EACH_STAGE_ONCE = [
+    "begin",
+    "draft_principles",
+    "judge_principles",
+    "refine_principles",
+    "judge_principles",
+    "draft_response",
+    "judge_response",
+    "refine_response",
+    "judge_response",
+    "finalize",
+]
+"""The nodes a run executes, in order, when the critic asks for one refinement in each stage."""
+
+
 def is_critic_prompt(messages: Sequence[BaseMessage]) -> bool:
     """True for the critic's prompts (their system message asks for a review)."""
     return bool(messages) and messages[0].type == "system" and "You review" in messages[0].text

@@ -1,0 +1,49 @@
+"""Running spri (and langgraph dev) as child processes in tests and benchmarks: an isolated environment,
+and waiting for an HTTP server to come up without hiding why it did not."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """This environment with HOME (and so the default checkpoint database) under ``home``, tracing off
+    (a test must never reach api.smith.langchain.com), and ``extra`` on top."""
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "LANGSMITH_TRACING": "false",
+        **extra,
+    }
+    env.pop("LANGSMITH_API_KEY", None)
+    return env
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, *, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200. If ``proc`` exits or time runs out, stop it and fail with
+    the tail of its output (when it was piped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    pipe = proc.stdout or proc.stderr
+    output = pipe.read().decode(errors="replace")[-3000:] if pipe else "(output not captured)"
+    raise AssertionError(f"{url} did not come up (exit code {proc.wait(10)}):\n{output}")
+
+
+def batch_command(source: str | Path, out: Path, *extra: str) -> list[str]:
+    """`spri batch SOURCE -o OUT` with ids from the `id` field, on the `openai:fake` model, quietly."""
+    cli = [sys.executable, "-m", "spri.cli", "batch", str(source), "-o", str(out), "--id-field", "id"]
+    return [*cli, "--model", "openai:fake", "-q", *extra]
