@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spri.api import arun
+from spri.eval import check_methods
 from spri.eval.judging import METRICS, rate
 from spri.eval.reappraisal_scores import ReappraisalRow, reappraisal_table
 from spri.eval.report import markdown_table
@@ -47,9 +48,7 @@ async def evaluate_reappraisal(
     **options: Any,
 ) -> list[ReappraisalRow]:
     """Run and judge every (item, method) not yet in ``out_dir/items.jsonl``; return the summary rows."""
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise SpriError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
+    check_methods(methods, METHODS)
     items = read_jsonl(posts)[:limit]
     _check_items(items, posts, methods)
     out = Path(out_dir)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from spri.api import arun
+from spri.eval import check_methods
 from spri.eval.meta import MetaRow, meta_table, parse_score
 from spri.eval.report import markdown_table
 from spri.jsonl import AppendLog, read_jsonl
@@ -66,9 +67,7 @@ async def evaluate_rubric(
     on_done: Callable[[dict[str, Any]], None] | None = None,
     **options: Any,
 ) -> list[MetaRow]:
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise SpriError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
+    check_methods(methods, METHODS)
     instances = _instances(instances_path)
     responses = _responses(responses_path, instances, limit)
     name = model_name(model)

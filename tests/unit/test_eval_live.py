@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from spri import SpriError
 from spri.eval.reappraisal import evaluate_reappraisal
 from spri.eval.rubric import evaluate_rubric
 from spri.jsonl import read_jsonl
@@ -102,3 +105,14 @@ async def test_live_rubric_meta_evaluation(tmp_path):
     csv_text = (tmp_path / "out" / "judgments.csv").read_text().splitlines()
     assert csv_text[0] == "judge_model,method,id,capability,human_score,judge_score" and len(csv_text) == 17
     assert "| ScriptedChatModel:fake-base | spri |" in (tmp_path / "out" / "report.md").read_text()
+
+
+async def test_unknown_methods_are_refused_by_name_before_any_call(tmp_path):
+    model = base_model()
+    with pytest.raises(SpriError, match=r"unknown method\(s\) bogus: choose from vanilla, self-refine"):
+        await evaluate_reappraisal(
+            POSTS, ["spri", "bogus"], model=model, judge=judge_model(), out_dir=tmp_path, limit=1
+        )
+    with pytest.raises(SpriError, match=r"unknown method\(s\) bogus, other: choose from vanilla"):
+        await evaluate_rubric("i.jsonl", "r.jsonl", ["bogus", "other"], model=model, out_dir=tmp_path)
+    assert model.calls == [] and not (tmp_path / "items.jsonl").exists()
