@@ -14,8 +14,6 @@ import asyncio
 import json
 import math
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,9 +23,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import fake_openai  # noqa: E402
+
 from spri import arun  # noqa: E402
 from spri.batch import run_batch  # noqa: E402
 from tests.support.fakes import LatencyChatModel  # noqa: E402
+from tests.support.openai_server import free_port  # noqa: E402
 
 LATENCY = 0.5
 ITEMS, CONCURRENCY, SEQUENTIAL_ITEMS, REPEATS = 200, 32, 20, 3
@@ -37,12 +38,6 @@ BOUND = math.ceil(ITEMS / CONCURRENCY) * 4 * LATENCY
 def _cpu() -> float:
     t = os.times()
     return t.user + t.system
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _write_input(folder: Path, n: int) -> str:
@@ -99,27 +94,11 @@ async def measure() -> list[dict[str, Any]]:
         model = LatencyChatModel(latency=LATENCY)
         rows.append(_row("in process", await _median_batch(model, folder), await _sequential(model)))
 
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "benchmarks" / "fake_openai.py"), "--port", str(port), "--delay", str(LATENCY)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            os.environ.update(OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1", OPENAI_API_KEY="bench")
-            for _ in range(50):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        with fake_openai.running(free_port(), LATENCY) as base_url:
+            os.environ.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="bench")
             rows.append(
                 _row("HTTP (openai:fake)", await _median_batch("openai:fake", folder), await _sequential("openai:fake"))
             )
-        finally:
-            server.terminate()
-            server.wait(10)
     return rows
 
 

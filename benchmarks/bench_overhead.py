@@ -28,6 +28,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: E402
 
 from spri import arun, models  # noqa: E402
 from spri.state import Context, load_profile, load_seeds, select_seeds  # noqa: E402
+from tests.support.fakes import is_critic_prompt  # noqa: E402
 
 LATENCY = 0.020
 RUNS = 25
@@ -43,18 +44,21 @@ class ScriptModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "script"
 
-    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
-        raise NotImplementedError
-
-    async def _agenerate(self, messages: list[Any], stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
-        await asyncio.sleep(self.latency)
-        system = messages[0].content
-        if "You review" in system:
+    def _reply(self, messages: list[Any]) -> ChatResult:
+        if is_critic_prompt(messages):
             first_principles = "Principles under review" in messages[1].content and "REVISED" not in messages[1].content
             text = f"Feedback: ok\nScore: {3 if first_principles else 5}"
         else:
             text = "REVISED draft" if len(messages) > 2 else "first draft"
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _generate(self, messages: list[Any], stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
+        time.sleep(self.latency)
+        return self._reply(messages)
+
+    async def _agenerate(self, messages: list[Any], stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
+        await asyncio.sleep(self.latency)
+        return self._reply(messages)
 
 
 async def plain_loop(query: str, model: ScriptModel) -> int:

@@ -9,8 +9,6 @@ throughput.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,48 +20,25 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import fake_openai  # noqa: E402
+
+from tests.support.openai_server import free_port  # noqa: E402
+from tests.support.processes import cli_env, wait_for_http  # noqa: E402
+
 REQUESTS, LATENCY = 200, 0.020
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
 async def measure() -> dict[str, Any]:
-    model_port, server_port = _port(), _port()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "SPRI_MODEL": "openai:fake",
-            "OPENAI_API_KEY": "bench",
-            "LANGSMITH_TRACING": "false",
-            "OPENAI_BASE_URL": f"http://127.0.0.1:{model_port}/v1",
-            "SPRI_DB": str(Path(tmp) / "serve.sqlite"),
-        }
-        fake = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "benchmarks" / "fake_openai.py"),
-                "--port",
-                str(model_port),
-                "--delay",
-                str(LATENCY),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    server_port = free_port()
+    with tempfile.TemporaryDirectory() as tmp, fake_openai.running(free_port(), LATENCY) as model_url:
+        env = cli_env(
+            Path(tmp),
+            SPRI_MODEL="openai:fake",
+            OPENAI_API_KEY="bench",
+            OPENAI_BASE_URL=model_url,
+            SPRI_DB=str(Path(tmp) / "serve.sqlite"),
         )
         server = subprocess.Popen(
             [sys.executable, "-m", "spri.cli", "serve", "--port", str(server_port)],
@@ -74,7 +49,7 @@ async def measure() -> dict[str, Any]:
         )
         url = f"http://127.0.0.1:{server_port}"
         try:
-            _wait(url + "/health")
+            wait_for_http(url + "/health", server)
             latencies: list[float] = []
             async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=REQUESTS)) as client:
 
@@ -90,9 +65,8 @@ async def measure() -> dict[str, Any]:
                 statuses = await asyncio.gather(*(one(i) for i in range(REQUESTS)))
                 wall = time.perf_counter() - began
         finally:
-            for proc in (server, fake):
-                proc.terminate()
-                proc.wait(10)
+            server.terminate()
+            server.wait(10)
     ordered = sorted(latencies)
     return {
         "ok": statuses.count(200),

@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 DELAY = 0.5
@@ -50,6 +56,31 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": data})
+
+
+@contextmanager
+def running(port: int, delay: float) -> Iterator[str]:
+    """This server in a child process on 127.0.0.1:``port``; yields its OpenAI base URL once it accepts
+    connections, and stops it on exit."""
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--delay", str(delay)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the fake OpenAI server on port {port} did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def main() -> None:
