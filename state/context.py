@@ -30,12 +30,13 @@ class MethodSpec(NamedTuple):
     generic: str | None = None
     """For principles='generic': which of the profile's generic principles (e.g. 'mt-bench')."""
     paper: str = ""
+    """What the method is, in the paper's terms; the ``method`` field's description (e.g. in Studio)."""
 
 
 METHODS: dict[str, MethodSpec] = {
     "spri": MethodSpec("draft", True, paper="SPRI: both stages, principles situated to the input"),
     "fixed-principles": MethodSpec(
-        "input", True, paper="oracle / constitutional principles given with the input; stage 1 skipped"
+        "input", True, paper="oracle / constitutional principles given with the input (stage 1 skipped)"
     ),
     "self-refine": MethodSpec("none", True, paper="Self-Refine: response, critique without principles, refine"),
     "vanilla": MethodSpec("none", False, paper="direct response (or direct judgment), no critic"),
@@ -78,9 +79,7 @@ class Context(BaseModel):
     )
     method: Method = Field(
         default="spri",
-        description="'spri' (both stages), 'fixed-principles' (principles from input, stage 1 skipped), "
-        "'self-refine' (critic without principles), 'vanilla' (one response, no critic); rubric "
-        "baselines: 'seed-rubric', 'mt-bench-rubric', 'flask-rubric' (fixed rubrics, stage 1 skipped).",
+        description="; ".join(f"'{name}': {spec.paper}" for name, spec in METHODS.items()) + ".",
     )
     seeds: str = Field(
         default="default",

@@ -22,10 +22,6 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from spri.state.errors import ProfileError
 
-INPUT_FIELDS = ("query", "goal", "reference", "response_to_judge", "principles", "category")
-"""Input fields the state holds by name; a profile may name others, which travel in ``extra``."""
-
-
 _jinja = SandboxedEnvironment(
     undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False, trim_blocks=True, lstrip_blocks=True
 )
