@@ -91,9 +91,7 @@ def _hub_rows(name: str, split: str) -> Iterator[tuple[int, dict[str, Any] | Bad
     try:
         import datasets
     except ImportError as exc:
-        raise SpriError(
-            f"'{name}' is not a file; to read a Hugging Face dataset install `datasets` (pip install 'spri[hub]')"
-        ) from exc
+        raise SpriError(f"'{name}' is not a file; to read a Hugging Face dataset: pip install datasets") from exc
     try:
         dataset = datasets.load_dataset(name, split=split)
     except Exception as exc:

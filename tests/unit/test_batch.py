@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
+import types
 
 import pytest
 
@@ -190,3 +192,37 @@ async def test_a_systemic_failure_stops_the_batch_early(tmp_path):
 def test_stable_ids_do_not_depend_on_order_or_empty_fields():
     assert stable_id({"query": "q", "goal": "g"}) == stable_id({"goal": "g", "query": "q", "reference": None})
     assert stable_id({"query": "q"}) != stable_id({"query": "q2"})
+
+
+async def test_a_dataset_name_is_read_through_the_datasets_library(tmp_path, monkeypatch):
+    # No hub here: a stand-in `datasets` module records what it was asked for and returns rows.
+    asked: list[tuple[str, str]] = []
+
+    def load_dataset(name: str, split: str) -> list[dict[str, str]]:
+        asked.append((name, split))
+        if name == "someone/missing":
+            raise FileNotFoundError("Dataset 'someone/missing' doesn't exist on the Hub")
+        return [{"instruction": "Hub one?", "uid": "h1"}, {"instruction": "Hub two?", "uid": "h2"}]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    out = tmp_path / "out.jsonl"
+    summary = await run_batch(
+        "tatsu-lab/alpaca",
+        out,
+        split="test",
+        fields={"query": "instruction"},
+        id_field="uid",
+        model=echo_model(),
+        progress=False,
+    )
+    assert asked == [("tatsu-lab/alpaca", "test")] and summary["done"] == 2
+    assert {r["id"]: r["input"]["query"] for r in read_jsonl(out)} == {"h1": "Hub one?", "h2": "Hub two?"}
+    with pytest.raises(SpriError, match=r"cannot load dataset 'someone/missing' \(split train\)"):
+        await run_batch("someone/missing", tmp_path / "o2.jsonl", model=echo_model(), progress=False)
+
+
+async def test_a_dataset_name_without_the_datasets_library_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
+    with pytest.raises(SpriError, match=r"'tatsu-lab/alpaca' is not a file; .*pip install datasets"):
+        await run_batch("tatsu-lab/alpaca", tmp_path / "out.jsonl", model=echo_model(), progress=False)
+    assert not (tmp_path / "out.jsonl").exists()
