@@ -61,6 +61,35 @@ async def test_missing_api_key_is_reported_before_running(monkeypatch):
         await arun("Q?", model="openai:gpt-4o-mini")
 
 
+async def test_provider_models_are_built_by_init_chat_model_with_our_limits(monkeypatch):
+    import langchain.chat_models
+
+    built: list[tuple[str, dict]] = []
+
+    def fake_init_chat_model(spec: str, **options):
+        built.append((spec, options))
+        return scripted("P1", critique(5), "R1", critique(5))
+
+    monkeypatch.setattr(langchain.chat_models, "init_chat_model", fake_init_chat_model)
+    monkeypatch.setenv("SPRI_TIMEOUT", "7")
+    monkeypatch.setenv("SPRI_MAX_RETRIES", "1")
+    result = await arun("Q?", model="someprovider:some-model", max_tokens=200)
+    assert result.response == "R1" and result.models == {
+        "base": "someprovider:some-model",
+        "critic": "someprovider:some-model",
+    }
+    assert built == [("someprovider:some-model", {"max_tokens": 200, "timeout": 7.0, "max_retries": 1})]
+
+
+async def test_provider_models_that_cannot_be_built_are_named():
+    with pytest.raises(SpriError, match=r"model 'anthropic:claude-x'.*langchain[-_]anthropic"):
+        await arun("Q?", model="anthropic:claude-x")
+    with pytest.raises(
+        SpriError, match=r"(?s)cannot create model 'nosuchprovider:m'.*Supported providers.*'provider:NAME'"
+    ):
+        await arun("Q?", model="nosuchprovider:m")
+
+
 def test_profile_file_errors_name_the_file_and_field(tmp_path):
     bad_toml = tmp_path / "broken.toml"
     bad_toml.write_text("name = 'x'\n[principles\n")
