@@ -46,14 +46,6 @@ def untrusted_text(variables: dict[str, Any], draft: str | None = None) -> str:
     return "\n".join(text for text in (variables.get("input"), variables.get("principles"), draft) if text)
 
 
-def _drafting_messages(spec: StageSpec, state: State, ctx: Context, profile: Profile) -> list[BaseMessage]:
-    variables = spec.variables(state, ctx, profile)
-    return [
-        SystemMessage(content=profile.render(spec.name, "system", **spec.stable(state, ctx, profile), **variables)),
-        HumanMessage(content=profile.render(spec.name, "draft", **variables)),
-    ]
-
-
 def _writer(spec: StageSpec, step: str) -> Node:
     """The base model's step: a first draft, or (``refine``) a revision of the latest draft that
     continues the drafting conversation with the critic's feedback."""
@@ -62,11 +54,14 @@ def _writer(spec: StageSpec, step: str) -> Node:
         ctx = runtime.context
         profile = load_profile(ctx.profile)
         annotate(ctx, stage=spec.name, round=len(state.critiques.get(spec.name, [])) + 1)
-        messages = _drafting_messages(spec, state, ctx, profile)
+        variables = spec.variables(state, ctx, profile)
+        messages: list[BaseMessage] = [
+            SystemMessage(content=profile.render(spec.name, "system", **spec.stable(state, ctx, profile), **variables)),
+            HumanMessage(content=profile.render(spec.name, "draft", **variables)),
+        ]
         if step == "refine":
             current, critique = state.current(spec.name), state.last_critique(spec.name)
             assert current is not None and critique is not None, "refine runs only after a judged draft"
-            variables = spec.variables(state, ctx, profile)
             revise = profile.render(spec.name, "refine", **variables, draft=current, feedback=critique.feedback)
             messages += [AIMessage(content=current), HumanMessage(content=revise)]
         if getattr(profile, spec.name).output == "verdict":
@@ -76,7 +71,7 @@ def _writer(spec: StageSpec, step: str) -> Node:
                 max_tokens=ctx.max_tokens,
                 role="base",
                 slot=f"base:{spec.name}",
-                untrusted=untrusted_text(spec.variables(state, ctx, profile)),
+                untrusted=untrusted_text(variables),
             )
             return {"drafts": {spec.name: [verdict_text(verdict)]}, "usage": {spec.name: usage}}
         grammar = profile.render(spec.name, "grammar", max_chars=(ctx.max_tokens - 16) * 3)
