@@ -19,7 +19,9 @@ def deterministic(request: dict[str, Any]) -> Reply:
     """Replies as a pure function of the prompt, so two processes see the same run."""
     messages = request["messages"]
     if is_critic_request(request):
-        under_review = messages[-1]["content"].split("under review:")[-1]
+        # the draft shown for review (a format-reminder retry comes after it and repeats nothing)
+        shown = [m["content"] for m in messages if "under review:" in (m.get("content") or "")]
+        under_review = (shown or [messages[-1]["content"]])[-1].split("under review:")[-1]
         score = 5 if "revised" in under_review else 2
         return Reply(tool_args={"feedback": "Be more specific.", "score": score})
     revised = any(m["role"] == "assistant" for m in messages)
