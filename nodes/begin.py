@@ -7,33 +7,31 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from spri.nodes.profiles import load_profile, load_seeds, select_seeds
 from spri.nodes.tracing import annotate
-from spri.state import Context, InputError, Profile, State, check_input, load_profile, load_seeds, select_seeds
+from spri.state import Context, Input, InputError, Profile, State, check_input
 
-FRESH: dict[str, Any] = {
-    "drafts": None,  # None resets the append-only channels (see the reducers in spri.state)
-    "critiques": None,
-    "usage": None,
-    "response": None,
-    "rubric": None,
-    "score": None,
-    "feedback": None,
-    "review": None,
-    "stop_reason": {},
-    "rounds": {},
-    "calls": 0,
-    "tokens": {},
-    "calls_per_stage": {},
-    "tokens_per_stage": {},
-}
+
+def _cleared() -> dict[str, Any]:
+    """Every channel a run writes, back to empty, so a new query on an existing thread starts clean.
+    Channels with a reducer are cleared with None (see spri.state); the others get their default.
+    Input fields are not touched: the new input sets all of them."""
+    return {
+        name: None if any(callable(m) for m in field.metadata) else field.get_default(call_default_factory=True)
+        for name, field in State.model_fields.items()
+        if name not in Input.model_fields
+    }
+
+
+FRESH = _cleared()
 
 
 def fixed_principles(state: State, ctx: Context, profile: Profile) -> str | None:
     """Principles a method takes from somewhere other than stage 1 or the input, if any."""
-    spec = ctx.spec
-    if spec.principles == "generic" and spec.generic:
-        return profile.generic_principles(spec.generic, state.category)
-    if spec.principles == "seeds":
+    plan = ctx.plan
+    if plan.principles == "generic" and plan.generic:
+        return profile.generic_principles(plan.generic, state.category)
+    if plan.principles == "seeds":
         seeds = load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
         matching = select_seeds(seeds, "category", state.category) if state.category else ()
         if not matching:
@@ -50,6 +48,6 @@ async def begin(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     profile = load_profile(ctx.profile)
     annotate(ctx)
-    check_input(state, ctx.spec, profile)
+    check_input(state, ctx.plan, profile)
     principles = fixed_principles(state, ctx, profile)
     return {**FRESH, "principles": principles} if principles else FRESH

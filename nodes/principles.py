@@ -6,7 +6,8 @@ from functools import lru_cache
 from typing import Any
 
 from spri.nodes import loop
-from spri.state import Context, Profile, Seed, State, load_seeds, select_seeds
+from spri.nodes.profiles import load_seeds, select_seeds
+from spri.state import Context, Profile, Seed, State
 
 
 def _examples(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
     return loop.input_variables(state, profile, "principles")
 
 
-STAGE = loop.StageSpec(name="principles", stable=_examples, variables=_variables)
+STAGE = loop.StageInputs(name="principles", stable=_examples, variables=_variables)
 
 draft_principles = loop.draft(STAGE)
 judge_principles = loop.judge(STAGE)

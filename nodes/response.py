@@ -14,11 +14,10 @@ def _no_stable_variables(state: State, ctx: Context, profile: Profile) -> dict[s
 
 def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
     """The input and, where the method uses them, the principles (stage 1's or the given ones)."""
-    principles = state.final_principles() if ctx.spec.principles != "none" else None
-    return {**loop.input_variables(state, profile, "response"), "principles": principles}
+    return {**loop.input_variables(state, profile, "response"), "principles": state.principles_used(ctx.plan)}
 
 
-STAGE = loop.StageSpec(name="response", stable=_no_stable_variables, variables=_variables)
+STAGE = loop.StageInputs(name="response", stable=_no_stable_variables, variables=_variables)
 
 draft_response = loop.draft(STAGE)
 judge_response = loop.judge(STAGE)

@@ -10,9 +10,13 @@ Names are imported on first use, so `spri --help` does not pay for loading LangG
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("spri")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 _EXPORTS = {
     "Result": "spri.api",
@@ -20,6 +24,8 @@ _EXPORTS = {
     "arun": "spri.api",
     "astream": "spri.api",
     "run": "spri.api",
+    "Thread": "spri.api",
+    "load_thread": "spri.api",
     "build_graph": "spri.graph",
     "as_tool": "spri.chat",
     "spri_node": "spri.chat",
@@ -38,18 +44,20 @@ __all__ = [
     "Output",
     "Result",
     "SpriError",
+    "Thread",
     "Update",
     "arun",
     "as_tool",
     "astream",
     "build_graph",
+    "load_thread",
     "run",
     "spri_node",
     "spri_tool",
 ]
 
 if TYPE_CHECKING:
-    from spri.api import Result, Update, arun, astream, run
+    from spri.api import Result, Thread, Update, arun, astream, load_thread, run
     from spri.chat import as_tool, spri_node, spri_tool
     from spri.graph import build_graph
     from spri.state import Context, Critique, Input, Output, SpriError

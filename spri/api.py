@@ -1,42 +1,111 @@
-"""The Python API: run SPRI on one input and get a :class:`Result`.
+"""The Python API, and the one door the surfaces (CLI, server, batch, chat, eval) use into the engine.
 
 from spri import run
 result = run("How do I tell my team about a missed deadline?", model="openai:gpt-4o-mini")
 print(result.principles, result.response, result.stop_reason, result.calls)
+
+- :func:`run` / :func:`arun` / :func:`astream` run SPRI on one input, or continue a thread;
+- :func:`load_thread` reads a thread back (its output so far, a pending review, its saved settings);
+- :func:`open_checkpointer` opens a checkpoint database once for several of these calls.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.types import Checkpointer, Command, Durability
-from pydantic import BaseModel, Field, ValidationError
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.types import Checkpointer, Command
+from pydantic import BaseModel, Field
 
-from spri import models
+from spri.errors import explain
 from spri.graph import build_graph
-from spri.state import Context, Critique, Input, InputError, Output, SpriError, check_input, load_profile, load_seeds
-from spri.storage import open_checkpointer
+from spri.inputs import make_context, make_input
+from spri.models import EndpointPool, endpoint_pool, formatted_answer
+from spri.nodes.profiles import builtin_profiles, load_profile
+from spri.state import (
+    METHODS,
+    STAGES,
+    Context,
+    Critique,
+    Input,
+    InputError,
+    ModelSpec,
+    Output,
+    SpriError,
+    Usage,
+    model_name,
+)
+from spri.state.columns import COLUMN_ALIASES
+from spri.state.profile import compile_template
+from spri.storage import default_db, open_checkpointer
+from spri.threads import Snapshot, durability_for, read_snapshot, run_config, saved_settings
 
-CONTEXT_KEY = "spri_context"
-"""Checkpoint metadata key holding the run's context (models by name), so `resume` can continue it."""
+__all__ = [
+    "COLUMN_ALIASES",
+    "METHODS",
+    "STAGES",
+    "Context",
+    "EndpointPool",
+    "Input",
+    "InputError",
+    "ModelSpec",
+    "Output",
+    "Result",
+    "SpriError",
+    "Thread",
+    "Update",
+    "Usage",
+    "arun",
+    "astream",
+    "build_graph",
+    "builtin_profiles",
+    "default_db",
+    "endpoint_pool",
+    "explain",
+    "formatted_answer",
+    "load_thread",
+    "make_context",
+    "make_input",
+    "model_name",
+    "open_checkpointer",
+    "profile_fields",
+    "prompt_messages",
+    "run",
+]
 
 
 class Result(Output):
     """The outcome of a run: the graph's output plus the thread it ran on. ``status`` is "interrupted"
-    when the run paused for a human review of the principles (``interrupt`` holds what to review);
-    continue it with ``run(None, thread_id=..., checkpointer=..., resume="approve" | {...})``."""
+    when the run paused for a human review of the principles (``interrupt`` holds what to review;
+    continue with ``run(None, thread_id=..., checkpointer=..., resume="approve" | {...})``) and
+    "incomplete" for a thread read back before it finished (``next_steps`` says where it stopped)."""
 
     thread_id: str | None = None
-    status: Literal["done", "interrupted"] = "done"
+    status: Literal["done", "interrupted", "incomplete"] = "done"
     interrupt: dict[str, Any] | None = None
+    next_steps: list[str] = Field(default_factory=list, description="Steps still to run (unfinished threads).")
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Result:
+        status: Literal["done", "interrupted", "incomplete"] = "done"
+        if snapshot.review is not None:
+            status = "interrupted"
+        elif snapshot.next:
+            status = "incomplete"
+        values = snapshot.output().model_dump()
+        return cls(
+            **values,
+            thread_id=snapshot.thread_id,
+            status=status,
+            interrupt=snapshot.review,
+            next_steps=list(snapshot.next),
+        )
 
 
 class Update(BaseModel):
@@ -50,82 +119,126 @@ class Update(BaseModel):
     stop_reason: dict[str, str] | None = None
 
 
-def make_context(context: Context | Mapping[str, Any] | None = None, **options: Any) -> Context:
-    """A validated Context from an object or mapping plus keyword overrides; errors name the field."""
-    if isinstance(context, Context) and not any(v is not None for v in options.values()):
-        # Used as is (batch items share one): its fields were validated when it was built, and a bad
-        # profile, seeds file or model spec is still reported clearly where it is first used.
-        return context
-    base = context.model_dump() if isinstance(context, Context) else dict(context or {})
-    if isinstance(context, Context):  # keep model objects as objects
-        base["model"], base["critic_model"] = context.model, context.critic_model
-    base.update({k: v for k, v in options.items() if v is not None})
-    try:
-        ctx = Context(**base)
-    except ValidationError as exc:
-        raise SpriError(_describe(exc, "setting")) from exc
-    load_profile(ctx.profile)  # fail now, not mid-run, on an unknown or malformed profile or seeds
-    load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
-    models.resolve(ctx.model, ctx.max_tokens)  # and on a model spec that cannot work (no key, no file)
-    models.resolve(ctx.critic, ctx.max_tokens)
-    return ctx
+class Thread(BaseModel):
+    """A thread read back from its checkpoint database."""
+
+    input: Input
+    result: Result
+    settings: dict[str, Any] | None = Field(default=None, description="The Context it was run with, models by name.")
 
 
-def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: Any) -> Input:
-    """A validated Input for the context's profile and method; errors name the missing field."""
-    if isinstance(query, Input):
-        data = query.model_dump()
-    elif isinstance(query, Mapping):
-        data = dict(query)
-    else:
-        data = {"query": query}
-    data.update({k: v for k, v in fields.items() if v is not None})
-    try:
-        inputs = Input(**data)
-    except ValidationError as exc:
-        raise InputError(_describe(exc, "input field")) from exc
-    check_input(inputs, ctx.spec, load_profile(ctx.profile))
-    return inputs
+async def load_thread(thread_id: str, checkpointer: Checkpointer | str | None = None) -> Thread | None:
+    """The thread's output so far, pending review, next steps and saved settings; None if no run has
+    that thread id in the checkpoint database (default: the CLI's)."""
+    async with open_checkpointer(checkpointer or default_db()) as saver:
+        snapshot = await read_snapshot(saver, thread_id)
+    if not snapshot.exists:
+        return None
+    inputs = Input.model_validate({k: v for k, v in snapshot.values.items() if k in Input.model_fields})
+    return Thread(input=inputs, result=Result.of(snapshot), settings=snapshot.settings)
 
 
-def _describe(exc: ValidationError, what: str) -> str:
-    return "; ".join(
-        f"{what} '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" if err["loc"] else err["msg"]
-        for err in exc.errors()
+def profile_fields(profile: str) -> list[str]:
+    """The input fields a profile (built-in name or file) takes, in its order."""
+    return [f.name for f in load_profile(profile).fields]
+
+
+def prompt_messages(system: str, user: str, variables: Mapping[str, Any]) -> list[BaseMessage]:
+    """A system and a user message from two templates (sandboxed Jinja2, like the profiles')."""
+    return [
+        SystemMessage(content=compile_template(system).render(**variables)),
+        HumanMessage(content=compile_template(user).render(**variables)),
+    ]
+
+
+@dataclass
+class _Prepared:
+    """A run ready to drive: the graph and its config, what to send it, or the answer already known."""
+
+    graph: Any
+    config: dict[str, Any]
+    ctx: Context
+    payload: Any
+    options: dict[str, Any]
+    answer: Result | None = None
+
+
+async def _prepare(
+    saver: Any,
+    query: str | Input | Mapping[str, Any] | None,
+    thread_id: str,
+    context: Context | Mapping[str, Any] | None,
+    resume: Any,
+    parent_config: Mapping[str, Any] | None,
+    options: dict[str, Any],
+    fields: dict[str, Any],
+) -> _Prepared:
+    """Validate everything and read the thread (if continuing one) before any model call."""
+    if query is None and saver is None:
+        raise SpriError("continuing a run needs the checkpointer (database) it was saved in")
+    if resume is not None and query is not None:
+        raise SpriError("resume answers a paused run: pass query=None with its thread_id")
+    snapshot = None
+    if query is None:  # continue a thread: its settings come from the checkpoint unless given
+        snapshot = await read_snapshot(saver, thread_id)
+        if not snapshot.exists:
+            raise SpriError(f"no run with thread id '{thread_id}' in this checkpoint database")
+        if context is None:
+            context = saved_settings(snapshot)
+    ctx = make_context(context, **options)
+    if ctx.review_principles and saver is None:
+        raise SpriError(
+            "review_principles pauses the run, which needs a checkpointer to resume from "
+            "(e.g. checkpointer='runs.sqlite')"
+        )
+    graph = build_graph(saver)
+    config = run_config(thread_id, ctx, parent_config)
+    persistence = {"durability": durability_for(saver)} if saver is not None else {}
+    prepared = _Prepared(graph, config, ctx, None, persistence)
+    if snapshot is not None:
+        if not snapshot.next or (snapshot.review is not None and resume is None):
+            prepared.answer = Result.of(snapshot)  # finished already, or still waiting for the human
+        prepared.payload = Command(resume=resume) if resume is not None else None
+        return prepared
+    assert query is not None
+    prepared.payload = make_input(query, ctx, **fields).model_dump()  # all fields: none left from before
+    return prepared
+
+
+async def _drive(run: _Prepared, thread_id: str, progress: bool) -> AsyncIterator[Update | Result]:
+    """Stream the graph: an Update per finished node, then the Result (or the pause)."""
+    values: dict[str, Any] = {}
+    paused = False
+    stream = run.graph.astream(
+        run.payload, run.config, context=run.ctx, stream_mode=["updates", "values"], **run.options
     )
+    async for mode, chunk in stream:
+        if mode == "values":
+            values = chunk
+            continue
+        paused = paused or "__interrupt__" in chunk  # how the updates stream reports a pause
+        for node, update in chunk.items():
+            if progress and isinstance(update, dict):
+                yield _progress(node, update, values)
+    if paused:  # the interrupt's details (and its task) live in the checkpoint
+        snapshot = await read_snapshot(run.graph.checkpointer, thread_id)
+        if snapshot.review is not None:
+            yield Result.of(snapshot)
+            return
+    yield Result(**Output.model_validate(values).model_dump(), thread_id=thread_id)
 
 
-def saved_context(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The context a thread was started with, as stored in its checkpoint metadata."""
-    raw = (metadata or {}).get(CONTEXT_KEY)
-    if not raw:
-        raise SpriError("this thread has no saved settings; pass the model and options again")
-    data: dict[str, Any] = json.loads(raw)
-    return data
-
-
-def durability_for(saver: Any) -> Durability:
-    """ "sync" for savers that outlive the process: every step's checkpoint is stored before the next
-    step starts, so a kill loses at most the step in flight. In-memory checkpoints die with the process
-    anyway, so they are written in the background ("async") instead of being waited for."""
-    return "async" if isinstance(saver, InMemorySaver) else "sync"
-
-
-def run_config(thread_id: str, ctx: Context, parent: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The run's config: its thread, and metadata that every traced run inherits. ``parent`` passes a
-    caller's callbacks and tags through (e.g. a server's event stream)."""
-    parent = parent or {}
-    metadata = {
-        **(parent.get("metadata") or {}),
-        CONTEXT_KEY: ctx.to_json(),
-        "profile": ctx.profile,
-        "method": ctx.method,
-    }
-    config: dict[str, Any] = {"configurable": {"thread_id": thread_id}, "metadata": metadata, "run_name": "spri"}
-    for key in ("callbacks", "tags"):
-        if parent.get(key):
-            config[key] = parent[key]
-    return config
+def _progress(node: str, update: dict[str, Any], values: dict[str, Any]) -> Update:
+    """An Update for one node's writes; ``values`` is the state before or after them (writers do not
+    change the round count, judges report theirs)."""
+    for stage, critiques in (update.get("critiques") or {}).items():
+        critique = Critique.model_validate(critiques[-1])
+        round_ = (update.get("rounds") or {}).get(stage)
+        return Update(node=node, stage=stage, round=round_, score=critique.score, text=critique.feedback)
+    for stage, drafts in (update.get("drafts") or {}).items():
+        round_ = (values.get("rounds") or {}).get(stage, 0) + 1
+        return Update(node=node, stage=stage, round=round_, text=drafts[-1])
+    return Update(node=node, stop_reason=update.get("stop_reason"))
 
 
 async def astream(
@@ -143,87 +256,20 @@ async def astream(
     finally the :class:`Result`.
 
     ``query`` None continues the thread from its checkpoint (``resume`` answers a pending review).
-    ``checkpointer`` is a LangGraph
-    checkpointer, a SQLite path or a postgresql:// URL; None runs without persistence (fastest).
-    Keyword options are Context fields (model, critic_model, min_score, ...) or input fields
-    (goal, reference, response_to_judge, principles, category).
+    ``checkpointer`` is a LangGraph checkpointer, a SQLite path or a postgresql:// URL; None runs
+    without persistence (fastest). Keyword options are Context fields (model, critic_model,
+    min_score, ...) or input fields (goal, reference, response_to_judge, principles, category).
     """
-    input_fields = {k: options.pop(k) for k in list(options) if k in Input.model_fields}
+    fields = {k: options.pop(k) for k in list(options) if k in Input.model_fields}
     thread_id = thread_id or uuid.uuid4().hex[:12]
     async with AsyncExitStack() as stack:
         saver = await stack.enter_async_context(open_checkpointer(checkpointer))
-        graph = build_graph(saver)
-        snapshot = None
-        if query is None and saver is None:
-            raise SpriError("continuing a run needs the checkpointer (database) it was saved in")
-        if resume is not None and query is not None:
-            raise SpriError("resume answers a paused run: pass query=None with its thread_id")
-        if query is None:  # continue a thread: its context comes from the checkpoint unless given
-            snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
-            if not snapshot.values:
-                raise SpriError(f"no run with thread id '{thread_id}' in this checkpoint database")
-            if context is None:
-                context = saved_context(snapshot.metadata)
-        ctx = make_context(context, **options)
-        if ctx.review_principles and saver is None:
-            raise SpriError(
-                "review_principles pauses the run, which needs a checkpointer to resume from "
-                "(e.g. checkpointer='runs.sqlite')"
-            )
-        inputs = None if query is None else make_input(query, ctx, **input_fields)
-        config = run_config(thread_id, ctx, parent_config)
-        if snapshot is not None and not snapshot.next:  # finished already: nothing to run
-            yield Result(**Output.model_validate(snapshot.values).model_dump(), thread_id=thread_id)
+        prepared = await _prepare(saver, query, thread_id, context, resume, parent_config, options, fields)
+        if prepared.answer is not None:
+            yield prepared.answer
             return
-        if snapshot is not None and _pending_interrupt(snapshot) and resume is None:
-            yield _interrupted(snapshot, thread_id)  # still waiting for the human
-            return
-        values: dict[str, Any] = dict(snapshot.values) if snapshot is not None else {}
-        persistence = {"durability": durability_for(saver)} if saver is not None else {}
-        rounds = Counter({stage: len(items) for stage, items in (values.get("critiques") or {}).items()})
-        payload: Any = None if inputs is None else inputs.model_dump()  # all fields: none left from an earlier run
-        if resume is not None:
-            payload = Command(resume=resume)
-        paused = False
-        stream = graph.astream(payload, config, context=ctx, stream_mode=["updates", "values"], **persistence)
-        async for mode, chunk in stream:
-            if mode == "values":
-                values = chunk
-                continue
-            paused = paused or "__interrupt__" in chunk  # how the updates stream reports a pause
-            for node, update in chunk.items():
-                if progress and isinstance(update, dict):
-                    yield _progress(node, update, rounds)
-        if paused and saver is not None:  # the interrupt's details (and its task) live in the checkpoint
-            state = await graph.aget_state(config)
-            if _pending_interrupt(state):
-                yield _interrupted(state, thread_id)
-                return
-        yield Result(**Output.model_validate(values).model_dump(), thread_id=thread_id)
-
-
-def _pending_interrupt(snapshot: Any) -> dict[str, Any] | None:
-    for task in snapshot.tasks or ():
-        for pending in task.interrupts or ():
-            value = pending.value
-            return value if isinstance(value, dict) else {"value": value}
-    return None
-
-
-def _interrupted(snapshot: Any, thread_id: str) -> Result:
-    values = Output.model_validate(snapshot.values).model_dump()
-    values["principles"] = values.get("principles") or (values.get("drafts") or {}).get("principles", [None])[-1]
-    return Result(**values, thread_id=thread_id, status="interrupted", interrupt=_pending_interrupt(snapshot))
-
-
-def _progress(node: str, update: dict[str, Any], rounds: Counter[str]) -> Update:
-    for stage, critiques in (update.get("critiques") or {}).items():
-        rounds[stage] += 1
-        critique = Critique.model_validate(critiques[-1])
-        return Update(node=node, stage=stage, round=rounds[stage], score=critique.score, text=critique.feedback)
-    for stage, drafts in (update.get("drafts") or {}).items():
-        return Update(node=node, stage=stage, round=rounds[stage] + 1, text=drafts[-1])
-    return Update(node=node, stop_reason=update.get("stop_reason"))
+        async for item in _drive(prepared, thread_id, progress):
+            yield item
 
 
 async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:

@@ -16,9 +16,7 @@ from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import StructuredTool
 
-from spri.api import Result, make_context
-from spri.graph import build_graph
-from spri.state import Context, InputError, Output
+from spri.api import Context, InputError, Output, Result, build_graph, make_context
 
 
 def _result_metadata(result: Output) -> dict[str, Any]:

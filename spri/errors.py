@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 
 from langchain_core import exceptions as lc
 
+from spri.models.settings import default_openai_url
 from spri.state.errors import SpriError
 
 
 def _endpoint(exc: BaseException) -> str:
     if type(exc).__module__.startswith(("openai", "langchain_openai")):
-        return "the model endpoint " + (os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1")
+        return "the model endpoint " + default_openai_url()
     return "the model provider"
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spri.state import SpriError
+from spri.api import SpriError
 
 
 @dataclass

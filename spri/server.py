@@ -21,26 +21,43 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import BaseModel, Field, create_model
 
-from spri.api import Result, Update, astream
-from spri.errors import explain
-from spri.state import METHODS, Input, SpriError, model_name
-from spri.state.profile import builtin_profiles
-from spri.storage import default_db, open_checkpointer
+from spri.api import (
+    METHODS,
+    Context,
+    Input,
+    Result,
+    SpriError,
+    Update,
+    astream,
+    builtin_profiles,
+    default_db,
+    explain,
+    load_thread,
+    model_name,
+    open_checkpointer,
+)
+from spri.options import client_annotation, run_options
 
 DEFAULT_MAX_BODY = 1_000_000
 
-CLIENT_OPTIONS: dict[str, tuple[Any, str]] = {
-    "thread_id": (str | None, "Thread to run on; runs on one thread share its checkpoint history."),
-    "min_score": (int | None, "Accept a draft scoring at least this (1-5)."),
-    "max_rounds": (int | None, "Most critiques per stage."),
-    "profile": (str | None, "Built-in profile: general, reappraisal or rubric."),
-    "method": (str | None, "spri, fixed-principles, self-refine, vanilla, seed-rubric, mt-bench-rubric, flask-rubric."),
-    "seeds": (str | None, "'default' (the profile's seed examples) or 'none' (zero-seed)."),
-    "review_principles": (bool | None, "Pause after stage 1 for a human review (resume with input.resume)."),
-}
+CLIENT_FIELDS = ("min_score", "max_rounds", "profile", "method", "review_principles")
+"""Context fields a client may set as they are (``profile`` restricted to built-in names)."""
+
+
+def _client_options() -> dict[str, tuple[Any, str]]:
+    options: dict[str, tuple[Any, str]] = {
+        "thread_id": (str | None, "Thread to run on; runs on one thread share its checkpoint history.")
+    }
+    for option in run_options(CLIENT_FIELDS):
+        options[option.field] = (client_annotation(option), option.help)
+    options["profile"] = (str | None, f"Built-in profile: {', '.join(builtin_profiles())}.")
+    options["seeds"] = (str | None, "'default' (the profile's seed examples) or 'none' (zero-seed).")
+    return options
+
+
+CLIENT_OPTIONS = _client_options()
 """The only run options a client may send (config.configurable); everything else is refused."""
 
 
@@ -82,7 +99,7 @@ class SpriService(Runnable[Any, dict[str, Any]]):
 
     name = "spri"
 
-    def __init__(self, checkpointer: BaseCheckpointSaver | None) -> None:
+    def __init__(self, checkpointer: Any) -> None:
         self.checkpointer = checkpointer
 
     @property
@@ -262,9 +279,6 @@ def create_app(db: str | None = None, *, api_key: str | None = None, max_body: i
     from fastapi.responses import JSONResponse
     from langserve import add_routes
 
-    from spri.graph import build_graph
-    from spri.state import Context
-
     database = db or default_db()
     holder: dict[str, Any] = {}
 
@@ -304,10 +318,10 @@ def create_app(db: str | None = None, *, api_key: str | None = None, max_body: i
 
     @app.get("/spri/threads/{thread_id}")
     async def thread_state(thread_id: str) -> Any:
-        snapshot = await build_graph(holder["saver"]).aget_state({"configurable": {"thread_id": thread_id}})
-        if not snapshot.values:
+        thread = await load_thread(thread_id, holder["saver"])
+        if thread is None:
             raise HTTPException(status_code=404, detail=f"no thread {thread_id!r}")
-        return JSONResponse({"values": snapshot.values, "next": list(snapshot.next)})
+        return JSONResponse(thread.model_dump(mode="json"))
 
     @app.exception_handler(SpriError)
     async def user_error(request: Any, exc: SpriError) -> Any:

@@ -1,8 +1,8 @@
 """SPRI's graph state, runtime context and task profiles (installed as ``spri.state``)."""
 
-from spri.state.context import METHODS, Context, Method, MethodSpec, ModelSpec, SeedPolicy, model_name
+from spri.state.context import METHODS, Context, Method, MethodPlan, ModelSpec, SeedPolicy, model_name
 from spri.state.errors import InputError, ProfileError, SpriError
-from spri.state.profile import Profile, Seed, load_profile, load_seeds, select_seeds
+from spri.state.profile import Profile, Seed
 from spri.state.state import (
     STAGES,
     Critique,
@@ -24,7 +24,7 @@ __all__ = [
     "Input",
     "InputError",
     "Method",
-    "MethodSpec",
+    "MethodPlan",
     "ModelSpec",
     "Output",
     "Profile",
@@ -37,9 +37,6 @@ __all__ = [
     "StopReason",
     "Usage",
     "check_input",
-    "load_profile",
-    "load_seeds",
     "model_name",
-    "select_seeds",
     "stop_reason",
 ]

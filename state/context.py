@@ -19,7 +19,7 @@ ModelSpec = str | SkipJsonSchema[BaseChatModel]
 PrinciplesSource = Literal["draft", "input", "seeds", "generic", "none"]
 
 
-class MethodSpec(NamedTuple):
+class MethodPlan(NamedTuple):
     """What a method runs; the graph's routers and nodes read this table, never method names."""
 
     principles: PrinciplesSource
@@ -33,18 +33,18 @@ class MethodSpec(NamedTuple):
     """What the method is, in the paper's terms; the ``method`` field's description (e.g. in Studio)."""
 
 
-METHODS: dict[str, MethodSpec] = {
-    "spri": MethodSpec("draft", True, paper="SPRI: both stages, principles situated to the input"),
-    "fixed-principles": MethodSpec(
+METHODS: dict[str, MethodPlan] = {
+    "spri": MethodPlan("draft", True, paper="SPRI: both stages, principles situated to the input"),
+    "fixed-principles": MethodPlan(
         "input", True, paper="oracle / constitutional principles given with the input (stage 1 skipped)"
     ),
-    "self-refine": MethodSpec("none", True, paper="Self-Refine: response, critique without principles, refine"),
-    "vanilla": MethodSpec("none", False, paper="direct response (or direct judgment), no critic"),
-    "seed-rubric": MethodSpec(
+    "self-refine": MethodPlan("none", True, paper="Self-Refine: response, critique without principles, refine"),
+    "vanilla": MethodPlan("none", False, paper="direct response (or direct judgment), no critic"),
+    "seed-rubric": MethodPlan(
         "seeds", True, paper="rubric ablation: the seed example of the input's category used as the rubric"
     ),
-    "mt-bench-rubric": MethodSpec("generic", True, "mt-bench", paper="one generic MT-Bench-style rubric"),
-    "flask-rubric": MethodSpec("generic", True, "flask", paper="FLASK-style skill rubrics for the category"),
+    "mt-bench-rubric": MethodPlan("generic", True, "mt-bench", paper="one generic MT-Bench-style rubric"),
+    "flask-rubric": MethodPlan("generic", True, "flask", paper="FLASK-style skill rubrics for the category"),
 }
 
 
@@ -79,7 +79,7 @@ class Context(BaseModel):
     )
     method: Method = Field(
         default="spri",
-        description="; ".join(f"'{name}': {spec.paper}" for name, spec in METHODS.items()) + ".",
+        description="; ".join(f"'{name}': {plan.paper}" for name, plan in METHODS.items()) + ".",
     )
     seeds: str = Field(
         default="default",
@@ -107,8 +107,8 @@ class Context(BaseModel):
         return value
 
     @property
-    def spec(self) -> MethodSpec:
-        """What the configured method runs."""
+    def plan(self) -> MethodPlan:
+        """What the configured method runs (the routers and nodes read this, never the method's name)."""
         return METHODS[self.method]
 
     @property

@@ -2,24 +2,22 @@
 
 A profile names the input fields a task takes and carries, for each stage, the prompt templates
 (Jinja2, sandboxed) for drafting, refining and judging plus the critic's 1..5 scale. Nodes render
-prompts from a profile and never branch on its name. Built-in profiles live beside the nodes in
-``spri/nodes/prompts/*.toml``; their default seed examples in ``spri/nodes/seeds/*.jsonl``.
+prompts from a profile and never branch on its name. This module is the schema; loading built-in and
+user profiles and seed files is ``spri.nodes.profiles``'s job.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import tomllib
 from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
+from spri.state.columns import COLUMN_ALIASES, SEED_FIELDS, find_column
 from spri.state.errors import ProfileError
 
 _jinja = SandboxedEnvironment(
@@ -101,9 +99,14 @@ class Profile(BaseModel):
             raise ValueError("fields must include 'query' (the main input)")
         return self
 
+    def stage(self, name: str) -> StagePrompts:
+        """The templates of stage ``name`` ('principles' or 'response')."""
+        prompts: StagePrompts = getattr(self, name)
+        return prompts
+
     def render(self, stage: str, step: str, **variables: Any) -> str:
         """Render one template of a stage ('system', 'draft', 'refine', 'critic', 'judge', 'example')."""
-        prompts: StagePrompts = getattr(self, stage)
+        prompts = self.stage(stage)
         variables.setdefault("scale", "\n".join(f"{i}: {text}" for i, text in enumerate(prompts.scale, 1)))
         try:
             return str(compile_template(getattr(prompts, step)).render(**variables)).strip()
@@ -131,57 +134,6 @@ class Profile(BaseModel):
         return [f.name for f in self.fields if f.required and not (values.get(f.name) or "").strip()]
 
 
-@lru_cache(maxsize=1)
-def builtin_profiles() -> tuple[str, ...]:
-    folder = resources.files("spri.nodes") / "prompts"
-    return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
-
-
-def _read_profile_file(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"cannot read profile file {path}: {exc}") from exc
-    try:
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = tomllib.loads(text)
-    except Exception as exc:
-        raise ProfileError(f"profile file {path} is not valid {path.suffix.lstrip('.').upper()}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ProfileError(f"profile file {path} must hold a table/mapping at the top level")
-    data.setdefault("name", path.stem)
-    return data
-
-
-@lru_cache(maxsize=64)
-def load_profile(name_or_path: str) -> Profile:
-    """A built-in profile by name, or a user's profile from a .toml/.yaml/.yml file."""
-    if name_or_path in builtin_profiles():
-        with resources.as_file(resources.files("spri.nodes") / "prompts" / f"{name_or_path}.toml") as p:
-            path = Path(p)
-    else:
-        path = Path(name_or_path).expanduser()
-        if path.suffix not in (".toml", ".yaml", ".yml"):
-            raise ProfileError(
-                f"unknown profile '{name_or_path}': use one of {', '.join(builtin_profiles())} "
-                "or a path to a .toml/.yaml profile file"
-            )
-        if not path.is_file():
-            raise ProfileError(f"profile file not found: {path}")
-    data = _read_profile_file(path)
-    try:
-        return Profile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ProfileError(f"profile file {path} is invalid: {problems}") from exc
-
-
 class Seed(BaseModel):
     """One few-shot example for drafting principles."""
 
@@ -191,16 +143,6 @@ class Seed(BaseModel):
 
     def __hash__(self) -> int:  # seeds are loaded once per file version; identity keys the caches
         return id(self)
-
-
-SEED_ALIASES: dict[str, tuple[str, ...]] = {
-    "query": ("query", "question", "input", "instruction", "post", "reddit_post", "Reddit Post"),
-    "goal": ("goal", "appraisal_dimension_aim", "response_goal"),
-    "reference": ("reference", "reference_answer"),
-    "principles": ("principles", "principle", "constitution", "oracle_principles", "rubric", "score_rubric"),
-    "category": ("category", "question_type", "capability", "appraisal_dimension", "dimension"),
-}
-"""Seed-file column names recognised without an explicit mapping, per field, first match wins."""
 
 
 def as_text(value: Any) -> str:
@@ -234,86 +176,22 @@ def _rubric_text(rubric: dict[str, Any]) -> str | None:
 def seed_from_record(record: dict[str, Any], mapping: dict[str, str] | None = None) -> Seed:
     """Build a seed from one record; ``mapping`` maps seed fields to the record's column names."""
     mapping = mapping or {}
+    present = {name for name, value in record.items() if value not in (None, "")}
     fields: dict[str, str] = {}
-    for field, aliases in SEED_ALIASES.items():
-        names = (mapping[field],) if field in mapping else aliases
-        for name in names:
-            if record.get(name) not in (None, ""):
-                fields[field] = as_text(record[name])
-                break
+    for field in SEED_FIELDS:
+        column = find_column(field, present, mapping)
+        if column is not None and column in present:
+            fields[field] = as_text(record[column])
     for field, column in mapping.items():
-        if field not in SEED_ALIASES and record.get(column) not in (None, ""):
+        if field not in SEED_FIELDS and column in present:
             fields[field] = as_text(record[column])
     if "query" not in fields or "principles" not in fields:
         want = [f for f in ("query", "principles") if f not in fields]
         raise ValueError(
             f"missing {' and '.join(want)} (looked for columns "
-            + "; ".join(f"{w}: {', '.join((mapping[w],) if w in mapping else SEED_ALIASES[w])}" for w in want)
+            + "; ".join(f"{w}: {', '.join((mapping[w],) if w in mapping else COLUMN_ALIASES[w])}" for w in want)
             + ")"
         )
     principles = fields.pop("principles")
     category = fields.pop("category", None)
     return Seed(inputs=fields, principles=principles, category=category)
-
-
-@lru_cache(maxsize=32)
-def _load_seed_file(path: str, mtime_ns: int, mapping: tuple[tuple[str, str], ...]) -> tuple[Seed, ...]:
-    seeds = []
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"cannot read seeds file {path}: {exc.strerror or exc}") from exc
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ProfileError(f"seeds file {path}, line {number}: not UTF-8 ({exc.reason})") from exc
-        except json.JSONDecodeError as exc:
-            raise ProfileError(f"seeds file {path}, line {number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict):
-            raise ProfileError(f"seeds file {path}, line {number}: expected a JSON object")
-        try:
-            seeds.append(seed_from_record(record, dict(mapping)))
-        except ValueError as exc:
-            raise ProfileError(f"seeds file {path}, line {number}: {exc}") from exc
-    if not seeds:
-        raise ProfileError(f"seeds file {path} holds no examples")
-    return tuple(seeds)
-
-
-def load_seeds(source: str, profile: str, mapping: dict[str, str] | None = None) -> tuple[Seed, ...]:
-    """Seeds from 'default' (the built-in profile's own set, if it has one) or a JSONL file."""
-    if source == "default":
-        default = _default_seed_path(profile)
-        if default is None:
-            return ()
-        path = default
-    else:
-        path = Path(source).expanduser()
-        if not path.is_file():
-            raise ProfileError(f"seeds file not found: {path}")
-    return _load_seed_file(str(path), path.stat().st_mtime_ns, tuple(sorted((mapping or {}).items())))
-
-
-@lru_cache(maxsize=16)
-def _default_seed_path(profile: str) -> Path | None:
-    """Where a built-in profile's own seeds live (package data: looked up once per process)."""
-    candidate = resources.files("spri.nodes") / "seeds" / f"{profile}.jsonl"
-    if profile not in builtin_profiles() or not candidate.is_file():
-        return None
-    with resources.as_file(candidate) as p:
-        return Path(p)
-
-
-def select_seeds(seeds: tuple[Seed, ...], policy: str, category: str | None) -> tuple[Seed, ...]:
-    """Apply the seed policy: all seeds, none, or only those of the input's category."""
-    if policy == "none":
-        return ()
-    if policy == "category":
-        if not category:
-            return seeds
-        wanted = category.strip().lower()
-        return tuple(s for s in seeds if (s.category or "").strip().lower() == wanted)
-    return seeds

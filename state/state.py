@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from spri.state.context import Context, MethodSpec
+from spri.state.context import Context, MethodPlan
 from spri.state.errors import InputError
 from spri.state.profile import Profile, as_text
 
@@ -48,6 +48,12 @@ class Critique(BaseModel):
         description="The digit the critic wrote; equals `score` unless log-probabilities were used.",
     )
 
+    def as_text(self) -> str:
+        """The verdict in one canonical form (how a judgment draft is shown to the critic)."""
+        if self.score is None:
+            return self.raw
+        return f"Feedback: {self.feedback}\nScore: {self.score}"
+
 
 class Usage(BaseModel):
     """Model calls and tokens spent by one stage."""
@@ -77,6 +83,11 @@ def append_per_stage(left: dict[str, list], right: dict[str, list] | None) -> di
     for stage, items in right.items():
         merged[stage] = [*merged.get(stage, ()), *map(_plain, items)]
     return merged
+
+
+def merge(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
+    """Reducer: later values win per key; None clears all (a new run)."""
+    return {} if right is None else {**left, **right}
 
 
 def add_per_stage(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
@@ -139,7 +150,7 @@ class Output(BaseModel):
     review: Literal["approved", "edited"] | None = Field(
         default=None, description="The human's decision on the principles (review_principles runs only)."
     )
-    rounds: dict[str, int] = Field(default_factory=dict, description="Critiques used per stage.")
+    rounds: Annotated[dict[str, int], merge] = Field(default_factory=dict, description="Critiques used per stage.")
     calls: int = Field(default=0, description="Model calls in total.")
     tokens: dict[str, int] = Field(default_factory=dict, description="Tokens in total: input, output, total.")
     calls_per_stage: dict[str, int] = Field(default_factory=dict)
@@ -152,6 +163,15 @@ class State(Input, Output):
     usage: Annotated[dict[str, Usage], add_per_stage] = Field(
         default_factory=dict, description="Model calls and tokens per stage, summed as nodes report them."
     )
+    verdicts: Annotated[dict[str, list[Critique]], append_per_stage] = Field(
+        default_factory=dict,
+        description="Stages whose drafts are judgments (profile output 'verdict'): each draft's verdict, "
+        "kept structured; ``drafts`` holds the same verdicts as text for the critic.",
+    )
+
+    def round(self, stage: Stage) -> int:
+        """How many critiques the stage has had so far (the round in progress is this + 1)."""
+        return len(self.critiques.get(stage, ()))
 
     def current(self, stage: Stage) -> str | None:
         """The stage's latest draft, if any."""
@@ -166,8 +186,11 @@ class State(Input, Output):
         """True while the stage's latest critique neither accepts the draft nor ends the stage."""
         return stop_reason(self.critiques.get(stage, []), ctx.min_score, ctx.max_rounds) is None
 
-    def final_principles(self) -> str | None:
-        """Principles the response stage follows: stage 1's last draft, or those given as input."""
+    def principles_used(self, plan: MethodPlan) -> str | None:
+        """The principles the method's response follows: stage 1's latest draft, or those given with
+        the input or put in place by ``begin``; None for methods without principles."""
+        if plan.principles == "none":
+            return None
         return self.current("principles") or self.principles
 
 
@@ -185,7 +208,7 @@ def stop_reason(critiques: list[Critique], min_score: int, max_rounds: int) -> S
     return None
 
 
-def check_input(inputs: Input, method: MethodSpec, profile: Profile) -> None:
+def check_input(inputs: Input, method: MethodPlan, profile: Profile) -> None:
     """Raise :class:`InputError` naming what is missing before any model is called."""
     if not inputs.query or not inputs.query.strip():
         raise InputError("the query is empty: give the text to answer")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from spri.state import SpriError
+from spri.api import SpriError
 
 
 def check_methods(methods: Sequence[str], known: Sequence[str]) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from spri.options import add_run_options, context_overrides, run_options
+
 META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n")
 REAPPRAISAL_COLUMNS = ("model", "method", "alignment", "empathy", "n")
 LIVE_REAPPRAISAL_COLUMNS = (*REAPPRAISAL_COLUMNS[:-1], "harmfulness", "factual_consistency", "n")
@@ -23,21 +25,22 @@ def _outputs(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
 
 
-def _live(parser: argparse.ArgumentParser, add_model_options: Callable[[argparse.ArgumentParser], None]) -> None:
-    add_model_options(parser)
+LIVE_OPTIONS = ("model", "critic_model", "min_score", "max_rounds", "max_tokens", "seeds", "seed_policy", "seed_fields")
+"""The run options a live evaluation takes (profile and method are set per evaluated method)."""
+
+
+def _live(parser: argparse.ArgumentParser) -> None:
     live = parser.add_argument_group("live run")
     live.add_argument("--methods", help="comma-separated methods to compare")
     live.add_argument("--out", metavar="DIR", help="output folder (items.jsonl, report.md, ...); default ./spri-eval")
     live.add_argument("--limit", type=int, help="only the first N items")
     live.add_argument("--concurrency", type=int, default=4, help="items in flight at once (default 4)")
-    live.add_argument("--max-rounds", type=int, help="most critiques per stage")
-    live.add_argument("--max-tokens", type=int, help="most tokens per model reply")
-    live.add_argument("--seeds", help="seed examples (JSONL) for stage 1")
-    live.add_argument("--seed-policy", choices=["all", "category", "none"], help="which seeds to show")
+    add_run_options(parser.add_argument_group("run options"), run_options(LIVE_OPTIONS))
 
 
-def add_parser(sub: Any, add_model_options: Callable[[argparse.ArgumentParser], None]) -> None:
-    evaluate = sub.add_parser("eval", help="evaluate methods; reproduce the paper's tables")
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """The `eval` command with its kinds (meta, reappraisal, rubric)."""
+    evaluate: argparse.ArgumentParser = sub.add_parser("eval", help="evaluate methods; reproduce the paper's tables")
     kinds = evaluate.add_subparsers(dest="eval_command", required=True, metavar="KIND")
 
     meta = kinds.add_parser("meta", help="judge-human agreement from a judgments CSV (Table 2)")
@@ -50,15 +53,16 @@ def add_parser(sub: Any, add_model_options: Callable[[argparse.ArgumentParser], 
     source.add_argument("--judged", metavar="FILE", help="JSONL of model, method, id and raw judge outputs")
     source.add_argument("--posts", metavar="FILE", help="RESORT items to generate for and judge (live)")
     reappraisal.add_argument("--judge", help="judge model spec (live; default: the base model)")
-    _live(reappraisal, add_model_options)
+    _live(reappraisal)
     _outputs(reappraisal)
 
     rubric = kinds.add_parser("rubric", help="meta-evaluate judging methods live on human-scored responses")
     rubric.add_argument("--instances", required=True, help="BiGGen-style instances JSONL")
     rubric.add_argument("--responses", required=True, help="JSONL of id, response, human_score")
     rubric.add_argument("--with-reference", action="store_true", help="show the reference answer (default: free)")
-    _live(rubric, add_model_options)
+    _live(rubric)
     _outputs(rubric)
+    return evaluate
 
 
 def _emit(args: argparse.Namespace, rows: Sequence[BaseModel], columns: Sequence[str], digits: int) -> None:
@@ -76,14 +80,9 @@ def _methods(args: argparse.Namespace, default: Sequence[str]) -> list[str]:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    options = {
-        "critic_model": args.critic,
-        "max_rounds": args.max_rounds,
-        "max_tokens": args.max_tokens,
-        "seeds": args.seeds,
-        "seed_policy": args.seed_policy,
-    }
-    return {k: v for k, v in options.items() if v is not None}
+    options = context_overrides(args, run_options(LIVE_OPTIONS))
+    options.pop("model", None)
+    return options
 
 
 def _progress(describe: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], None]:
@@ -155,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _default_model() -> str:
-    from spri.state import Context
+    from spri.api import Context
 
     model = Context().model
     return model if isinstance(model, str) else "local"

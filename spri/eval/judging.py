@@ -8,13 +8,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-
-from spri import models
+from spri.api import ModelSpec, Usage, formatted_answer, prompt_messages
 from spri.eval.reappraisal_scores import parse_bare_score, parse_tagged_score
-from spri.state import Usage
-from spri.state.context import ModelSpec
-from spri.state.profile import compile_template
 
 REMINDER = "Your reply was not in the required format. Reply again, exactly in the format asked for."
 
@@ -40,27 +35,13 @@ async def rate(
 ) -> tuple[str, float | None, Usage]:
     """(raw output, parsed score or None, usage) of one judge call, with one format reminder."""
     spec = judge_prompts()[metric]
-    parse = _parser(spec)
-    messages: list[BaseMessage] = [
-        SystemMessage(content=compile_template(spec["system"].strip()).render(**variables)),
-        HumanMessage(content=compile_template(spec["user"].strip()).render(**variables)),
-    ]
-    usage = Usage(calls=0)
-    raw = ""
-    for attempt in range(2):
-        if attempt:
-            messages = [*messages, AIMessage(content=raw or "(no reply)"), HumanMessage(content=REMINDER)]
-        reply = await models.generate(
-            judge,
-            messages,
-            role="judge",
-            max_tokens=max_tokens,
-            grammar=spec["grammar"].strip(),
-            slot="judge",
-        )
-        usage += reply.usage
-        raw = reply.text
-        score = parse(raw)
-        if score is not None:
-            return raw, score, usage
-    return raw, None, usage
+    messages = prompt_messages(spec["system"].strip(), spec["user"].strip(), variables)
+    return await formatted_answer(
+        judge,
+        messages,
+        _parser(spec),
+        reminder=REMINDER,
+        role="judge",
+        max_tokens=max_tokens,
+        grammar=spec["grammar"].strip(),
+    )

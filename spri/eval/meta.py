@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from spri.api import SpriError
 from spri.eval.stats import krippendorff_alpha_ratio, mae, pearson, spearman
-from spri.state import SpriError
 
 REQUIRED_COLUMNS = ("judge_model", "method", "id", "capability", "human_score", "judge_score")
 METHOD_ORDER = ("vanilla", "self-refine", "mt-bench rubric", "flask rubric", "seed rubric", "spri", "oracle rubrics")

@@ -14,14 +14,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from spri.api import arun
+from spri.api import ModelSpec, SpriError, arun, model_name
 from spri.eval import check_methods
 from spri.eval.judging import METRICS, rate
 from spri.eval.reappraisal_scores import ReappraisalRow, reappraisal_table
 from spri.eval.report import markdown_table
 from spri.jsonl import AppendLog, read_jsonl
-from spri.state import SpriError, model_name
-from spri.state.context import ModelSpec
 
 METHODS = ("vanilla", "self-refine", "spri", "oracle")
 COLUMNS = ("model", "method", "alignment", "empathy", "harmfulness", "factual_consistency", "n")

@@ -16,13 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from spri.api import arun
+from spri.api import ModelSpec, SpriError, arun, model_name
 from spri.eval import check_methods
 from spri.eval.meta import MetaRow, meta_table, parse_score
 from spri.eval.report import markdown_table
 from spri.jsonl import AppendLog, read_jsonl
-from spri.state import SpriError, model_name
-from spri.state.context import ModelSpec
 
 METHODS = ("vanilla", "self-refine", "mt-bench-rubric", "flask-rubric", "seed-rubric", "spri", "oracle")
 META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n")

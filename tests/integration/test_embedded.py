@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("llama_cpp", reason="the embedded model needs llama-cpp-python (make test installs it)")
 
 from spri import arun
-from spri.local import LocalChatModel
-from spri.models import critic_grammar, resolve
+from spri.models import resolve
+from spri.models.local import LocalChatModel, critic_grammar
 from tests.support.processes import cli_env
 
 pytestmark = pytest.mark.embedded

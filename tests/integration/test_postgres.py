@@ -75,10 +75,10 @@ def test_two_servers_share_a_thread(pg_url, tmp_path):
             config = {"configurable": {"thread_id": "pg-shared", "review_principles": True}}
             paused = RemoteRunnable(url_a + "/spri").invoke({"query": "Shared?"}, config=config)
             assert paused["status"] == "interrupted"
-            assert httpx.get(f"{url_b}/spri/threads/pg-shared").json()["next"] == ["review_principles"]
+            assert httpx.get(f"{url_b}/spri/threads/pg-shared").json()["result"]["next_steps"] == ["review_principles"]
             done = RemoteRunnable(url_b + "/spri").invoke({"resume": "approve"}, config=config)
             assert done["status"] == "done" and done["review"] == "approved"
-            assert httpx.get(f"{url_a}/spri/threads/pg-shared").json()["values"]["response"] == "revised response text"
+            assert httpx.get(f"{url_a}/spri/threads/pg-shared").json()["result"]["response"] == "revised response text"
         finally:
             for proc in (first, second):
                 proc.terminate()

@@ -79,8 +79,8 @@ def test_thread_from_config_or_header_persists(server):
     spri = RemoteRunnable(url + "/spri")
     spri.invoke({"query": "Thread question?"}, config={"configurable": {"thread_id": "t-config", "max_rounds": 1}})
     state = httpx.get(f"{url}/spri/threads/t-config").json()
-    assert state["values"]["query"] == "Thread question?" and state["next"] == []
-    assert state["values"]["rounds"] == {"principles": 1, "response": 1}  # max_rounds 1 was honoured
+    assert state["input"]["query"] == "Thread question?" and state["result"]["next_steps"] == []
+    assert state["result"]["rounds"] == {"principles": 1, "response": 1}  # max_rounds 1 was honoured
 
     with_header = httpx.post(
         url + "/spri/invoke",
@@ -89,7 +89,7 @@ def test_thread_from_config_or_header_persists(server):
         timeout=60,
     )
     assert with_header.status_code == 200
-    assert httpx.get(f"{url}/spri/threads/t-header").json()["values"]["query"] == "Header question?"
+    assert httpx.get(f"{url}/spri/threads/t-header").json()["input"]["query"] == "Header question?"
     assert httpx.get(f"{url}/spri/threads/never").status_code == 404
 
 

@@ -223,6 +223,6 @@ async def test_a_dataset_name_is_read_through_the_datasets_library(tmp_path, mon
 
 async def test_a_dataset_name_without_the_datasets_library_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
-    with pytest.raises(SpriError, match=r"'tatsu-lab/alpaca' is not a file; .*pip install datasets"):
+    with pytest.raises(SpriError, match=r"'tatsu-lab/alpaca' is not a file; .*pip install 'spri\[hf\]'"):
         await run_batch("tatsu-lab/alpaca", tmp_path / "out.jsonl", model=echo_model(), progress=False)
     assert not (tmp_path / "out.jsonl").exists()

@@ -6,7 +6,7 @@ import pytest
 
 from spri import Context, SpriError, arun
 from spri.api import make_context
-from spri.state import load_profile
+from spri.nodes.profiles import load_profile
 from tests.support.fakes import critique, scripted
 
 

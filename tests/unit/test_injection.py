@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spri import arun
-from spri.parsing import parse_critique
+from spri.models.parsing import parse_critique
 from tests.support.fakes import critique, is_critic_prompt, scripted
 
 INJECTIONS = [

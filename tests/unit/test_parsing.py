@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spri.parsing import parse_critique
+from spri.models.parsing import parse_critique
 
 
 @pytest.mark.parametrize(

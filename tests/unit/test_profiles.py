@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from spri import SpriError, arun
-from spri.state import METHODS, load_profile, load_seeds
+from spri.nodes.profiles import load_profile, load_seeds
+from spri.state import METHODS
 from tests.support import DATA
 from tests.support.fakes import critique, is_critic_prompt, scripted
 

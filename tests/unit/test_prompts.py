@@ -7,7 +7,7 @@ import json
 import pytest
 
 from spri import SpriError, arun
-from spri.state import load_seeds
+from spri.nodes.profiles import load_seeds
 from tests.support.fakes import critique, scripted
 
 DEFAULT_SEED_QUERY = load_seeds("default", "general")[0].inputs["query"]

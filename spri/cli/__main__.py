@@ -1,0 +1,5 @@
+import sys
+
+from spri.cli import main
+
+sys.exit(main())

@@ -1,0 +1,156 @@
+"""`spri ask` and `spri resume`: one run, its progress on stderr, the answer on stdout, and the human
+review of the principles at the terminal when a run pauses for it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spri.api import Result, SpriError, Update, astream, default_db, load_thread, open_checkpointer
+from spri.cli.args import text_arg
+from spri.cli.parsers import RESUME_OPTIONS
+from spri.options import context_overrides, pairs, run_options
+
+
+def progress_line(update: Update) -> str:
+    if update.node == "begin":
+        return ""
+    if update.node.startswith("judge_"):
+        score = "no readable score" if update.score is None else f"score {update.score}/5"
+        return f"[{update.stage}] round {update.round}: {score}"
+    if update.node.startswith(("draft_", "refine_")):
+        verb = "drafted" if update.node.startswith("draft_") else "refined"
+        return f"[{update.stage}] {verb} (round {update.round})"
+    if update.node == "review_principles":
+        return "[principles] reviewed by you"
+    if update.node == "finalize" and update.stop_reason:
+        return "done: " + ", ".join(f"{stage} {reason}" for stage, reason in update.stop_reason.items())
+    return f"[{update.node}]"
+
+
+@dataclass
+class Session:
+    """One command's runs on one thread, sharing one open checkpoint database."""
+
+    thread_id: str
+    db: str
+    quiet: bool
+    started: bool = False
+    """Whether a step finished (then an interrupted run is worth resuming)."""
+
+    async def stream(self, saver: Any, query: Any, **options: Any) -> Result:
+        result: Result | None = None
+        async for item in astream(query, thread_id=self.thread_id, checkpointer=saver, **options):
+            if isinstance(item, Result):
+                result = item
+                continue
+            if item.node == "begin" and not self.quiet:
+                print(f"thread {self.thread_id}", file=sys.stderr, flush=True)
+            self.started = self.started or item.node != "begin"
+            line = "" if self.quiet else progress_line(item)
+            if line:
+                print(line, file=sys.stderr, flush=True)
+        assert result is not None
+        return result
+
+    async def run(
+        self, query: Any, interactive: bool, overrides: dict[str, Any] | None = None, **options: Any
+    ) -> Result | None:
+        """Run (or continue) the thread; answer reviews at the terminal if ``interactive``. None when
+        the run was left paused for review. ``overrides`` change some of a continued thread's settings."""
+        async with open_checkpointer(self.db) as saver:
+            if overrides:
+                thread = await load_thread(self.thread_id, saver)
+                if thread is None:
+                    raise SpriError(f"no run with thread id '{self.thread_id}' in {self.db}")
+                options["context"] = {**(thread.settings or {}), **overrides}
+            result = await self.stream(saver, query, **options)
+            while result.status == "interrupted":
+                decision = await asyncio.to_thread(ask_review, result) if interactive else None
+                if decision is None:
+                    print(
+                        f"spri: the run is paused for review: spri resume {self.thread_id} --approve "
+                        "(or --edit TEXT|@FILE)",
+                        file=sys.stderr,
+                    )
+                    return None
+                options = {k: v for k, v in options.items() if k == "context"}
+                result = await self.stream(saver, None, resume=decision, **options)
+        return result
+
+    def execute(self, query: Any, interactive: bool, as_json: bool, **options: Any) -> int:
+        try:
+            result = asyncio.run(self.run(query, interactive, **options))
+        except BaseException as exc:
+            if self.started:
+                exc.add_note(f"finished steps are saved: spri resume {self.thread_id}")
+            raise
+        if result is not None:
+            print_result(result, as_json)
+        return 0
+
+
+def print_result(result: Result, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(result.response or "")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    query = text_arg(args.query, "query")
+    extra = {name: text_arg(text, f"--field {name}") for name, text in pairs(args.field, "--field").items()}
+    fields = {
+        "goal": text_arg(args.goal, "--goal"),
+        "reference": text_arg(args.reference, "--reference"),
+        "response_to_judge": text_arg(args.response_to_judge, "--response"),
+        "principles": text_arg(args.principles, "--principles"),
+        "category": args.category,
+        "extra": extra or None,
+    }
+    options = context_overrides(args, run_options())
+    if args.seeds and not Path(args.seeds).expanduser().is_file():
+        raise SpriError(f"--seeds: file not found: {args.seeds}")
+    session = Session(args.thread or uuid.uuid4().hex[:12], args.db or default_db(), args.quiet)
+    return session.execute(query, True, args.json, **fields, **options)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    overrides = context_overrides(args, run_options(RESUME_OPTIONS))
+    decision: Any = None
+    if args.approve:
+        decision = "approve"
+    elif args.edit is not None:
+        decision = {"action": "edit", "principles": text_arg(args.edit, "--edit")}
+    session = Session(args.thread, args.db or default_db(), args.quiet)
+    return session.execute(None, True, args.json, overrides=overrides, resume=decision)
+
+
+def ask_review(result: Result) -> Any:
+    """Show the principles and read the decision from stdin: Enter/y approves, e edits (new principles
+    follow, ended by a line '.' or end of input), q leaves the run paused."""
+    payload = result.interrupt or {}
+    print("\n--- principles for review ---", file=sys.stderr)
+    print(payload.get("principles") or result.principles or "", file=sys.stderr)
+    if payload.get("score") is not None:
+        print(f"(critic: {payload['score']}/5 - {payload.get('feedback', '')})", file=sys.stderr)
+    print("approve [Y], edit [e], or quit and keep it paused [q]? ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    if not answer or answer.strip().lower() in ("q", "quit"):
+        return None
+    if answer.strip().lower() in ("e", "edit"):
+        print("new principles, ended by a line with a single '.':", file=sys.stderr, flush=True)
+        lines = []
+        for line in sys.stdin:
+            if line.rstrip("\n") == ".":
+                break
+            lines.append(line)
+        text = "".join(lines).strip()
+        return {"action": "edit", "principles": text} if text else "approve"
+    return "approve"

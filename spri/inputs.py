@@ -1,0 +1,59 @@
+"""A run's validated settings (:class:`Context`) and input (:class:`Input`), with errors naming the
+field, checked before any model is called."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from spri import models
+from spri.nodes.profiles import load_profile, load_seeds
+from spri.state import Context, Input, InputError, SpriError, check_input
+
+
+def make_context(context: Context | Mapping[str, Any] | None = None, **options: Any) -> Context:
+    """A validated Context from an object or mapping plus keyword overrides; errors name the field."""
+    if isinstance(context, Context) and not any(v is not None for v in options.values()):
+        # Used as is (batch items share one): its fields were validated when it was built, and a bad
+        # profile, seeds file or model spec is still reported clearly where it is first used.
+        return context
+    base = context.model_dump() if isinstance(context, Context) else dict(context or {})
+    if isinstance(context, Context):  # keep model objects as objects
+        base["model"], base["critic_model"] = context.model, context.critic_model
+    base.update({k: v for k, v in options.items() if v is not None})
+    try:
+        ctx = Context(**base)
+    except ValidationError as exc:
+        raise SpriError(describe(exc, "setting")) from exc
+    load_profile(ctx.profile)  # fail now, not mid-run, on an unknown or malformed profile or seeds
+    load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
+    models.resolve(ctx.model, ctx.max_tokens)  # and on a model spec that cannot work (no key, no file)
+    models.resolve(ctx.critic, ctx.max_tokens)
+    return ctx
+
+
+def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: Any) -> Input:
+    """A validated Input for the context's profile and method; errors name the missing field."""
+    if isinstance(query, Input):
+        data = query.model_dump()
+    elif isinstance(query, Mapping):
+        data = dict(query)
+    else:
+        data = {"query": query}
+    data.update({k: v for k, v in fields.items() if v is not None})
+    try:
+        inputs = Input(**data)
+    except ValidationError as exc:
+        raise InputError(describe(exc, "input field")) from exc
+    check_input(inputs, ctx.plan, load_profile(ctx.profile))
+    return inputs
+
+
+def describe(exc: ValidationError, what: str) -> str:
+    """A pydantic validation error as one line naming each field at fault."""
+    return "; ".join(
+        f"{what} '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" if err["loc"] else err["msg"]
+        for err in exc.errors()
+    )

@@ -1,0 +1,31 @@
+"""Every model call SPRI makes goes through here (the model layer, between ``spri.state`` and ``spri.nodes``).
+
+- :func:`resolve` turns a spec ('local', 'local:PATH', 'openai:NAME', 'provider:NAME') into a chat model;
+- :func:`generate` asks for a draft, :func:`verdict` for feedback + a score 1-5; both return what they
+  spent, so the graph accounts calls and tokens per stage;
+- :data:`MODEL_CALL_RETRY` is the one retry policy of the model-calling nodes;
+- :class:`EndpointPool` spreads one model over several OpenAI-compatible endpoints.
+
+Backend differences live in the model objects: the embedded model (``spri.models.local``, installed
+with the ``local`` extra) supplies its own draft options and verdicts.
+"""
+
+from spri.models.calls import Reply, generate
+from spri.models.errors import ModelError
+from spri.models.pool import EndpointPool, endpoint_pool
+from spri.models.resolve import resolve
+from spri.models.retry import MODEL_CALL_RETRY, is_transient
+from spri.models.verdicts import formatted_answer, verdict
+
+__all__ = [
+    "MODEL_CALL_RETRY",
+    "EndpointPool",
+    "ModelError",
+    "Reply",
+    "endpoint_pool",
+    "formatted_answer",
+    "generate",
+    "is_transient",
+    "resolve",
+    "verdict",
+]

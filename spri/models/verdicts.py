@@ -1,0 +1,189 @@
+"""Verdicts (feedback + score 1-5) from any model, read the best way the model allows.
+
+In order of preference: the model's own way (the embedded model: a grammar plus digit probabilities),
+structured output by function calling, or free text parsed by :mod:`spri.models.parsing`. A verdict
+with no readable score is asked for once more with a format reminder (:func:`with_reminder`, also
+used by the evaluation judges); after that it stays unreadable and the caller decides.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel, Field, ValidationError
+
+from spri.models.calls import call_config, generate, text_of, usage_of
+from spri.models.parsing import parse_critique
+from spri.models.resolve import resolve
+from spri.state import Critique, Usage
+from spri.state.context import ModelSpec
+
+FORMAT_REMINDER = (
+    "Your reply did not end with a score I could read. Answer again, in exactly this format:\n"
+    "Feedback: <one short paragraph>\n"
+    "Score: <one digit from 1 to 5>"
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Attempt(Generic[T]):
+    """One try at a formatted answer: the raw text, what was read from it, whether that is usable."""
+
+    raw: str
+    value: T
+    usage: Usage
+    readable: bool
+
+
+async def with_reminder(
+    messages: list[BaseMessage], attempt: Callable[[list[BaseMessage]], Awaitable[Attempt[T]]], reminder: str
+) -> Attempt[T]:
+    """``attempt`` once; if its answer is unreadable, once more with the reply and ``reminder`` appended.
+    The usage of both tries is counted."""
+    first = await attempt(messages)
+    if first.readable:
+        return first
+    retry = [*messages, AIMessage(content=first.raw or "(no reply)"), HumanMessage(content=reminder)]
+    second = await attempt(retry)
+    second.usage = first.usage + second.usage
+    return second
+
+
+class CriticReply(BaseModel):
+    """Your verdict on the draft."""
+
+    feedback: str = Field(description="One short paragraph: what to fix or keep.")
+    score: int = Field(ge=1, le=5, description="Score from 1 (poor) to 5 (excellent) on the given scale.")
+
+
+@runtime_checkable
+class JudgesNatively(Protocol):
+    """A model that produces verdicts its own way (the embedded model)."""
+
+    async def averdict(
+        self, messages: list[BaseMessage], *, max_tokens: int, slot: str, config: Any
+    ) -> tuple[Critique, Usage]: ...
+
+
+async def verdict(
+    spec: ModelSpec,
+    messages: list[BaseMessage],
+    *,
+    max_tokens: int,
+    role: str = "critic",
+    slot: str = "",
+    untrusted: str = "",
+) -> tuple[Critique, Usage]:
+    """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``untrusted``
+    is the outside text the model was shown (the input, a draft): lines of a free-text verdict that
+    merely repeat it are not read for a score. Critics judge drafts this way; in judgment profiles the
+    base model writes its drafts so."""
+    model = resolve(spec, max_tokens)
+
+    async def attempt(prompt: list[BaseMessage]) -> Attempt[Critique]:
+        critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, untrusted)
+        return Attempt(critique.raw, critique, usage, critique.score is not None)
+
+    answer = await with_reminder(messages, attempt, FORMAT_REMINDER)
+    return answer.value, answer.usage
+
+
+async def _read_once(
+    model: BaseChatModel, messages: list[BaseMessage], max_tokens: int, role: str, slot: str, untrusted: str
+) -> tuple[Critique, Usage]:
+    config = call_config(role)
+    if isinstance(model, JudgesNatively):
+        return await model.averdict(messages, max_tokens=max_tokens, slot=slot, config=config)
+    if _TOOLS.supported(model):
+        try:
+            raw = await _TOOLS.bound(model).ainvoke(messages, config)
+        except Exception as exc:
+            if not _refuses_tools(exc):
+                raise
+            _TOOLS.refused(model)
+        else:
+            return _verdict_from_tool_call(raw, untrusted), usage_of(raw)
+    message = await model.ainvoke(messages, config)
+    return parse_critique(text_of(message), untrusted), usage_of(message)
+
+
+def _refuses_tools(exc: Exception) -> bool:
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    return isinstance(exc, NotImplementedError) or status in (400, 404, 422, 501)
+
+
+class _VerdictTool:
+    """Per model object: the model with the CriticReply tool bound and required (structured output by
+    function calling, which llama.cpp's server supports where json_schema fails), bound once since
+    binding converts the schema; and whether its endpoint refused tools once (then it gets text
+    prompts from then on). Entries die with their model, so a reused id() never inherits them."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[BaseChatModel], dict[str, Any]]] = {}
+
+    def _entry(self, model: BaseChatModel) -> dict[str, Any]:
+        key = id(model)
+        found = self._entries.get(key)
+        if found is None or found[0]() is not model:
+            found = (weakref.ref(model, lambda _, key=key: self._entries.pop(key, None)), {})  # type: ignore[misc]
+            self._entries[key] = found
+        return found[1]
+
+    def supported(self, model: BaseChatModel) -> bool:
+        return type(model).bind_tools is not BaseChatModel.bind_tools and not self._entry(model).get("refused")
+
+    def refused(self, model: BaseChatModel) -> None:
+        self._entry(model)["refused"] = True
+
+    def bound(self, model: BaseChatModel) -> Any:
+        entry = self._entry(model)
+        if "bound" not in entry:
+            entry["bound"] = model.bind_tools([CriticReply], tool_choice=CriticReply.__name__)
+        return entry["bound"]
+
+
+_TOOLS = _VerdictTool()
+
+
+def _verdict_from_tool_call(message: BaseMessage, untrusted: str) -> Critique:
+    """The verdict from the CriticReply tool call, or, failing that, from whatever the model wrote."""
+    for call in getattr(message, "tool_calls", None) or []:
+        if call.get("name") == CriticReply.__name__:
+            try:
+                reply = CriticReply.model_validate(call.get("args") or {})
+            except ValidationError:
+                break
+            raw = reply.model_dump_json()
+            return Critique(score=reply.score, feedback=reply.feedback.strip(), raw=raw, sampled_score=reply.score)
+    args = " ".join(str(call.get("args", "")) for call in getattr(message, "tool_calls", None) or [])
+    return parse_critique((text_of(message) + "\n" + args).strip(), untrusted)
+
+
+async def formatted_answer(
+    spec: ModelSpec,
+    messages: list[BaseMessage],
+    read: Callable[[str], T | None],
+    *,
+    reminder: str,
+    role: str = "judge",
+    max_tokens: int = 256,
+    grammar: str = "",
+) -> tuple[str, T | None, Usage]:
+    """(raw text, what ``read`` made of it or None, usage) of one model answer in a required format,
+    asked once more with ``reminder`` when ``read`` finds nothing (the critic's rule, for any format).
+    ``grammar`` holds models that support grammars to the format."""
+
+    async def attempt(prompt: list[BaseMessage]) -> Attempt[T | None]:
+        reply = await generate(spec, prompt, role=role, max_tokens=max_tokens, grammar=grammar, slot=role)
+        value = read(reply.text)
+        return Attempt(reply.text, value, reply.usage, value is not None)
+
+    answer = await with_reminder(messages, attempt, reminder)
+    return answer.raw, answer.value, answer.usage

@@ -1,0 +1,119 @@
+"""Run options, defined once: :class:`spri.state.Context`'s fields (names, types, defaults, descriptions,
+choices) rendered into command-line options (``ask``, ``resume``, ``batch``, ``eval``) and into the
+server's client whitelist. Studio reads the same fields as the graph's context schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import typing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic.fields import FieldInfo
+
+from spri.state import Context, SpriError
+
+Kind = Literal["text", "int", "flag", "choice", "pairs"]
+
+FLAGS = {"critic_model": "--critic", "review_principles": "--review", "seed_fields": "--seed-field"}
+"""Command-line names that differ from the field's (kept short, as users know them)."""
+
+
+@dataclass(frozen=True)
+class RunOption:
+    """One Context field as a user-facing option."""
+
+    field: str
+    kind: Kind
+    help: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return FLAGS.get(self.field, "--" + self.field.replace("_", "-"))
+
+
+def _kind(info: FieldInfo) -> tuple[Kind, tuple[str, ...]]:
+    annotation = info.annotation
+    choices = _literal_choices(annotation)
+    if choices:
+        return "choice", choices
+    if annotation is bool:
+        return "flag", ()
+    if annotation is int:
+        return "int", ()
+    if typing.get_origin(annotation) is dict:
+        return "pairs", ()
+    return "text", ()
+
+
+def _literal_choices(annotation: Any) -> tuple[str, ...]:
+    if typing.get_origin(annotation) is Literal:
+        return tuple(str(a) for a in typing.get_args(annotation))
+    return ()
+
+
+def run_options(names: Iterable[str] | None = None) -> list[RunOption]:
+    """The options for ``names`` (default: every Context field), in Context's field order."""
+    wanted = set(names) if names is not None else None
+    options = []
+    for name, info in Context.model_fields.items():
+        if wanted is not None and name not in wanted:
+            continue
+        kind, choices = _kind(info)
+        options.append(RunOption(field=name, kind=kind, help=info.description or "", choices=choices))
+    return options
+
+
+def pairs(items: Sequence[str], option: str) -> dict[str, str]:
+    """NAME=VALUE arguments as a dict; anything else is an error naming the option."""
+    found = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise SpriError(f"{option} expects NAME=VALUE, got {item!r}")
+        found[key.strip()] = value.strip()
+    return found
+
+
+def add_run_options(group: argparse._ActionsContainer, options: Sequence[RunOption]) -> None:
+    """Add each option to an argparse parser or group; defaults stay None ("not given")."""
+    for option in options:
+        help_text = option.help.replace("%", "%%")
+        if option.kind == "flag":
+            group.add_argument(option.flag, dest=option.field, action="store_true", default=None, help=help_text)
+        elif option.kind == "pairs":
+            group.add_argument(
+                option.flag, dest=option.field, action="append", default=None, metavar="NAME=VALUE", help=help_text
+            )
+        elif option.kind == "choice":
+            group.add_argument(option.flag, dest=option.field, choices=option.choices, help=help_text)
+        else:
+            kind: Any = int if option.kind == "int" else str
+            metavar = "N" if option.kind == "int" else option.field.split("_")[-1].upper()
+            group.add_argument(option.flag, dest=option.field, type=kind, metavar=metavar, help=help_text)
+        if option.field == "seed_policy":
+            group.add_argument(
+                "--no-seeds", dest="seed_policy", action="store_const", const="none", help="zero-seed: no examples"
+            )
+
+
+def context_overrides(args: argparse.Namespace, options: Sequence[RunOption]) -> dict[str, Any]:
+    """The Context fields given on the command line (those left unset are omitted)."""
+    given: dict[str, Any] = {}
+    for option in options:
+        value = getattr(args, option.field, None)
+        if value is None:
+            continue
+        given[option.field] = pairs(value, option.flag) if option.kind == "pairs" else value
+    return given
+
+
+def client_annotation(option: RunOption) -> Any:
+    """The type a server client may send for this option (always optional)."""
+    base: Any = {"int": int, "flag": bool, "text": str, "pairs": dict[str, str]}.get(option.kind, str)
+    if option.kind == "choice":
+        base = Literal[option.choices]
+    return base | None
