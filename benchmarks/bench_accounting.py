@@ -75,3 +75,7 @@ def report(r: dict[str, Any]) -> str:
             "summary and progress line report calls and tokens.",
         ]
     )
+
+
+SECTION = "p5"
+"""Which section of RESULTS.md this benchmark writes (``make bench`` finds benchmarks by it)."""

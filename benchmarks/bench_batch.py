@@ -137,3 +137,7 @@ if __name__ == "__main__":
     results = asyncio.run(measure())
     print(json.dumps(results, indent=2))
     print(report(results))
+
+
+SECTION = "p2"
+"""Which section of RESULTS.md this benchmark writes (``make bench`` finds benchmarks by it)."""

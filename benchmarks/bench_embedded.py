@@ -131,3 +131,7 @@ def report(r: dict[str, Any]) -> str:
             "in the process create none.",
         ]
     )
+
+
+SECTION = "p3"
+"""Which section of RESULTS.md this benchmark writes (``make bench`` finds benchmarks by it)."""

@@ -302,3 +302,7 @@ def report(r: dict[str, Any]) -> str:
 if __name__ == "__main__":
     results = asyncio.run(measure())
     print(report(results))
+
+
+SECTION = "p1"
+"""Which section of RESULTS.md this benchmark writes (``make bench`` finds benchmarks by it)."""

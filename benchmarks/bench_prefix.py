@@ -117,3 +117,7 @@ def report(r: dict[str, Any]) -> str:
             f"{'yes' if h['refine_extends_draft'] else 'NO'}.",
         ]
     )
+
+
+SECTION = "p4"
+"""Which section of RESULTS.md this benchmark writes (``make bench`` finds benchmarks by it)."""

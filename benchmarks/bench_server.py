@@ -100,3 +100,7 @@ def report(r: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     print(report(asyncio.run(measure())))
+
+
+SECTION = "p6"
+"""Which section of RESULTS.md this benchmark writes (``make bench`` finds benchmarks by it)."""

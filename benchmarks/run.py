@@ -1,7 +1,8 @@
 """Run the benchmarks and regenerate benchmarks/RESULTS.md (`make bench`, or `python benchmarks/run.py p1 p2`).
 
-Each benchmark module has ``measure()`` (async) and ``report(results) -> str`` (a Markdown section whose
-first line is its ``## Pn`` heading). Sections of benchmarks not run this time are kept from the file.
+Each benchmark module ``bench_*.py`` declares ``SECTION = "pN"`` and has ``measure()`` (async) and
+``report(results) -> str`` (a Markdown section whose first line is its ``## PN`` heading). Sections of
+benchmarks not run this time are kept from the file.
 """
 
 from __future__ import annotations
@@ -20,15 +21,20 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-BENCHMARKS = {
-    "p1": "bench_overhead",
-    "p2": "bench_batch",
-    "p3": "bench_embedded",
-    "p4": "bench_prefix",
-    "p5": "bench_accounting",
-    "p6": "bench_server",
-}
 RESULTS = HERE / "RESULTS.md"
+
+
+def discover() -> dict[str, str]:
+    """Section name (p1, p2, ...) -> module, for every ``bench_*.py`` declaring ``SECTION = "pN"``."""
+    found = {}
+    for path in sorted(HERE.glob("bench_*.py")):
+        match = re.search(r'(?m)^SECTION = "(p\d+)"', path.read_text(encoding="utf-8"))
+        if match:
+            found[match.group(1)] = path.stem
+    return dict(sorted(found.items(), key=lambda item: int(item[0][1:])))
+
+
+BENCHMARKS = discover()
 
 
 def machine() -> str:
@@ -54,7 +60,7 @@ def machine() -> str:
 
 def _sections(text: str) -> dict[str, str]:
     parts = re.split(r"(?m)^(?=## P\d)", text)
-    return {re.match(r"## (P\d)", p).group(1).lower(): p.strip() for p in parts if p.startswith("## P")}
+    return {re.match(r"## (P\d+)", p).group(1).lower(): p.strip() for p in parts if p.startswith("## P")}
 
 
 def main(names: list[str]) -> None:
@@ -77,7 +83,7 @@ def main(names: list[str]) -> None:
         machine(),
         "",
     ]
-    body = [sections[k] for k in sorted(sections)]
+    body = [sections[k] for k in sorted(sections, key=lambda name: int(name[1:]))]
     RESULTS.write_text("\n".join(header) + "\n" + "\n\n".join(body) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS}", file=sys.stderr)
 

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from importlib import import_module
 from typing import Any
 
 from spri import __version__
+from spri.cli.batch_args import add_batch
+from spri.cli.handlers import handler
+from spri.cli.serve_args import add_serve
 from spri.options import add_run_options, run_options
 
 RESUME_OPTIONS = ("model", "critic_model")
 """What `resume` may override: the models (e.g. the endpoint moved); the rest is the thread's own."""
-
-
-def handler(module: str, name: str) -> Callable[[argparse.Namespace], int]:
-    """A command that imports its module only when run, so `spri --help` stays light."""
-
-    def run(args: argparse.Namespace) -> int:
-        command: Callable[[argparse.Namespace], int] = getattr(import_module(module), name)
-        return command(args)
-
-    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,45 +83,3 @@ def add_show(sub: Any) -> None:
     show.add_argument("thread", help="thread id")
     _db(show)
     show.add_argument("--json", action="store_true", help="print the thread as JSON (the shape of ask --json)")
-
-
-def add_batch(sub: Any) -> None:
-    batch = sub.add_parser(
-        "batch",
-        help="run SPRI over a dataset (JSONL, CSV, Parquet, HF name) into a JSONL",
-        description="Run SPRI over every row of a dataset; resumable, kill-safe, sharded across machines.",
-    )
-    batch.set_defaults(handler=handler("spri.cli.batch", "cmd_batch"))
-    batch.add_argument("input", help="JSONL, CSV or Parquet file, or a Hugging Face dataset name (needs `datasets`)")
-    batch.add_argument("-o", "--output", required=True, help="output JSONL (appended; re-runs skip finished ids)")
-    data = batch.add_argument_group("input mapping")
-    data.add_argument(
-        "--field", action="append", default=[], metavar="FIELD=COLUMN", help="input column for a field; repeatable"
-    )
-    data.add_argument("--id-field", help="column holding item ids (default: a stable hash of the inputs)")
-    data.add_argument("--split", default="train", help="dataset split for Hugging Face names (default train)")
-    data.add_argument("--limit", type=int, help="only the first N items (of this shard)")
-    data.add_argument("--shard", metavar="I/N", help="take shard I of N (a deterministic hash partition of ids)")
-    data.add_argument("--retry-failed", action="store_true", help="run only the ids in OUT.errors.jsonl")
-    data.add_argument("--format", choices=["full", "messages", "alpaca"], default="full", help="output records")
-    scale = batch.add_argument_group("throughput")
-    scale.add_argument("--concurrency", type=int, default=8, help="items in flight at once (default 8)")
-    scale.add_argument(
-        "--base-url",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="OpenAI-compatible endpoint for openai:NAME models; repeat to spread requests over several",
-    )
-    scale.add_argument("--max-in-flight", type=int, help="most requests in flight per endpoint (default: no cap)")
-    options = [o for o in run_options() if o.field != "review_principles"]
-    add_run_options(batch.add_argument_group("run options"), options)
-    batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-
-
-def add_serve(sub: Any) -> None:
-    serve = sub.add_parser("serve", help="serve SPRI over HTTP (LangServe at /spri, /health)")
-    serve.set_defaults(handler=handler("spri.cli.serve", "cmd_serve"))
-    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000)
-    _db(serve)

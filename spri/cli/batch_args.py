@@ -1,0 +1,42 @@
+"""The grammar of `spri batch` (kept apart from the command, so `spri --help` loads nothing heavy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spri.cli.handlers import handler
+from spri.options import add_run_options, run_options
+
+
+def add_batch(sub: Any) -> None:
+    batch = sub.add_parser(
+        "batch",
+        help="run SPRI over a dataset (JSONL, CSV, Parquet, HF name) into a JSONL",
+        description="Run SPRI over every row of a dataset; resumable, kill-safe, sharded across machines.",
+    )
+    batch.set_defaults(handler=handler("spri.cli.batch", "cmd_batch"))
+    batch.add_argument("input", help="JSONL, CSV or Parquet file, or a Hugging Face dataset name (needs `datasets`)")
+    batch.add_argument("-o", "--output", required=True, help="output JSONL (appended; re-runs skip finished ids)")
+    data = batch.add_argument_group("input mapping")
+    data.add_argument(
+        "--field", action="append", default=[], metavar="FIELD=COLUMN", help="input column for a field; repeatable"
+    )
+    data.add_argument("--id-field", help="column holding item ids (default: a stable hash of the inputs)")
+    data.add_argument("--split", default="train", help="dataset split for Hugging Face names (default train)")
+    data.add_argument("--limit", type=int, help="only the first N items (of this shard)")
+    data.add_argument("--shard", metavar="I/N", help="take shard I of N (a deterministic hash partition of ids)")
+    data.add_argument("--retry-failed", action="store_true", help="run only the ids in OUT.errors.jsonl")
+    data.add_argument("--format", choices=["full", "messages", "alpaca"], default="full", help="output records")
+    scale = batch.add_argument_group("throughput")
+    scale.add_argument("--concurrency", type=int, default=8, help="items in flight at once (default 8)")
+    scale.add_argument(
+        "--base-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="OpenAI-compatible endpoint for openai:NAME models; repeat to spread requests over several",
+    )
+    scale.add_argument("--max-in-flight", type=int, help="most requests in flight per endpoint (default: no cap)")
+    options = [o for o in run_options() if o.field != "review_principles"]
+    add_run_options(batch.add_argument_group("run options"), options)
+    batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
