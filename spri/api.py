@@ -23,11 +23,13 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.types import Checkpointer, Command
 from pydantic import BaseModel, Field
 
+from spri.embedding import arun_subgraph, run_subgraph
 from spri.errors import explain
 from spri.graph import build_graph
 from spri.inputs import make_context, make_input
 from spri.models import EndpointPool, endpoint_pool, formatted_answer
 from spri.nodes.profiles import builtin_profiles, load_profile
+from spri.nodes.review import read_decision
 from spri.state import (
     METHODS,
     STAGES,
@@ -44,7 +46,7 @@ from spri.state import (
 from spri.state.columns import COLUMN_ALIASES
 from spri.state.profile import compile_template
 from spri.storage import default_db, open_checkpointer
-from spri.threads import Snapshot, durability_for, read_snapshot, run_config, saved_settings
+from spri.threads import Snapshot, durability_for, read_snapshot, run_config, saved_context
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -62,6 +64,7 @@ __all__ = [
     "Update",
     "Usage",
     "arun",
+    "arun_subgraph",
     "astream",
     "build_graph",
     "builtin_profiles",
@@ -77,6 +80,7 @@ __all__ = [
     "profile_fields",
     "prompt_messages",
     "run",
+    "run_subgraph",
 ]
 
 
@@ -138,9 +142,9 @@ async def load_thread(thread_id: str, checkpointer: Checkpointer | str | None = 
     return Thread(input=inputs, result=Result.of(snapshot), settings=snapshot.settings)
 
 
-def profile_fields(profile: str) -> list[str]:
-    """The input fields a profile (built-in name or file) takes, in its order."""
-    return [f.name for f in load_profile(profile).fields]
+def profile_fields(profile: str, *, required: bool = False) -> list[str]:
+    """The input fields a profile (built-in name or file) takes (or only those it requires), in order."""
+    return [f.name for f in load_profile(profile).fields if f.required or not required]
 
 
 def prompt_messages(system: str, user: str, variables: Mapping[str, Any]) -> list[BaseMessage]:
@@ -184,7 +188,7 @@ async def _prepare(
         if not snapshot.exists:
             raise SpriError(f"no run with thread id '{thread_id}' in this checkpoint database")
         if context is None:
-            context = saved_settings(snapshot)
+            context = saved_context(snapshot, options)
     ctx = make_context(context, **options)
     if ctx.review_principles and saver is None:
         raise SpriError(
@@ -198,7 +202,11 @@ async def _prepare(
     if snapshot is not None:
         if not snapshot.next or (snapshot.review is not None and resume is None):
             prepared.answer = Result.of(snapshot)  # finished already, or still waiting for the human
-        prepared.payload = Command(resume=resume) if resume is not None else None
+        elif resume is not None:
+            if snapshot.review is None:
+                raise SpriError(f"thread '{thread_id}' is not waiting for a review; continue it without an answer")
+            read_decision(resume)  # refused here, before it is stored: the thread stays paused
+            prepared.payload = Command(resume=resume)
         return prepared
     assert query is not None
     prepared.payload = make_input(query, ctx, **fields).model_dump()  # all fields: none left from before

@@ -5,7 +5,8 @@
     agent = create_agent(model, tools=[spri_tool(model="openai:gpt-4o-mini")])
 
 Both run the SPRI graph as a *subgraph* of the calling graph: its stages stream with
-``subgraphs=True`` and its state is saved by the parent's checkpointer.
+``subgraphs=True`` and its state is saved by the parent's checkpointer. Both work from synchronous
+(``invoke``) and asynchronous (``ainvoke``) parents.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import StructuredTool
 
-from spri.api import Context, InputError, Output, Result, build_graph, make_context
+from spri.api import Context, InputError, Output, Result, arun_subgraph, make_context, run_subgraph
 
 
 def _result_metadata(result: Output) -> dict[str, Any]:
@@ -32,27 +33,31 @@ def _result_metadata(result: Output) -> dict[str, Any]:
     }
 
 
-async def _run_subgraph(inputs: dict[str, Any], ctx: Context, config: RunnableConfig | None) -> Output:
-    graph = build_graph(None)  # no checkpointer of its own: it inherits the parent's
-    values = await graph.ainvoke({**inputs}, config, context=ctx)
-    return Output.model_validate(values)
+def _question(state: dict[str, Any] | Any) -> dict[str, Any]:
+    messages: list[AnyMessage] = state["messages"] if isinstance(state, dict) else state.messages
+    human = next((m for m in reversed(messages) if m.type == "human"), None)
+    if human is None or not human.text.strip():
+        raise InputError("the SPRI node needs a human message to answer")
+    return {"query": human.text}
 
 
-def spri_node(context: Context | dict[str, Any] | None = None, **options: Any) -> Any:
+def _reply(result: Output) -> dict[str, Any]:
+    message = AIMessage(content=result.response or "", response_metadata=_result_metadata(result), name="spri")
+    return {"messages": [message]}
+
+
+def spri_node(context: Context | dict[str, Any] | None = None, **options: Any) -> RunnableLambda:
     """A node for a graph whose state has ``messages``: it answers the last human message with SPRI
     and appends an AIMessage; principles, scores and stop reasons go in its ``response_metadata``."""
     ctx = make_context(context, **options)
 
-    async def spri(state: dict[str, Any] | Any, config: RunnableConfig) -> dict[str, Any]:
-        messages: list[AnyMessage] = state["messages"] if isinstance(state, dict) else state.messages
-        human = next((m for m in reversed(messages) if m.type == "human"), None)
-        if human is None or not human.text.strip():
-            raise InputError("the SPRI node needs a human message to answer")
-        result = await _run_subgraph({"query": human.text}, ctx, config)
-        reply = AIMessage(content=result.response or "", response_metadata=_result_metadata(result), name="spri")
-        return {"messages": [reply]}
+    def spri(state: dict[str, Any] | Any, config: RunnableConfig) -> dict[str, Any]:
+        return _reply(run_subgraph(_question(state), ctx, config))
 
-    return spri
+    async def aspri(state: dict[str, Any] | Any, config: RunnableConfig) -> dict[str, Any]:
+        return _reply(await arun_subgraph(_question(state), ctx, config))
+
+    return RunnableLambda(spri, afunc=aspri, name="spri")
 
 
 def spri_tool(context: Context | dict[str, Any] | None = None, *, name: str = "spri", **options: Any) -> StructuredTool:
@@ -60,12 +65,18 @@ def spri_tool(context: Context | dict[str, Any] | None = None, *, name: str = "s
     the principle-guided response, with the whole result as the tool message's artifact."""
     ctx = make_context(context, **options)
 
-    async def call(config: RunnableConfig, query: str, goal: str | None = None) -> tuple[str, Any]:
-        result = await _run_subgraph({"query": query, "goal": goal}, ctx, config)
+    def artifact(result: Output) -> tuple[str, Any]:
         return result.response or "", Result(**result.model_dump()).model_dump(mode="json")
 
+    def call(config: RunnableConfig, query: str, goal: str | None = None) -> tuple[str, Any]:
+        return artifact(run_subgraph({"query": query, "goal": goal}, ctx, config))
+
+    async def acall(config: RunnableConfig, query: str, goal: str | None = None) -> tuple[str, Any]:
+        return artifact(await arun_subgraph({"query": query, "goal": goal}, ctx, config))
+
     return StructuredTool.from_function(
-        coroutine=call,
+        func=call,
+        coroutine=acall,
         name=name,
         description=(
             "Answer a request carefully: first write principles specific to this request, have them "

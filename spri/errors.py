@@ -9,8 +9,18 @@ from langchain_core import exceptions as lc
 from spri.models.settings import default_openai_url
 from spri.state.errors import SpriError
 
+_API_PATHS = ("/chat/completions", "/completions", "/embeddings", "/models")
+
 
 def _endpoint(exc: BaseException) -> str:
+    """The endpoint the failed request went to (from the request itself, so a --base-url or a model
+    object's own URL is named, not the environment's), else the configured OpenAI URL."""
+    url = getattr(getattr(exc, "request", None), "url", None)
+    if url is not None:
+        text = str(url).split("?", 1)[0]
+        for path in _API_PATHS:
+            text = text.removesuffix(path)
+        return f"the model endpoint {text}"
     if type(exc).__module__.startswith(("openai", "langchain_openai")):
         return "the model endpoint " + default_openai_url()
     return "the model provider"
@@ -24,7 +34,7 @@ def explain(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, lc.ModelTimeoutError):
         return f"timed out waiting for {where} (raise SPRI_TIMEOUT, or check the server)", True
     if isinstance(exc, lc.ModelConnectionError):
-        return f"cannot reach {where} (is the server running? check OPENAI_BASE_URL)", True
+        return f"cannot reach {where} (is the server running? check the URL: --base-url or OPENAI_BASE_URL)", True
     if isinstance(exc, lc.ModelAuthenticationError | lc.ModelPermissionDeniedError):
         return f"{where} rejected the API key (check OPENAI_API_KEY or the provider's key)", True
     if isinstance(exc, lc.ModelNotFoundError):

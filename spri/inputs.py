@@ -3,13 +3,15 @@ field, checked before any model is called."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from spri import models
-from spri.nodes.profiles import load_profile, load_seeds
+from spri.nodes.profiles import builtin_profiles, load_profile, load_seeds, select_seeds
 from spri.state import Context, Input, InputError, SpriError, check_input
 
 
@@ -27,11 +29,22 @@ def make_context(context: Context | Mapping[str, Any] | None = None, **options: 
         ctx = Context(**base)
     except ValidationError as exc:
         raise SpriError(describe(exc, "setting")) from exc
+    ctx = _absolute_paths(ctx)
     load_profile(ctx.profile)  # fail now, not mid-run, on an unknown or malformed profile or seeds
     load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
     models.resolve(ctx.model, ctx.max_tokens)  # and on a model spec that cannot work (no key, no file)
     models.resolve(ctx.critic, ctx.max_tokens)
     return ctx
+
+
+def _absolute_paths(ctx: Context) -> Context:
+    """Profile and seed files by absolute path, so a thread continues from any directory."""
+    update = {}
+    if ctx.profile not in builtin_profiles() and Path(ctx.profile).expanduser().is_file():
+        update["profile"] = str(Path(ctx.profile).expanduser().resolve())
+    if ctx.seeds != "default" and Path(ctx.seeds).expanduser().is_file():
+        update["seeds"] = str(Path(ctx.seeds).expanduser().resolve())
+    return ctx.model_copy(update=update) if update else ctx
 
 
 def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: Any) -> Input:
@@ -48,7 +61,28 @@ def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: A
     except ValidationError as exc:
         raise InputError(describe(exc, "input field")) from exc
     check_input(inputs, ctx.plan, load_profile(ctx.profile))
+    _warn_about_seed_selection(inputs, ctx)
     return inputs
+
+
+def _warn_about_seed_selection(inputs: Input, ctx: Context) -> None:
+    """Say so when the category seed policy silently shows all seeds, or none."""
+    if ctx.plan.principles != "draft" or ctx.seed_policy != "category":
+        return
+    seeds = load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
+    if not inputs.category:
+        warnings.warn(
+            f"seed_policy 'category' without a category: all {len(seeds)} seed examples are shown "
+            "(give the input's category, e.g. --category)",
+            stacklevel=3,
+        )
+    elif not select_seeds(seeds, "category", inputs.category):
+        have = sorted({s.category for s in seeds if s.category})
+        warnings.warn(
+            f"no seed example has category {inputs.category!r}, so none is shown "
+            f"(the seeds have: {', '.join(have) or 'no categories'})",
+            stacklevel=3,
+        )
 
 
 def describe(exc: ValidationError, what: str) -> str:

@@ -3,16 +3,22 @@ saves them. Used by :mod:`spri.api`; surfaces reach threads only through it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Durability
 
 from spri.graph import build_graph
-from spri.state import Context, Output, SpriError
+from spri.models import chat_openai
+from spri.nodes.profiles import builtin_profiles
+from spri.state import Context, Output, SpriError, model_name
 
 CONTEXT_KEY = "spri_context"
 """Checkpoint metadata key holding the run's context (models by name), so a later run can continue it."""
@@ -67,10 +73,61 @@ def pending_review(state: Any) -> dict[str, Any] | None:
     return None
 
 
-def saved_settings(snapshot: Snapshot) -> dict[str, Any]:
+MODEL_FIELDS = ("model", "critic_model")
+
+
+def settings_json(ctx: Context) -> str:
+    """The settings saved with a thread: the Context as JSON, models as specs a later process can
+    rebuild (a ChatOpenAI object as 'openai:NAME' plus its base URL; never a key), files with the
+    SHA-256 of their content."""
+    data: dict[str, Any] = json.loads(ctx.to_json())
+    for key in MODEL_FIELDS:
+        spec = getattr(ctx, key)
+        if isinstance(spec, BaseChatModel):
+            data.update(_rebuildable(key, spec))
+    for key in ("profile", "seeds"):
+        digest = _file_digest(data.get(key))
+        if digest:
+            data[f"{key}_sha256"] = digest
+    return json.dumps(data)
+
+
+def _rebuildable(key: str, model: BaseChatModel) -> dict[str, Any]:
+    name = getattr(model, "model_name", None)
+    if type(model).__name__ == "ChatOpenAI" and isinstance(name, str):
+        return {key: f"openai:{name}", f"{key}_base_url": getattr(model, "openai_api_base", None)}
+    return {key: None, f"{key}_object": model_name(model)}
+
+
+def _file_digest(value: Any) -> str | None:
+    if not isinstance(value, str) or value in ("default", *builtin_profiles()):
+        return None
+    path = Path(value)
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def saved_context(snapshot: Snapshot, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The thread's saved settings as Context fields (models rebuilt), for continuing it; ``overrides``
+    are the options the caller gives again (a model that could not be saved must be among them)."""
     if not snapshot.settings:
         raise SpriError(f"thread '{snapshot.thread_id}' has no saved settings; pass the model and options again")
-    return snapshot.settings
+    data = dict(snapshot.settings)
+    for key in MODEL_FIELDS:
+        base_url, unsaved = data.pop(f"{key}_base_url", None), data.pop(f"{key}_object", None)
+        if overrides.get(key) is not None:
+            continue
+        if unsaved:
+            raise SpriError(
+                f"thread '{snapshot.thread_id}' was run with a model object ({unsaved}) that cannot be saved: "
+                f"pass {key}=... again to continue it"
+            )
+        if base_url and isinstance(data.get(key), str):
+            data[key] = chat_openai(data[key].removeprefix("openai:"), base_url=base_url, max_tokens=data["max_tokens"])
+    for key in ("profile", "seeds"):
+        expected = data.pop(f"{key}_sha256", None)
+        if expected and overrides.get(key) is None and _file_digest(data.get(key)) not in (expected, None):
+            warnings.warn(f"{key} file {data[key]} changed since thread '{snapshot.thread_id}' ran", stacklevel=2)
+    return data
 
 
 def durability_for(saver: Any) -> Durability:
@@ -87,7 +144,7 @@ def run_config(thread_id: str, ctx: Context, parent: Mapping[str, Any] | None = 
     parent = parent or {}
     metadata = {
         **(parent.get("metadata") or {}),
-        CONTEXT_KEY: ctx.to_json(),
+        CONTEXT_KEY: settings_json(ctx),
         "profile": ctx.profile,
         "method": ctx.method,
     }

@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spri.api import Result, SpriError, Update, astream, default_db, load_thread, open_checkpointer
+from spri.api import (
+    Context,
+    Result,
+    SpriError,
+    Update,
+    astream,
+    default_db,
+    load_thread,
+    open_checkpointer,
+    profile_fields,
+)
 from spri.cli.args import text_arg
 from spri.cli.parsers import RESUME_OPTIONS
 from spri.options import context_overrides, pairs, run_options
@@ -117,6 +127,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     options = context_overrides(args, run_options())
     if args.seeds and not Path(args.seeds).expanduser().is_file():
         raise SpriError(f"--seeds: file not found: {args.seeds}")
+    check_required(options.get("profile") or Context().profile, {**fields, **(extra or {})})
     session = Session(args.thread or uuid.uuid4().hex[:12], args.db or default_db(), args.quiet)
     return session.execute(query, True, args.json, **fields, **options)
 
@@ -125,32 +136,64 @@ def cmd_resume(args: argparse.Namespace) -> int:
     overrides = context_overrides(args, run_options(RESUME_OPTIONS))
     decision: Any = None
     if args.approve:
-        decision = "approve"
+        decision = {"decisions": [{"type": "approve"}]}
     elif args.edit is not None:
-        decision = {"action": "edit", "principles": text_arg(args.edit, "--edit")}
+        decision = {"decisions": [{"type": "edit", "edited_action": edited(text_arg(args.edit, "--edit") or "")}]}
     session = Session(args.thread, args.db or default_db(), args.quiet)
     return session.execute(None, True, args.json, overrides=overrides, resume=decision)
 
 
+APPROVE = ("", "y", "yes", "a", "approve")
+EDIT = ("e", "edit")
+QUIT = ("q", "quit")
+
+
+FLAGS = {"goal": "--goal", "reference": "--reference", "response_to_judge": "--response", "principles": "--principles"}
+
+
+def check_required(profile: str, given: dict[str, Any]) -> None:
+    """Name the command-line flags for the input fields the profile needs and the command lacks."""
+    missing = [name for name in profile_fields(profile, required=True) if name != "query" and not given.get(name)]
+    if missing:
+        flags = [FLAGS.get(name, f"--field {name}=TEXT") for name in missing]
+        raise SpriError(f"profile '{profile}' needs {', '.join(flags)}")
+
+
 def ask_review(result: Result) -> Any:
-    """Show the principles and read the decision from stdin: Enter/y approves, e edits (new principles
-    follow, ended by a line '.' or end of input), q leaves the run paused."""
+    """Show the principles and read an explicit decision from stdin: Enter, y or approve approves; e
+    edits (new principles follow, ended by a line '.' or end of input); q (or end of input) leaves the
+    run paused. Anything else is asked again."""
     payload = result.interrupt or {}
     print("\n--- principles for review ---", file=sys.stderr)
     print(payload.get("principles") or result.principles or "", file=sys.stderr)
     if payload.get("score") is not None:
         print(f"(critic: {payload['score']}/5 - {payload.get('feedback', '')})", file=sys.stderr)
-    print("approve [Y], edit [e], or quit and keep it paused [q]? ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline()
-    if not answer or answer.strip().lower() in ("q", "quit"):
-        return None
-    if answer.strip().lower() in ("e", "edit"):
-        print("new principles, ended by a line with a single '.':", file=sys.stderr, flush=True)
-        lines = []
-        for line in sys.stdin:
-            if line.rstrip("\n") == ".":
-                break
-            lines.append(line)
-        text = "".join(lines).strip()
-        return {"action": "edit", "principles": text} if text else "approve"
-    return "approve"
+    while True:
+        print("approve [Y], edit [e], or quit and keep it paused [q]? ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        answer = line.strip().lower()
+        if not line or answer in QUIT:
+            return None
+        if answer in APPROVE:
+            return {"decisions": [{"type": "approve"}]}
+        if answer in EDIT:
+            text = read_principles()
+            if text:
+                return {"decisions": [{"type": "edit", "edited_action": edited(text)}]}
+            print("no principles given; the review is still open.", file=sys.stderr)
+            continue
+        print(f"not understood: {line.strip()!r}. Type y to approve, e to edit or q to quit.", file=sys.stderr)
+
+
+def read_principles() -> str:
+    print("new principles, ended by a line with a single '.':", file=sys.stderr, flush=True)
+    lines = []
+    for line in sys.stdin:
+        if line.rstrip("\n") == ".":
+            break
+        lines.append(line)
+    return "".join(lines).strip()
+
+
+def edited(principles: str) -> dict[str, Any]:
+    return {"name": "review_principles", "args": {"principles": principles}}

@@ -13,7 +13,7 @@ with the ``local`` extra) supplies its own draft options and verdicts.
 from spri.models.calls import Reply, generate
 from spri.models.errors import ModelError
 from spri.models.pool import EndpointPool, endpoint_pool
-from spri.models.resolve import resolve
+from spri.models.resolve import chat_openai, resolve
 from spri.models.retry import MODEL_CALL_RETRY, is_transient
 from spri.models.verdicts import formatted_answer, verdict
 
@@ -22,6 +22,7 @@ __all__ = [
     "EndpointPool",
     "ModelError",
     "Reply",
+    "chat_openai",
     "endpoint_pool",
     "formatted_answer",
     "generate",

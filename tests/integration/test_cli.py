@@ -104,6 +104,8 @@ def test_show_prints_the_stage_history(env, db):
         (["ask", "Q?", "--min-score", "four"], "invalid int value"),
         (["resume", "unknown-thread"], "no run with thread id 'unknown-thread'"),
         (["show", "unknown-thread"], "no run with thread id 'unknown-thread'"),
+        (["ask", "Is it right?", "--profile", "rubric"], "profile 'rubric' needs --response"),
+        (["ask", "Post.", "--profile", "reappraisal"], "profile 'reappraisal' needs --goal"),
     ],
 )
 def test_user_errors_exit_2_with_one_clear_line(env, db, args, message):
@@ -252,3 +254,22 @@ def test_synchronous_api_twice_in_a_row_against_an_endpoint(monkeypatch):
         first = spri.run("First?", model="openai:fake")
         second = spri.run("Second?", model="openai:fake")
     assert first.calls == second.calls == 8
+
+
+async def test_a_reader_that_stops_early_is_not_an_error(tmp_path, db):
+    from spri import arun
+    from tests.support.fakes import critique, scripted
+
+    long_response = "\n".join(f"line {i}: " + "x" * 60 for i in range(3000))  # far more than a pipe holds
+    await arun("Q?", model=scripted("P", critique(5), long_response, critique(5)), checkpointer=db, thread_id="long")
+    env = cli_env(tmp_path)
+    done = subprocess.run(
+        f"{sys.executable} -m spri.cli show long --db {db} | head -1",
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout == "thread long: finished\n"
+    assert done.stderr == ""

@@ -100,3 +100,43 @@ def test_tool_schema_is_what_an_agent_sees():
     schema = tool.tool_call_schema.model_json_schema()
     assert set(schema["properties"]) == {"query", "goal"} and schema["required"] == ["query"]
     assert "principles" in tool.description
+
+
+def _sync_parent(checkpointer):
+    builder = StateGraph(MessagesState)
+    builder.add_node("spri", spri_node(model=spri_model()))
+    builder.add_edge(START, "spri")
+    builder.add_edge("spri", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+def test_the_node_works_in_a_synchronous_graph_with_any_checkpointer(tmp_path):
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    connection = sqlite3.connect(tmp_path / "sync.sqlite", check_same_thread=False)
+    for saver in (InMemorySaver(), SqliteSaver(connection)):  # SqliteSaver has no async methods
+        parent = _sync_parent(saver)
+        config = {"configurable": {"thread_id": "sync-1"}}
+        stages = set()
+        for namespace, chunk in parent.stream(
+            {"messages": [HumanMessage("How do I apologise?")]}, config, stream_mode="updates", subgraphs=True
+        ):
+            if namespace:
+                stages |= set(chunk)
+        assert stages >= STAGES
+        reply = parent.get_state(config).values["messages"][-1]
+        assert reply.text == "1. Be honest. 2. Be kind." and reply.response_metadata["spri"]["calls"] == 4
+        namespaces = {c.config["configurable"]["checkpoint_ns"] for c in saver.list(config)}
+        assert any(ns.startswith("spri:") for ns in namespaces), "SPRI's own steps are in the parent's checkpoints"
+
+
+def test_the_tool_works_synchronously():
+    tool = spri.as_tool(model=spri_model())
+    message = tool.invoke(
+        {"type": "tool_call", "name": "spri", "args": {"query": "Should I move abroad?"}, "id": "call-9"}
+    )
+    assert isinstance(message, ToolMessage) and message.content == "1. Be honest. 2. Be kind."
+    assert message.artifact["calls"] == 4
+    assert tool.invoke({"query": "Plain call?"}) == "1. Be honest. 2. Be kind."

@@ -16,7 +16,10 @@ LAYERS = [
     ("models", ("spri.models",)),
     ("nodes", ("spri.nodes",)),
     ("graph", ("spri.graph",)),
-    ("api", ("spri.api", "spri.inputs", "spri.threads", "spri.storage", "spri.errors", "spri.options")),
+    (
+        "api",
+        ("spri.api", "spri.inputs", "spri.threads", "spri.embedding", "spri.storage", "spri.errors", "spri.options"),
+    ),
     ("surfaces", ("spri.cli", "spri.server", "spri.batch", "spri.chat", "spri.eval", "spri.jsonl")),
 ]
 """Lowest first. A module may import modules of its own layer or of lower layers."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spri import SpriError, arun
-from spri.nodes.review import read_decision
+from spri.nodes.review import Decision, read_decision
 from tests.support.fakes import critique, scripted
 
 
@@ -43,21 +43,83 @@ async def test_review_needs_a_checkpointer():
         await arun("Q?", model=model(), review_principles=True)
 
 
+def edit(text: str) -> dict:
+    return {
+        "decisions": [{"type": "edit", "edited_action": {"name": "review_principles", "args": {"principles": text}}}]
+    }
+
+
 @pytest.mark.parametrize(
-    "decision,edited",
+    "decision,expected",
     [
-        (True, None),
-        ("approve", None),
-        ({"action": "approve"}, None),
-        ("New text", "New text"),
-        ({"action": "edit", "principles": " X "}, "X"),
+        ({"decisions": [{"type": "approve"}]}, Decision("approve")),
+        (edit(" X "), Decision("edit", "X")),
+        (True, Decision("approve")),
+        ("approve", Decision("approve")),
+        ({"action": "approve"}, Decision("approve")),
+        ({"action": "edit", "principles": " X "}, Decision("edit", "X")),
     ],
 )
-def test_decisions(decision, edited):
-    assert read_decision(decision) == edited
+def test_decisions(decision, expected):
+    assert read_decision(decision) == expected
 
 
-@pytest.mark.parametrize("decision", [None, 3, {"action": "edit"}, {"action": "edit", "principles": ""}, "  "])
-def test_unreadable_decisions_are_explained(decision):
-    with pytest.raises(SpriError, match="review decision not understood"):
+@pytest.mark.parametrize(
+    "decision",
+    [
+        None,
+        3,
+        "  ",
+        "yes",  # a loose word is not a decision (it used to become the new principles)
+        "New text",
+        {"action": "edit"},
+        {"action": "edit", "principles": ""},
+        {"action": "typo"},
+        {"decisions": []},
+        {"decisions": [{"type": "approve"}, {"type": "approve"}]},
+        {"decisions": [{"type": "maybe"}]},
+        {"decisions": [{"type": "edit", "edited_action": {"name": "review_principles", "args": {}}}]},
+    ],
+)
+def test_anything_but_an_explicit_decision_is_refused_with_what_to_send(decision):
+    with pytest.raises(SpriError, match=r"review answer|review decision|an edit needs"):
         read_decision(decision)
+
+
+async def test_the_pause_speaks_the_human_in_the_loop_format(db):
+    paused = await arun("Q?", model=model(), review_principles=True, checkpointer=db, thread_id="t")
+    request = paused.interrupt
+    assert request["action_requests"] == [
+        {
+            "name": "review_principles",
+            "args": {"principles": "P1"},
+            "description": "Review the principles the response will follow. The critic scored them 5/5: Looks fine.",
+        }
+    ]
+    assert request["review_configs"] == [{"action_name": "review_principles", "allowed_decisions": ["approve", "edit"]}]
+
+
+async def test_a_human_in_the_loop_edit_is_followed(db):
+    m = model()
+    await arun("Q?", model=m, review_principles=True, checkpointer=db, thread_id="t")
+    done = await arun(None, model=m, checkpointer=db, thread_id="t", resume=edit("Be kind."))
+    assert (done.principles, done.review, done.response) == ("Be kind.", "edited", "R1")
+
+
+@pytest.mark.parametrize("bad", [{"action": "typo"}, "yes"])
+async def test_a_bad_answer_is_refused_before_it_is_stored_and_the_thread_stays_paused(db, bad):
+    m = model()
+    await arun("Q?", model=m, review_principles=True, checkpointer=db, thread_id="t")
+    with pytest.raises(SpriError, match="review answer not understood"):
+        await arun(None, model=m, checkpointer=db, thread_id="t", resume=bad)
+    still = await arun(None, model=m, checkpointer=db, thread_id="t")
+    assert still.status == "interrupted" and len(m.calls) == 2
+    done = await arun(None, model=m, checkpointer=db, thread_id="t", resume="approve")
+    assert (done.status, done.review, done.response) == ("done", "approved", "R1")
+
+
+async def test_an_answer_to_a_thread_that_is_not_paused_is_refused(db):
+    m = model()
+    await arun("Q?", model=m, checkpointer=db, thread_id="t")
+    done = await arun(None, model=m, checkpointer=db, thread_id="t", resume="approve")
+    assert done.status == "done" and len(m.calls) == 4  # finished: the answer changes nothing
