@@ -25,6 +25,7 @@ _EXPORTS = {
     "astream": "spri.api",
     "run": "spri.api",
     "Thread": "spri.api",
+    "Token": "spri.api",
     "load_thread": "spri.api",
     "build_graph": "spri.graph",
     "as_tool": "spri.chat",
@@ -45,6 +46,7 @@ __all__ = [
     "Result",
     "SpriError",
     "Thread",
+    "Token",
     "Update",
     "arun",
     "as_tool",
@@ -57,7 +59,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from spri.api import Result, Thread, Update, arun, astream, load_thread, run
+    from spri.api import Result, Thread, Token, Update, arun, astream, load_thread, run
     from spri.chat import as_tool, spri_node, spri_tool
     from spri.graph import build_graph
     from spri.state import Context, Critique, Input, Output, SpriError

@@ -17,19 +17,20 @@ from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.types import Checkpointer, Command
-from pydantic import BaseModel, Field
 
 from spri.embedding import arun_subgraph, run_subgraph
 from spri.errors import explain
+from spri.feedback import record_scores, tracing_on
 from spri.graph import build_graph
 from spri.inputs import make_context, make_input
 from spri.models import EndpointPool, endpoint_pool, formatted_answer
 from spri.nodes.profiles import builtin_profiles, load_profile
 from spri.nodes.review import read_decision
+from spri.results import Result, Thread, Token, Update
 from spri.state import (
     METHODS,
     STAGES,
@@ -46,7 +47,7 @@ from spri.state import (
 from spri.state.columns import COLUMN_ALIASES
 from spri.state.profile import compile_template
 from spri.storage import default_db, open_checkpointer
-from spri.threads import Snapshot, durability_for, read_snapshot, run_config, saved_context
+from spri.threads import durability_for, read_snapshot, run_config, saved_context
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -61,6 +62,7 @@ __all__ = [
     "Result",
     "SpriError",
     "Thread",
+    "Token",
     "Update",
     "Usage",
     "arun",
@@ -82,53 +84,6 @@ __all__ = [
     "run",
     "run_subgraph",
 ]
-
-
-class Result(Output):
-    """The outcome of a run: the graph's output plus the thread it ran on. ``status`` is "interrupted"
-    when the run paused for a human review of the principles (``interrupt`` holds what to review;
-    continue with ``run(None, thread_id=..., checkpointer=..., resume="approve" | {...})``) and
-    "incomplete" for a thread read back before it finished (``next_steps`` says where it stopped)."""
-
-    thread_id: str | None = None
-    status: Literal["done", "interrupted", "incomplete"] = "done"
-    interrupt: dict[str, Any] | None = None
-    next_steps: list[str] = Field(default_factory=list, description="Steps still to run (unfinished threads).")
-
-    @classmethod
-    def of(cls, snapshot: Snapshot) -> Result:
-        status: Literal["done", "interrupted", "incomplete"] = "done"
-        if snapshot.review is not None:
-            status = "interrupted"
-        elif snapshot.next:
-            status = "incomplete"
-        values = snapshot.output().model_dump()
-        return cls(
-            **values,
-            thread_id=snapshot.thread_id,
-            status=status,
-            interrupt=snapshot.review,
-            next_steps=list(snapshot.next),
-        )
-
-
-class Update(BaseModel):
-    """One finished node of a run (from :func:`astream`): a draft, a critique, or the final step."""
-
-    node: str
-    stage: str | None = None
-    round: int | None = Field(default=None, description="Which critique round of the stage this belongs to.")
-    score: int | None = None
-    text: str | None = Field(default=None, description="The draft, or the critique's feedback.")
-    stop_reason: dict[str, str] | None = None
-
-
-class Thread(BaseModel):
-    """A thread read back from its checkpoint database."""
-
-    input: Input
-    result: Result
-    settings: dict[str, Any] | None = Field(default=None, description="The Context it was run with, models by name.")
 
 
 async def load_thread(thread_id: str, checkpointer: Checkpointer | str | None = None) -> Thread | None:
@@ -213,16 +168,23 @@ async def _prepare(
     return prepared
 
 
-async def _drive(run: _Prepared, thread_id: str, progress: bool) -> AsyncIterator[Update | Result]:
-    """Stream the graph: an Update per finished node, then the Result (or the pause)."""
+async def _drive(
+    run: _Prepared, thread_id: str, progress: bool, tokens: bool
+) -> AsyncIterator[Update | Token | Result]:
+    """Stream the graph: Tokens of drafts (if asked), an Update per finished node, then the Result
+    (or the pause)."""
     values: dict[str, Any] = {}
     paused = False
-    stream = run.graph.astream(
-        run.payload, run.config, context=run.ctx, stream_mode=["updates", "values"], **run.options
-    )
+    modes = ["updates", "values", "messages"] if tokens else ["updates", "values"]
+    stream = run.graph.astream(run.payload, run.config, context=run.ctx, stream_mode=modes, **run.options)
     async for mode, chunk in stream:
         if mode == "values":
             values = chunk
+            continue
+        if mode == "messages":
+            token = _token(*chunk)
+            if token is not None:
+                yield token
             continue
         paused = paused or "__interrupt__" in chunk  # how the updates stream reports a pause
         for node, update in chunk.items():
@@ -233,7 +195,19 @@ async def _drive(run: _Prepared, thread_id: str, progress: bool) -> AsyncIterato
         if snapshot.review is not None:
             yield Result.of(snapshot)
             return
-    yield Result(**Output.model_validate(values).model_dump(), thread_id=thread_id)
+    result = Result(**Output.model_validate(values).model_dump(), thread_id=thread_id)
+    if tracing_on():
+        await asyncio.to_thread(record_scores, run.config["run_id"], result)
+    yield result
+
+
+def _token(message: Any, metadata: dict[str, Any]) -> Token | None:
+    """A draft's text chunk (the base model's calls are the ones tagged ``spri:base``)."""
+    text = message.text if hasattr(message, "text") else ""
+    if "spri:base" not in (metadata.get("tags") or ()) or not text:
+        return None
+    node = str(metadata.get("langgraph_node", ""))
+    return Token(node=node, stage=node.split("_", 1)[-1] or None, text=text)
 
 
 def _progress(node: str, update: dict[str, Any], values: dict[str, Any]) -> Update:
@@ -249,6 +223,51 @@ def _progress(node: str, update: dict[str, Any], values: dict[str, Any]) -> Upda
     return Update(node=node, stop_reason=update.get("stop_reason"))
 
 
+@overload
+def astream(
+    query: str | Input | Mapping[str, Any] | None,
+    *,
+    context: Context | Mapping[str, Any] | None = None,
+    thread_id: str | None = None,
+    checkpointer: Checkpointer | str | None = None,
+    progress: bool = True,
+    tokens: Literal[False] = False,
+    resume: Any = None,
+    parent_config: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> AsyncIterator[Update | Result]: ...
+
+
+@overload
+def astream(
+    query: str | Input | Mapping[str, Any] | None,
+    *,
+    context: Context | Mapping[str, Any] | None = None,
+    thread_id: str | None = None,
+    checkpointer: Checkpointer | str | None = None,
+    progress: bool = True,
+    tokens: Literal[True],
+    resume: Any = None,
+    parent_config: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> AsyncIterator[Update | Token | Result]: ...
+
+
+@overload
+def astream(
+    query: str | Input | Mapping[str, Any] | None,
+    *,
+    context: Context | Mapping[str, Any] | None = None,
+    thread_id: str | None = None,
+    checkpointer: Checkpointer | str | None = None,
+    progress: bool = True,
+    tokens: bool = False,
+    resume: Any = None,
+    parent_config: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> AsyncIterator[Update | Token | Result]: ...
+
+
 async def astream(
     query: str | Input | Mapping[str, Any] | None,
     *,
@@ -256,12 +275,14 @@ async def astream(
     thread_id: str | None = None,
     checkpointer: Checkpointer | str | None = None,
     progress: bool = True,
+    tokens: bool = False,
     resume: Any = None,
     parent_config: Mapping[str, Any] | None = None,
     **options: Any,
-) -> AsyncIterator[Update | Result]:
-    """Run SPRI, yielding an :class:`Update` per finished node (unless ``progress`` is False) and
-    finally the :class:`Result`.
+) -> AsyncIterator[Update | Token | Result]:
+    """Run SPRI, yielding an :class:`Update` per finished node (unless ``progress`` is False), with
+    ``tokens`` a :class:`Token` per piece of each draft as the base model writes it (models that
+    stream), and finally the :class:`Result`.
 
     ``query`` None continues the thread from its checkpoint (``resume`` answers a pending review).
     ``checkpointer`` is a LangGraph checkpointer, a SQLite path or a postgresql:// URL; None runs
@@ -276,7 +297,7 @@ async def astream(
         if prepared.answer is not None:
             yield prepared.answer
             return
-        async for item in _drive(prepared, thread_id, progress):
+        async for item in _drive(prepared, thread_id, progress, tokens):
             yield item
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -148,7 +149,12 @@ def run_config(thread_id: str, ctx: Context, parent: Mapping[str, Any] | None = 
         "profile": ctx.profile,
         "method": ctx.method,
     }
-    config: dict[str, Any] = {**thread_config(thread_id), "metadata": metadata, "run_name": "spri"}
+    config: dict[str, Any] = {
+        **thread_config(thread_id),
+        "metadata": metadata,
+        "run_name": "spri",
+        "run_id": uuid.uuid4(),  # the root run's id: LangSmith feedback (spri.feedback) refers to it
+    }
     for key in ("callbacks", "tags"):
         if parent.get(key):
             config[key] = parent[key]

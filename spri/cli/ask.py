@@ -16,6 +16,7 @@ from spri.api import (
     Context,
     Result,
     SpriError,
+    Token,
     Update,
     astream,
     default_db,
@@ -51,15 +52,39 @@ class Session:
     thread_id: str
     db: str
     quiet: bool
+    live: bool = False
+    """--stream: print each response draft to stdout as it is written."""
     started: bool = False
     """Whether a step finished (then an interrupted run is worth resuming)."""
+    written: str = ""
+    """The response draft being printed (--stream)."""
+    shown: str = ""
+    """The last response draft printed whole (--stream)."""
+    revised: bool = False
+    """Whether the next response draft is a revision of one already printed."""
+
+    def write(self, token: Token) -> None:
+        if token.stage != "response":
+            return
+        if self.revised:
+            print("--- revised ---", flush=True)
+            self.revised = False
+        print(token.text, end="", flush=True)
+        self.written += token.text
 
     async def stream(self, saver: Any, query: Any, **options: Any) -> Result:
         result: Result | None = None
-        async for item in astream(query, thread_id=self.thread_id, checkpointer=saver, **options):
+        stream = astream(query, thread_id=self.thread_id, checkpointer=saver, tokens=self.live, **options)
+        async for item in stream:
             if isinstance(item, Result):
                 result = item
                 continue
+            if isinstance(item, Token):
+                self.write(item)
+                continue
+            if item.node == "judge_response" and self.written:
+                print(flush=True)  # the draft is whole; any next one is a revision
+                self.shown, self.written, self.revised = self.written, "", True
             if item.node == "begin" and not self.quiet:
                 print(f"thread {self.thread_id}", file=sys.stderr, flush=True)
             self.started = self.started or item.node != "begin"
@@ -101,7 +126,12 @@ class Session:
             if self.started:
                 exc.add_note(f"finished steps are saved: spri resume {self.thread_id}")
             raise
-        if result is not None:
+        if result is None:
+            return 0
+        if self.live and not as_json and (self.written or self.shown).strip() == (result.response or "").strip():
+            if self.written:
+                print()  # the final response is already on stdout
+        else:
             print_result(result, as_json)
         return 0
 
@@ -128,7 +158,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.seeds and not Path(args.seeds).expanduser().is_file():
         raise SpriError(f"--seeds: file not found: {args.seeds}")
     check_required(options.get("profile") or Context().profile, {**fields, **(extra or {})})
-    session = Session(args.thread or uuid.uuid4().hex[:12], args.db or default_db(), args.quiet)
+    session = Session(args.thread or uuid.uuid4().hex[:12], args.db or default_db(), args.quiet, args.stream)
     return session.execute(query, True, args.json, **fields, **options)
 
 
@@ -139,7 +169,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         decision = {"decisions": [{"type": "approve"}]}
     elif args.edit is not None:
         decision = {"decisions": [{"type": "edit", "edited_action": edited(text_arg(args.edit, "--edit") or "")}]}
-    session = Session(args.thread, args.db or default_db(), args.quiet)
+    session = Session(args.thread, args.db or default_db(), args.quiet, args.stream)
     return session.execute(None, True, args.json, overrides=overrides, resume=decision)
 
 

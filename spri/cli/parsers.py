@@ -38,6 +38,11 @@ def _db(parser: argparse._ActionsContainer) -> None:
 
 def _output(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="print each response draft to stdout as it is written (a revision follows a '--- revised ---' line)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 

@@ -40,9 +40,11 @@ def text_of(message: BaseMessage) -> str:
     return _THINK.sub("", message.text).strip()
 
 
-def call_config(role: str) -> Any:
-    """The config of one model call: its trace name and tag (``spri:base``, ``spri:critic``, ...)."""
-    return {"run_name": role, "tags": [f"spri:{role}"]}
+def call_config(role: str, *, visible: bool = False) -> Any:
+    """The config of one model call: its trace name and tag (``spri:base``, ``spri:critic``, ...).
+    Calls that are not ``visible`` (verdicts) are also tagged ``nostream``, so LangGraph's
+    ``messages`` stream carries only the base model's drafts, not the critic's JSON."""
+    return {"run_name": role, "tags": [f"spri:{role}"] if visible else [f"spri:{role}", "nostream"]}
 
 
 async def generate(
@@ -55,7 +57,7 @@ async def generate(
     options = model.draft_options(grammar=grammar, slot=slot or role) if isinstance(model, TakesDraftOptions) else {}
     usage = Usage(calls=0)
     for _ in range(2):
-        message = await model.ainvoke(messages, config=call_config(role), **options)
+        message = await model.ainvoke(messages, config=call_config(role, visible=True), **options)
         usage += usage_of(message)
         text = text_of(message)
         if text:

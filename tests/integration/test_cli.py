@@ -273,3 +273,15 @@ async def test_a_reader_that_stops_early_is_not_an_error(tmp_path, db):
     )
     assert done.stdout == "thread long: finished\n"
     assert done.stderr == ""
+
+
+def test_stream_prints_each_response_draft_as_it_is_written(env, db):
+    with OpenAIServer(deterministic) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        done = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "--stream", env=env)
+        drafts = [r for r in server.requests if not is_critic_request(r)]
+    assert done.returncode == 0, done.stderr
+    # only the response drafts reach stdout (not the principles, not the critic's verdicts)
+    assert done.stdout == "response text\n--- revised ---\nrevised response text\n"
+    assert "[response] round 1: score 2/5" in done.stderr
+    assert all(r.get("stream") for r in drafts)  # the drafts were really streamed by the endpoint

@@ -49,6 +49,7 @@ def test_each_stage_is_a_named_run_with_metadata():
         done = run_script(env)
         assert done.returncode == 0, done.stderr
         runs = dict(recorder.runs)
+        feedback = list(recorder.feedback)
     assert any(r.startswith("POST /runs/multipart") for r in recorder.requests)
 
     def meta(run):
@@ -83,6 +84,10 @@ def test_each_stage_is_a_named_run_with_metadata():
     }
     assert all(r.get("run_type") == "llm" for r in base_calls + critic_calls)
 
+    # the final critic score of each stage is feedback on the root run
+    scores = {f["key"]: (f["score"], f["run_id"]) for f in feedback}
+    assert scores == {"principles_score": (5.0, root_id), "response_score": (4.0, root_id)}
+
 
 def test_nothing_is_sent_when_tracing_is_off():
     with LangSmithRecorder() as recorder:
@@ -90,4 +95,4 @@ def test_nothing_is_sent_when_tracing_is_off():
         env["LANGSMITH_TRACING"] = "false"
         done = run_script(env)
         assert done.returncode == 0, done.stderr
-    assert recorder.requests == [] and recorder.runs == {}
+    assert recorder.requests == [] and recorder.runs == {} and recorder.feedback == []

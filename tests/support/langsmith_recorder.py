@@ -16,6 +16,7 @@ from tests.support.openai_server import free_port
 class LangSmithRecorder:
     def __init__(self) -> None:
         self.runs: dict[str, dict[str, Any]] = {}
+        self.feedback: list[dict[str, Any]] = []
         self.requests: list[str] = []
         self._lock = threading.Lock()
         recorder = self
@@ -68,6 +69,9 @@ class LangSmithRecorder:
                 elif self.path.rstrip("/") == "/runs":
                     run = json.loads(body)
                     recorder._merge(run["id"], run)
+                elif self.path.rstrip("/") == "/feedback":
+                    with recorder._lock:
+                        recorder.feedback.append(json.loads(body))
                 self._reply(202, {})
 
             def do_PATCH(self) -> None:
@@ -103,6 +107,10 @@ class LangSmithRecorder:
             payload = part.get_payload(decode=True) or b"{}"
             operation, _, rest = name.partition(".")
             run_id, _, field = rest.partition(".")
+            if operation == "feedback":
+                with self._lock:
+                    self.feedback.append(json.loads(payload))
+                continue
             if operation not in ("post", "patch") or not run_id:
                 continue
             data = json.loads(payload)

@@ -18,7 +18,17 @@ LAYERS = [
     ("graph", ("spri.graph",)),
     (
         "api",
-        ("spri.api", "spri.inputs", "spri.threads", "spri.embedding", "spri.storage", "spri.errors", "spri.options"),
+        (
+            "spri.api",
+            "spri.inputs",
+            "spri.threads",
+            "spri.results",
+            "spri.embedding",
+            "spri.feedback",
+            "spri.storage",
+            "spri.errors",
+            "spri.options",
+        ),
     ),
     ("surfaces", ("spri.cli", "spri.server", "spri.batch", "spri.chat", "spri.eval", "spri.jsonl")),
 ]
