@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import uuid
 from dataclasses import dataclass
@@ -143,7 +144,14 @@ def print_result(result: Result, as_json: bool) -> None:
         print(result.response or "")
 
 
+def use_cache(path: str | None) -> None:
+    """--cache PATH: every model this process builds from a spec reads and fills that cache."""
+    if path:
+        os.environ["SPRI_CACHE"] = path
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
+    use_cache(args.cache)
     query = text_arg(args.query, "query")
     extra = {name: text_arg(text, f"--field {name}") for name, text in pairs(args.field, "--field").items()}
     fields = {
@@ -163,6 +171,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    use_cache(args.cache)
     overrides = context_overrides(args, run_options(RESUME_OPTIONS))
     decision: Any = None
     if args.approve:

@@ -36,6 +36,14 @@ def _db(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--db", help="checkpoint database: SQLite path or postgresql:// URL ($SPRI_DB)")
 
 
+def _cache(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument(
+        "--cache",
+        metavar="PATH",
+        help="reuse identical model calls from this SQLite file, and store new ones ($SPRI_CACHE)",
+    )
+
+
 def _output(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument(
@@ -67,6 +75,7 @@ def add_ask(sub: Any) -> None:
     run = ask.add_argument_group("thread and output")
     run.add_argument("--thread", help="thread id for the checkpoint (default: a new one)")
     _db(run)
+    _cache(run)
     _output(run)
 
 
@@ -79,6 +88,7 @@ def add_resume(sub: Any) -> None:
     review.add_argument("--edit", metavar="TEXT|@FILE", help="replace the principles")
     add_run_options(resume.add_argument_group("overrides of the saved settings"), run_options(RESUME_OPTIONS))
     _db(resume)
+    _cache(resume)
     _output(resume)
 
 

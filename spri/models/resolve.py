@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from spri.models.cache import call_cache
 from spri.models.errors import LOCAL_EXTRA_HINT, ModelError
 from spri.models.settings import env
 from spri.state.context import ModelSpec
@@ -25,7 +26,7 @@ def resolve(spec: ModelSpec, max_tokens: int = 512) -> BaseChatModel:
         return spec
     if not isinstance(spec, str) or not spec.strip():
         raise ModelError(f"not a model spec: {spec!r} (try 'local' or 'openai:gpt-4o-mini')")
-    key = (spec.strip(), max_tokens)
+    key = (spec.strip(), max_tokens, env().cache)
     try:
         loop: Any = asyncio.get_running_loop()
     except RuntimeError:
@@ -41,10 +42,17 @@ class _NoLoop:
 
 
 _NO_LOOP = _NoLoop()
-_MODELS: weakref.WeakKeyDictionary[Any, dict[tuple[str, int], BaseChatModel]] = weakref.WeakKeyDictionary()
+_MODELS: weakref.WeakKeyDictionary[Any, dict[tuple[str, int, str | None], BaseChatModel]] = weakref.WeakKeyDictionary()
 
 
-def _build(spec: str, max_tokens: int) -> BaseChatModel:
+def _build(spec: str, max_tokens: int, cache_path: str | None) -> BaseChatModel:
+    model = _model(spec, max_tokens)
+    if cache_path:
+        model.cache = call_cache(cache_path)
+    return model
+
+
+def _model(spec: str, max_tokens: int) -> BaseChatModel:
     kind, _, name = spec.partition(":")
     if kind == "local":
         return _local(name, max_tokens)

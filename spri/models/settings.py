@@ -14,6 +14,8 @@ class EnvSettings:
     """HTTP client retries on 429/5xx/timeouts (SPRI_MAX_RETRIES, default 3)."""
     openai_api_key: str | None
     openai_base_url: str | None
+    cache: str | None
+    """SQLite file of the model-call cache (SPRI_CACHE; off when unset)."""
 
 
 def env() -> EnvSettings:
@@ -23,6 +25,7 @@ def env() -> EnvSettings:
         max_retries=int(os.environ.get("SPRI_MAX_RETRIES") or 3),
         openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
         openai_base_url=os.environ.get("OPENAI_BASE_URL") or None,
+        cache=os.environ.get("SPRI_CACHE") or None,
     )
 
 

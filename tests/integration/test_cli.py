@@ -285,3 +285,21 @@ def test_stream_prints_each_response_draft_as_it_is_written(env, db):
     assert done.stdout == "response text\n--- revised ---\nrevised response text\n"
     assert "[response] round 1: score 2/5" in done.stderr
     assert all(r.get("stream") for r in drafts)  # the drafts were really streamed by the endpoint
+
+
+def test_a_repeated_ask_with_the_cache_makes_no_model_request(env, db, tmp_path):
+    cache = str(tmp_path / "calls.sqlite")
+    with OpenAIServer(deterministic) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        first = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "--cache", cache, "--json", env=env)
+        made = len(server.requests)
+        again = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "--cache", cache, "--json", env=env)
+        assert len(server.requests) == made == 8  # the second run asked the endpoint nothing
+        env["SPRI_CACHE"] = cache
+        by_env = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "--json", env=env)
+        other = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "--max-tokens", "300", env=env)
+        assert len(server.requests) == 16  # another max_tokens is another call
+    assert first.returncode == again.returncode == by_env.returncode == other.returncode == 0
+    a, b, c = (json.loads(done.stdout) for done in (first, again, by_env))
+    assert a["response"] == b["response"] == c["response"] == "revised response text"
+    assert a["critiques"] == b["critiques"] == c["critiques"]

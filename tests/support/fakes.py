@@ -35,6 +35,10 @@ class ScriptedChatModel(BaseChatModel):
         return self.name_
 
     @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"name": self.name_}
+
+    @property
     def calls(self) -> list[list[BaseMessage]]:
         return self._calls
 
