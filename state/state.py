@@ -27,13 +27,15 @@ StopReason = Literal[
 ]
 
 
+Score = Annotated[int, Field(ge=1, le=5)] | Annotated[float, Field(ge=1, le=5)]
+"""A score 1-5: a whole number, or a decimal where the stage keeps decimals (the paper's Table 2 judges)."""
+
+
 class Critique(BaseModel):
     """The critic's verdict on one draft."""
 
-    score: int | None = Field(
+    score: Score | None = Field(
         default=None,
-        ge=1,
-        le=5,
         description="Score 1-5 used for routing; None when the critic's output had no readable score.",
     )
     feedback: str = Field(default="", description="The critic's written feedback.")
@@ -43,9 +45,9 @@ class Critique(BaseModel):
         description="Probability-weighted mean over 1..5 at the score position, when the runtime "
         "exposes token log-probabilities (then `score` is this value rounded).",
     )
-    sampled_score: int | None = Field(
+    sampled_score: Score | None = Field(
         default=None,
-        description="The digit the critic wrote; equals `score` unless log-probabilities were used.",
+        description="The score the critic wrote; equals `score` unless log-probabilities were used.",
     )
 
     def as_text(self) -> str:
@@ -138,7 +140,7 @@ class Output(BaseModel):
     principles: str | None = Field(default=None, description="The final principles.")
     response: str | None = Field(default=None, description="The final response (or judgment).")
     rubric: str | None = Field(default=None, description="Judgment profiles (rubric): the rubric used.")
-    score: int | None = Field(default=None, description="Judgment profiles: the final judgment's score 1-5.")
+    score: Score | None = Field(default=None, description="Judgment profiles: the final judgment's score 1-5.")
     feedback: str | None = Field(default=None, description="Judgment profiles: the final judgment's feedback.")
     drafts: Annotated[dict[str, list[str]], append_per_stage] = Field(
         default_factory=dict, description="Every draft per stage, oldest first; the last one is final."
