@@ -92,6 +92,13 @@ def merge(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
     return {} if right is None else {**left, **right}
 
 
+def add_counts(left: dict[str, int], right: dict[str, int] | None) -> dict[str, int]:
+    """Reducer: add counts per key; None clears all (a new run)."""
+    if right is None:
+        return {}
+    return {key: left.get(key, 0) + right.get(key, 0) for key in {*left, *right}}
+
+
 def add_per_stage(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
     """Reducer: add each stage's new usage (calls, tokens) to its running total; None clears all."""
     if right is None:
@@ -156,6 +163,9 @@ class Output(BaseModel):
     calls: int = Field(default=0, description="Model calls in total.")
     tokens: dict[str, int] = Field(default_factory=dict, description="Tokens in total: input, output, total.")
     calls_per_stage: dict[str, int] = Field(default_factory=dict)
+    calls_per_role: dict[str, int] = Field(
+        default_factory=dict, description="Model calls by role: 'base' (drafts, refinements) and 'critic'."
+    )
     tokens_per_stage: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
@@ -164,6 +174,13 @@ class State(Input, Output):
 
     usage: Annotated[dict[str, Usage], add_per_stage] = Field(
         default_factory=dict, description="Model calls and tokens per stage, summed as nodes report them."
+    )
+    role_calls: Annotated[dict[str, int], add_counts] = Field(
+        default_factory=dict, description="Model calls per role, summed as nodes report them."
+    )
+    sequence: list[str] = Field(
+        default_factory=list,
+        description="Methods applying principles one per pass ('seed-sequence'): the principles, in order.",
     )
     verdicts: Annotated[dict[str, list[Critique]], append_per_stage] = Field(
         default_factory=dict,
@@ -184,9 +201,30 @@ class State(Input, Output):
         critiques = self.critiques.get(stage)
         return critiques[-1] if critiques else None
 
-    def needs_refinement(self, stage: Stage, ctx: Context) -> bool:
-        """True while the stage's latest critique neither accepts the draft nor ends the stage."""
-        return stop_reason(self.critiques.get(stage, []), ctx.min_score, ctx.max_rounds) is None
+    def needs_refinement(self, stage: Stage, ctx: Context, plan: MethodPlan | None = None) -> bool:
+        """True while the stage's latest critique neither accepts the draft nor ends the stage, or
+        (``plan.refine_last``) when the last critique did not accept the draft it judged."""
+        critiques = self.critiques.get(stage, [])
+        reason = stop_reason(critiques, ctx.min_score, ctx.max_rounds)
+        if reason is None:
+            return True
+        judged_last = len(self.drafts.get(stage, ())) == len(critiques)
+        return bool(plan and plan.refine_last) and reason == "max_rounds" and judged_last
+
+    def passes_left(self, plan: MethodPlan) -> int:
+        """An unjudged response stage: refinement passes still to run."""
+        planned = len(self.sequence) - 1 if plan.principles == "seed-sequence" else plan.passes
+        return planned - (len(self.drafts.get("response", ())) - 1)
+
+    def next_feedback(self, stage: Stage) -> str:
+        """What the next refinement answers: the critique of the current draft; for a sequence of
+        principles, the next one; else nothing (the profile's template holds a fixed request)."""
+        drafts, critiques = self.drafts.get(stage, []), self.critiques.get(stage, [])
+        if critiques and len(critiques) == len(drafts):
+            return critiques[-1].feedback
+        if stage == "response" and len(drafts) < len(self.sequence):
+            return self.sequence[len(drafts)]
+        return ""
 
     def principles_used(self, plan: MethodPlan) -> str | None:
         """The principles the method's response follows: stage 1's latest draft, or those given with
@@ -222,3 +260,5 @@ def check_input(inputs: Input, method: MethodPlan, profile: Profile) -> None:
         raise InputError("this method needs principles in the input (e.g. --principles TEXT|@FILE)")
     if method.principles == "generic" and method.generic:
         profile.generic_principles(method.generic, inputs.category)
+    if method.principles == "seed-sequence" and not (inputs.category or "").strip():
+        raise InputError("this method applies the seed principles up to the input's category: give --category")
