@@ -55,7 +55,7 @@ async def test_self_refine_is_the_base_model_scoring_itself_until_four():
     assert result.response == "R2" and result.stop_reason == {"response": "accepted"}
     first_feedback, refinement, second_feedback = base.calls[1], base.calls[2], base.calls[3]
     assert "[RESULT]: " in first_feedback[0].text and "accuracy" in first_feedback[0].text
-    assert first_feedback[1].text == f"### Question: {QUESTION}\n### Response: R1\n### Feedback:"
+    assert first_feedback[1].text == f"### Question: {QUESTION}\n\n### Response: R1\n\n### Feedback:"
     assert kinds(refinement) == ["system", "human"] and "### Original Response: R1" in refinement[1].text
     assert "thin." in refinement[1].text
     assert "### Response: R2" in second_feedback[1].text  # the latest response is judged, not the first

@@ -37,7 +37,7 @@ async def grade(method: str, model, critic=None, **options):
         ("vanilla", {}, ["1 means not at all"], ["Score 1:"]),
         ("mt-bench-rubric", {}, ["### Assistant’s Answer:", "impartial judge"], ["###Score Rubrics:"]),
         ("flask-rubric", {}, ["[Insightfulness:", "Score 5:"], ["Logical robustness"]),
-        ("fixed-principles", {"principles": GOLD}, ["GOLD-CRITERION", "gold level 3"], []),
+        ("fixed-principles", {"principles": GOLD}, ["[GOLD-CRITERION", "Score 3: gold level 3"], ["Criterion:"]),
         ("seed-rubric", {"seeds": PRINCIPLE_INSTRUCT}, ["###Score Rubrics:"], ["1 means not at all"]),
     ],
 )
