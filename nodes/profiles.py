@@ -137,12 +137,11 @@ def _default_seed_path(profile: str) -> Path | None:
 
 
 def select_seeds(seeds: tuple[Seed, ...], policy: str, category: str | None) -> tuple[Seed, ...]:
-    """Apply the seed policy: all seeds, none, or only those of the input's category."""
+    """Apply the seed policy: all seeds, none, only those of the input's category, or all but those."""
     if policy == "none":
         return ()
-    if policy == "category":
-        if not category:
-            return seeds
+    if policy in ("category", "others") and category:
         wanted = category.strip().lower()
-        return tuple(s for s in seeds if (s.category or "").strip().lower() == wanted)
+        same = policy == "category"
+        return tuple(s for s in seeds if ((s.category or "").strip().lower() == wanted) == same)
     return seeds

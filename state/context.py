@@ -24,7 +24,7 @@ Method = Literal[
     "self-align",
     "self-feedback",
 ]
-SeedPolicy = Literal["all", "category", "none"]
+SeedPolicy = Literal["all", "category", "others", "none"]
 Protocol = Literal["default", "paper"]
 
 ModelSpec = str | SkipJsonSchema[BaseChatModel]
@@ -170,7 +170,8 @@ class Context(BaseModel):
     )
     seed_policy: SeedPolicy = Field(
         default="all",
-        description="'all' seeds, only seeds of the input's 'category', or 'none' (zero-seed).",
+        description="'all' seeds, only seeds of the input's 'category', all but those ('others'; with the "
+        "paper's reappraisal seeds this leaves out the item's own oracle constitution), or 'none' (zero-seed).",
     )
     seed_fields: dict[str, str] = Field(
         default_factory=dict,

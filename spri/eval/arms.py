@@ -16,8 +16,8 @@ CONSTITUTIONS = "reappraisal_constitutions_6.jsonl"
 PRINCIPLE_INSTRUCT = "principles_6.jsonl"
 LEAK_NOTE = (
     "protocol paper runs SPRI with the paper's seeds: for reappraisal, the RESORT constitution of the item's "
-    "own dimension, which is that item's oracle principles (and 6 seed posts are evaluation items); "
-    "--seeds PRINCIPLE_INSTRUCT_FILE or --no-seeds avoids the leak"
+    "own dimension, which is that item's oracle principles (and its seed post is that item's for 6 of the 30); "
+    "to leave them out: --seeds DATA/seeds/reappraisal_constitutions_6.jsonl --seed-policy others"
 )
 
 

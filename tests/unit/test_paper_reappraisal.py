@@ -157,3 +157,16 @@ async def test_paper_only_methods_are_refused_under_the_default_protocol(method)
     with pytest.raises(SpriError, match=f"method '{method}' runs only under protocol 'paper'"):
         await arun(POST, profile="reappraisal", goal=GOAL, model=base, method=method)
     assert base.calls == []
+
+
+async def test_the_leak_free_seed_policy_leaves_out_the_items_own_constitution():
+    base = numbered_base()
+    options = {"seeds": CONSTITUTIONS, "category": "self-responsibility"}
+    await reappraise("spri", base, critic_scoring([4, 4]), seed_policy="others", **options)
+    system = base.calls[0][0].text
+    own, *others = constitutions()
+    assert system.count("### Principles:") == 5 and own["constitution"] not in system
+    assert all(c["constitution"] in system for c in others) and own["reddit_post"] not in system
+    faithful = numbered_base()
+    await reappraise("spri", faithful, critic_scoring([4, 4]), seed_policy="category", **options)
+    assert own["constitution"] in faithful.calls[0][0].text  # the paper's setting, leak included
