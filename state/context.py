@@ -160,9 +160,9 @@ class Context(BaseModel):
     )
     protocol: Protocol = Field(
         default="default",
-        description="'default': this project's prompts and loop (a critic judges every stage); 'paper': "
-        "what the paper and its authors' code do for each profile and method: their inputs per call, "
-        "criteria, length limits, critic layout (Prometheus, `[RESULT] N`), baselines and call structures.",
+        description="'default': this project's prompts, and a critic loop in every method but vanilla; "
+        "'paper': what the paper and its authors' code do for each profile and method: their inputs per "
+        "call, criteria, length limits, critic layout (Prometheus, `[RESULT] N`), baselines and call structures.",
     )
     seeds: str = Field(
         default="default",
