@@ -3,12 +3,14 @@
     START ─▶ begin ─┬─▶ draft_principles ─▶ judge_principles ─┬─▶ refine_principles ─▶ judge_principles
                     │                                         └─▶ (review_principles: human, opt-in) ─▶ draft_response
                     └─(principles given, or none)───────────────▶ draft_response
-    draft_response ─┬─▶ judge_response ─┬─▶ refine_response ─▶ judge_response
-                    │                   └─▶ finalize ─▶ END
-                    └─(no critic: vanilla)─▶ finalize
+    draft_response ─┬─▶ judge_response ─┬─▶ refine_response ─┬─▶ judge_response
+                    │                   └─▶ finalize         ├─▶ refine_response (fixed passes, no critic)
+                    ├─(no critic)─▶ refine_response          └─▶ finalize ─▶ END
+                    └─(one call)──▶ finalize
 
-Routers read the run's Context (method, min_score, max_rounds) and the stage's critiques; they make
-no model calls.
+Routers read the method's row (``plan_of``: principles source, who judges the response, fixed passes,
+a last refinement) and the Context (min_score, max_rounds) and the stage's critiques; they make no
+model calls.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ from spri.nodes import (
     refine_response,
     review_principles,
 )
+from spri.nodes.profiles import plan_of
 from spri.state import Context, Input, Output, State
 
 
 async def after_begin(state: State, runtime: Runtime[Context]) -> Literal["draft_principles", "draft_response"]:
     """Stage 1 runs only for methods that write their own principles."""
-    return "draft_principles" if runtime.context.plan.principles == "draft" else "draft_response"
+    return "draft_principles" if plan_of(runtime.context).principles == "draft" else "draft_response"
 
 
 async def after_judging_principles(
@@ -49,12 +52,20 @@ async def after_judging_principles(
     return "review_principles" if runtime.context.review_principles else "draft_response"
 
 
-async def after_drafting_response(state: State, runtime: Runtime[Context]) -> Literal["judge_response", "finalize"]:
-    return "judge_response" if runtime.context.plan.judges_response else "finalize"
+async def after_writing_response(
+    state: State, runtime: Runtime[Context]
+) -> Literal["judge_response", "refine_response", "finalize"]:
+    """After a draft or refinement of the response: judge it (unless the stage used its critiques, as
+    after a method's last refinement), or run the next unjudged pass, or finish."""
+    plan = plan_of(runtime.context)
+    if plan.critic != "none":
+        return "judge_response" if state.round("response") < runtime.context.max_rounds else "finalize"
+    return "refine_response" if state.passes_left(plan) > 0 else "finalize"
 
 
 async def after_judging_response(state: State, runtime: Runtime[Context]) -> Literal["refine_response", "finalize"]:
-    return "refine_response" if state.needs_refinement("response", runtime.context) else "finalize"
+    ctx = runtime.context
+    return "refine_response" if state.needs_refinement("response", ctx, plan_of(ctx)) else "finalize"
 
 
 def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> CompiledStateGraph:
@@ -83,9 +94,9 @@ def _compiled() -> CompiledStateGraph:
     builder.add_conditional_edges("judge_principles", after_judging_principles)
     builder.add_edge("refine_principles", "judge_principles")
     builder.add_edge("review_principles", "draft_response")
-    builder.add_conditional_edges("draft_response", after_drafting_response)
+    builder.add_conditional_edges("draft_response", after_writing_response)
     builder.add_conditional_edges("judge_response", after_judging_response)
-    builder.add_edge("refine_response", "judge_response")
+    builder.add_conditional_edges("refine_response", after_writing_response)
     builder.add_edge("finalize", END)
     return builder.compile(name="spri")
 

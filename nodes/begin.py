@@ -3,13 +3,14 @@ put fixed principles in place for methods that take them from the seeds or the p
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from spri.nodes.profiles import load_profile, load_seeds, select_seeds
+from spri.nodes.profiles import load_seeds, plan_of, profile_of, select_seeds
 from spri.nodes.tracing import annotate
-from spri.state import Context, Input, InputError, Profile, State, check_input
+from spri.state import Context, Input, InputError, MethodPlan, Profile, Seed, State, check_input
 
 
 def _cleared() -> dict[str, Any]:
@@ -26,28 +27,50 @@ def _cleared() -> dict[str, Any]:
 FRESH = _cleared()
 
 
-def fixed_principles(state: State, ctx: Context, profile: Profile) -> str | None:
-    """Principles a method takes from somewhere other than stage 1 or the input, if any."""
-    plan = ctx.plan
-    if plan.principles == "generic" and plan.generic:
-        return profile.generic_principles(plan.generic, state.category)
-    if plan.principles == "seeds":
-        seeds = load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
-        matching = select_seeds(seeds, "category", state.category) if state.category else ()
-        if not matching:
+def _of_category(seeds: tuple[Seed, ...], category: str | None) -> int:
+    """The position of the first seed of ``category`` (case-insensitive), or -1."""
+    wanted = (category or "").strip().lower()
+    return next((i for i, s in enumerate(seeds) if wanted and (s.category or "").strip().lower() == wanted), -1)
+
+
+def _from_seeds(state: State, ctx: Context, plan: MethodPlan) -> list[str]:
+    """The principles a seed-based method applies, in order (one item unless a sequence)."""
+    seeds = load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
+    if plan.principles in ("seeds", "seed-sequence"):
+        found = _of_category(seeds, state.category)
+        if found < 0:
             have = sorted({s.category for s in seeds if s.category})
             raise InputError(
                 f"method '{ctx.method}' needs a seed example of the input's category "
                 f"(got {state.category!r}; the seeds have: {', '.join(have) or 'no categories'})"
             )
-        return matching[0].principles
-    return None
+        chosen = seeds[: found + 1] if plan.principles == "seed-sequence" else seeds[found : found + 1]
+        return [s.principles for s in chosen]
+    selected = select_seeds(seeds, ctx.seed_policy, state.category)
+    if not selected:
+        raise InputError(f"method '{ctx.method}' needs seed examples (the seeds and seed policy leave none)")
+    if plan.principles == "seed-random":  # one per input, the same for the same seed and input
+        return [random.Random(f"{ctx.random_seed}\n{state.query}").choice(selected).principles]
+    return ["\n".join(f"{i}. {s.principles}" for i, s in enumerate(selected, 1))]
+
+
+def fixed_principles(state: State, ctx: Context, profile: Profile, plan: MethodPlan) -> list[str]:
+    """Principles a method takes from somewhere other than stage 1 or the input (in the order they
+    are applied), if any."""
+    if plan.principles == "generic" and plan.generic:
+        return [profile.generic_principles(plan.generic, state.category)]
+    if plan.principles in ("seeds", "seed-random", "seed-list", "seed-sequence"):
+        return _from_seeds(state, ctx, plan)
+    return []
 
 
 async def begin(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
-    profile = load_profile(ctx.profile)
+    profile, plan = profile_of(ctx), plan_of(ctx)
     annotate(ctx)
-    check_input(state, ctx.plan, profile)
-    principles = fixed_principles(state, ctx, profile)
-    return {**FRESH, "principles": principles} if principles else FRESH
+    check_input(state, plan, profile)
+    principles = fixed_principles(state, ctx, profile, plan)
+    if not principles:
+        return FRESH
+    sequence = principles if plan.principles == "seed-sequence" else []
+    return {**FRESH, "principles": principles[0], "sequence": sequence}

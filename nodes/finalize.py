@@ -6,17 +6,17 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from spri.nodes.profiles import load_profile
+from spri.nodes.profiles import plan_of, profile_of
 from spri.nodes.tracing import annotate
-from spri.state import STAGES, Context, Stage, State, StopReason, Usage, model_name, stop_reason
+from spri.state import STAGES, Context, MethodPlan, Stage, State, StopReason, Usage, model_name, stop_reason
 
 
-def _stop_reason(state: State, ctx: Context, stage: Stage) -> StopReason | None:
+def _stop_reason(state: State, ctx: Context, plan: MethodPlan, stage: Stage) -> StopReason | None:
     critiques = state.critiques.get(stage, [])
     if critiques:
         return stop_reason(critiques, ctx.min_score, ctx.max_rounds)
     if stage == "principles":
-        return "given" if ctx.plan.principles in ("input", "seeds", "generic") else None
+        return None if plan.principles in ("draft", "none") else "given"
     return "not_judged" if state.drafts.get(stage) else None
 
 
@@ -28,19 +28,24 @@ def _tokens(usage: Usage) -> dict[str, int]:
     }
 
 
+def _judgment(state: State, ctx: Context, principles: str | None) -> dict[str, Any]:
+    """Judgment profiles: the rubric used and the final judgment's score and feedback."""
+    verdicts = state.verdicts.get("response")
+    if profile_of(ctx).response.output != "verdict" or not verdicts:
+        return {}
+    return {"rubric": principles, "score": verdicts[-1].score, "feedback": verdicts[-1].feedback}
+
+
 async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
+    plan = plan_of(ctx)
     usage = {stage: state.usage[stage] for stage in STAGES if stage in state.usage}
     total = sum(usage.values(), Usage())
-    reasons = {stage: _stop_reason(state, ctx, stage) for stage in STAGES}
+    reasons = {stage: _stop_reason(state, ctx, plan, stage) for stage in STAGES}
     annotate(ctx, stop_reason=",".join(f"{stage}:{reason}" for stage, reason in reasons.items() if reason))
-    principles = state.principles_used(ctx.plan)
-    judgment: dict[str, Any] = {}
-    verdicts = state.verdicts.get("response")
-    if load_profile(ctx.profile).response.output == "verdict" and verdicts:
-        judgment = {"rubric": principles, "score": verdicts[-1].score, "feedback": verdicts[-1].feedback}
+    principles = "\n\n".join(state.sequence) if state.sequence else state.principles_used(plan)
     return {
-        **judgment,
+        **_judgment(state, ctx, principles),
         "profile": ctx.profile,
         "method": ctx.method,
         "models": {"base": model_name(ctx.model), "critic": model_name(ctx.critic)},
@@ -51,5 +56,6 @@ async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "calls": total.calls,
         "tokens": _tokens(total),
         "calls_per_stage": {stage: u.calls for stage, u in usage.items()},
+        "calls_per_role": {"base": 0, "critic": 0, **state.role_calls},
         "tokens_per_stage": {stage: _tokens(u) for stage, u in usage.items()},
     }

@@ -18,9 +18,16 @@ def _examples(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
 
 @lru_cache(maxsize=256)
 def _rendered(profile: Profile, seeds: tuple[Seed, ...]) -> list[str]:
+    """Each seed through the profile's example template, which sees the seed's fields by name (None
+    where the seed has none), ``input`` (their labelled block) and ``principles``."""
+    names = {f.name: None for f in profile.fields}
     return [
         profile.render(
-            "principles", "example", input=profile.input_block(seed.inputs, "principles"), principles=seed.principles
+            "principles",
+            "example",
+            **{**names, **seed.inputs},
+            input=profile.input_block(seed.inputs, "principles"),
+            principles=seed.principles,
         )
         for seed in seeds
     ]

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from spri.state import Profile, ProfileError, Seed
+from spri.state import Context, MethodPlan, Profile, ProfileError, Seed
+from spri.state.context import plan_for
 from spri.state.profile import seed_from_record
 
 _PACKAGE = resources.files("spri.nodes")
@@ -45,10 +46,12 @@ def _read_profile_file(path: Path) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def load_profile(name_or_path: str) -> Profile:
-    """A built-in profile by name, or a user's profile from a .toml/.yaml/.yml file."""
+def load_profile(name_or_path: str, protocol: str = "default") -> Profile:
+    """A built-in profile by name (under protocol 'paper', its paper version), or a user's profile
+    from a .toml/.yaml/.yml file (the same under either protocol)."""
     if name_or_path in builtin_profiles():
-        with resources.as_file(_PACKAGE / "prompts" / f"{name_or_path}.toml") as p:
+        folder = _PACKAGE / "prompts" / "paper" if protocol == "paper" else _PACKAGE / "prompts"
+        with resources.as_file(folder / f"{name_or_path}.toml") as p:
             path = Path(p)
     else:
         path = Path(name_or_path).expanduser()
@@ -67,6 +70,19 @@ def load_profile(name_or_path: str) -> Profile:
             f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
         )
         raise ProfileError(f"profile file {path} is invalid: {problems}") from exc
+
+
+def profile_of(ctx: Context) -> Profile:
+    """The profile a run renders its prompts from (the protocol's version of a built-in one)."""
+    return load_profile(ctx.profile, ctx.protocol)
+
+
+def plan_of(ctx: Context) -> MethodPlan:
+    """What the run's method runs with its profile under its protocol: the routers and nodes read
+    this row, never the method's name (a profile may run another method's row under a name, e.g. the
+    paper's self-refine for its task)."""
+    method = profile_of(ctx).methods.get(ctx.method, ctx.method)
+    return plan_for(method, ctx.protocol)
 
 
 @lru_cache(maxsize=32)
@@ -121,12 +137,11 @@ def _default_seed_path(profile: str) -> Path | None:
 
 
 def select_seeds(seeds: tuple[Seed, ...], policy: str, category: str | None) -> tuple[Seed, ...]:
-    """Apply the seed policy: all seeds, none, or only those of the input's category."""
+    """Apply the seed policy: all seeds, none, only those of the input's category, or all but those."""
     if policy == "none":
         return ()
-    if policy == "category":
-        if not category:
-            return seeds
+    if policy in ("category", "others") and category:
         wanted = category.strip().lower()
-        return tuple(s for s in seeds if (s.category or "").strip().lower() == wanted)
+        same = policy == "category"
+        return tuple(s for s in seeds if ((s.category or "").strip().lower() == wanted) == same)
     return seeds

@@ -1,10 +1,12 @@
-"""Stage 2: the response, written to follow the principles, judged for adherence and refined."""
+"""Stage 2: the response, written to follow the principles, judged for adherence and refined (or, as
+the method's row says, written once, refined in fixed passes, or judged by the base model itself)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from spri.nodes import loop
+from spri.nodes.profiles import plan_of
 from spri.state import Context, Profile, State
 
 
@@ -14,10 +16,10 @@ def _no_stable_variables(state: State, ctx: Context, profile: Profile) -> dict[s
 
 def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
     """The input and, where the method uses them, the principles (stage 1's or the given ones)."""
-    return {**loop.input_variables(state, profile, "response"), "principles": state.principles_used(ctx.plan)}
+    return {**loop.input_variables(state, profile, "response"), "principles": state.principles_used(plan_of(ctx))}
 
 
-STAGE = loop.StageInputs(name="response", stable=_no_stable_variables, variables=_variables)
+STAGE = loop.StageInputs(name="response", stable=_no_stable_variables, variables=_variables, follows_plan=True)
 
 draft_response = loop.draft(STAGE)
 judge_response = loop.judge(STAGE)

@@ -1,8 +1,19 @@
 """SPRI's graph state, runtime context and task profiles (installed as ``spri.state``)."""
 
-from spri.state.context import METHODS, Context, Method, MethodPlan, ModelSpec, SeedPolicy, model_name
+from spri.state.context import (
+    METHODS,
+    PAPER_METHODS,
+    Context,
+    Method,
+    MethodPlan,
+    ModelSpec,
+    Protocol,
+    SeedPolicy,
+    model_name,
+    plan_for,
+)
 from spri.state.errors import InputError, ProfileError, SpriError
-from spri.state.profile import Profile, Seed
+from spri.state.profile import Profile, Seed, StagePrompts
 from spri.state.state import (
     STAGES,
     Critique,
@@ -18,6 +29,7 @@ from spri.state.state import (
 
 __all__ = [
     "METHODS",
+    "PAPER_METHODS",
     "STAGES",
     "Context",
     "Critique",
@@ -29,14 +41,17 @@ __all__ = [
     "Output",
     "Profile",
     "ProfileError",
+    "Protocol",
     "Seed",
     "SeedPolicy",
     "SpriError",
     "Stage",
+    "StagePrompts",
     "State",
     "StopReason",
     "Usage",
     "check_input",
     "model_name",
+    "plan_for",
     "stop_reason",
 ]

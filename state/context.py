@@ -7,16 +7,31 @@ import os
 from typing import Any, Literal, NamedTuple
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-Method = Literal["spri", "fixed-principles", "self-refine", "vanilla", "seed-rubric", "mt-bench-rubric", "flask-rubric"]
-SeedPolicy = Literal["all", "category", "none"]
+Method = Literal[
+    "spri",
+    "fixed-principles",
+    "self-refine",
+    "vanilla",
+    "seed-rubric",
+    "mt-bench-rubric",
+    "flask-rubric",
+    "sequential-principles",
+    "seed-principles",
+    "self-instruct",
+    "self-align",
+    "self-feedback",
+]
+SeedPolicy = Literal["all", "category", "others", "none"]
+Protocol = Literal["default", "paper"]
 
 ModelSpec = str | SkipJsonSchema[BaseChatModel]
 
 
-PrinciplesSource = Literal["draft", "input", "seeds", "generic", "none"]
+PrinciplesSource = Literal["draft", "input", "seeds", "seed-random", "seed-list", "seed-sequence", "generic", "none"]
+ResponseCritic = Literal["critic", "base", "none"]
 
 
 class MethodPlan(NamedTuple):
@@ -24,28 +39,90 @@ class MethodPlan(NamedTuple):
 
     principles: PrinciplesSource
     """Where the principles the response follows come from: stage 1 ('draft'), the input, the seed
-    example of the input's category, the profile's generic principles, or nowhere."""
-    judges_response: bool
-    """Stage 2 has a critic and a refinement loop (else one draft is the answer)."""
+    example of the input's category ('seeds'), one seed example picked at random ('seed-random'), every
+    seed example as a numbered list ('seed-list'), the seed examples in file order up to the input's
+    category, applied one per pass ('seed-sequence'), the profile's generic principles, or nowhere."""
+    critic: ResponseCritic = "critic"
+    """Who judges the response stage: the critic model, the base model itself, or nobody."""
+    passes: int = 0
+    """Unjudged stage: how many refinement passes follow the first draft (each with the profile's
+    fixed request; 'seed-sequence' makes one pass per further principle instead)."""
+    refine_last: bool = False
+    """Judged stage: refine once more after the last critique if it did not accept (that refinement
+    is not judged again)."""
     generic: str | None = None
     """For principles='generic': which of the profile's generic principles (e.g. 'mt-bench')."""
+    prompts: str = ""
+    """Which variant of the profile's response templates the method uses ('' = the stage's own)."""
+    paper_only: bool = False
+    """Runs only under protocol 'paper' (its templates exist only in the paper's profiles)."""
     paper: str = ""
     """What the method is, in the paper's terms; the ``method`` field's description (e.g. in Studio)."""
 
 
 METHODS: dict[str, MethodPlan] = {
-    "spri": MethodPlan("draft", True, paper="SPRI: both stages, principles situated to the input"),
-    "fixed-principles": MethodPlan(
-        "input", True, paper="oracle / constitutional principles given with the input (stage 1 skipped)"
+    "spri": MethodPlan("draft", paper="SPRI: both stages, principles situated to the input"),
+    "fixed-principles": MethodPlan("input", paper="oracle / constitutional principles given with the input"),
+    "self-refine": MethodPlan("none", paper="Self-Refine: response, critique without principles, refine"),
+    "vanilla": MethodPlan("none", "none", paper="direct response (or direct judgment), no critic"),
+    "seed-rubric": MethodPlan("seeds", paper="rubric ablation: the seed example of the input's category"),
+    "mt-bench-rubric": MethodPlan("generic", generic="mt-bench", paper="one generic MT-Bench-style rubric"),
+    "flask-rubric": MethodPlan("generic", generic="flask", paper="FLASK-style skill rubrics for the category"),
+    "sequential-principles": MethodPlan(
+        "seed-sequence",
+        "none",
+        prompts="baseline",
+        paper_only=True,
+        paper="oracle principles applied in sequence (RESORT iterative +cons), no critic",
     ),
-    "self-refine": MethodPlan("none", True, paper="Self-Refine: response, critique without principles, refine"),
-    "vanilla": MethodPlan("none", False, paper="direct response (or direct judgment), no critic"),
-    "seed-rubric": MethodPlan(
-        "seeds", True, paper="rubric ablation: the seed example of the input's category used as the rubric"
+    "seed-principles": MethodPlan(
+        "seed-list",
+        "none",
+        prompts="seed-principles",
+        paper_only=True,
+        paper="every seed principle as a rule list, one call (Table 4 seed principles)",
     ),
-    "mt-bench-rubric": MethodPlan("generic", True, "mt-bench", paper="one generic MT-Bench-style rubric"),
-    "flask-rubric": MethodPlan("generic", True, "flask", paper="FLASK-style skill rubrics for the category"),
+    "self-instruct": MethodPlan(
+        "none", "none", prompts="self-instruct", paper_only=True, paper="Self-Instruct few-shot response, one call"
+    ),
+    "self-align": MethodPlan(
+        "none", "none", prompts="self-align", paper_only=True, paper="Self-Align rules + demonstrations, one call"
+    ),
+    "self-feedback": MethodPlan(
+        "none",
+        "base",
+        refine_last=True,
+        prompts="self-feedback",
+        paper_only=True,
+        paper="the base model scores and critiques its own response, then refines (Table 4 self-refine)",
+    ),
 }
+"""Every method under protocol 'default' (and the paper-only ones)."""
+
+PAPER_METHODS: dict[str, MethodPlan] = {
+    "fixed-principles": MethodPlan("input", "none", prompts="baseline", paper="one call with the given principles"),
+    "self-refine": MethodPlan(
+        "none", "none", passes=5, prompts="baseline", paper="a draft and 5 passes with a fixed request, no critic"
+    ),
+    "vanilla": MethodPlan("none", "none", prompts="baseline", paper="the baseline prompt, one call"),
+    "seed-rubric": MethodPlan("seed-random", "none", prompts="baseline", paper="one random seed principle, one call"),
+    "mt-bench-rubric": MethodPlan("none", "none", prompts="mt-bench", paper="the MT-Bench judge prompt, one call"),
+    "flask-rubric": MethodPlan("generic", "none", generic="flask", paper="the FLASK skill rubric, one call"),
+}
+"""Under protocol 'paper', the methods whose call structure differs from the default's."""
+
+
+def plan_for(method: str, protocol: str) -> MethodPlan:
+    """The row a method runs under a protocol."""
+    return PAPER_METHODS.get(method, METHODS[method]) if protocol == "paper" else METHODS[method]
+
+
+def _method_help() -> str:
+    def one(name: str, plan: MethodPlan) -> str:
+        paper = PAPER_METHODS.get(name)
+        return f"'{name}': {plan.paper}" + (f" (protocol paper: {paper.paper})" if paper else "")
+
+    return "; ".join(one(name, plan) for name, plan in METHODS.items()) + "."
 
 
 def _env_model(name: str) -> str | None:
@@ -79,7 +156,13 @@ class Context(BaseModel):
     )
     method: Method = Field(
         default="spri",
-        description="; ".join(f"'{name}': {plan.paper}" for name, plan in METHODS.items()) + ".",
+        description=_method_help(),
+    )
+    protocol: Protocol = Field(
+        default="default",
+        description="'default': this project's prompts, and a critic loop in every method but vanilla; "
+        "'paper': what the paper and its authors' code do for each profile and method: their inputs per "
+        "call, criteria, length limits, critic layout (Prometheus, `[RESULT] N`), baselines and call structures.",
     )
     seeds: str = Field(
         default="default",
@@ -87,7 +170,8 @@ class Context(BaseModel):
     )
     seed_policy: SeedPolicy = Field(
         default="all",
-        description="'all' seeds, only seeds of the input's 'category', or 'none' (zero-seed).",
+        description="'all' seeds, only seeds of the input's 'category', all but those ('others'; with the "
+        "paper's reappraisal seeds this leaves out the item's own oracle constitution), or 'none' (zero-seed).",
     )
     seed_fields: dict[str, str] = Field(
         default_factory=dict,
@@ -98,6 +182,9 @@ class Context(BaseModel):
     review_principles: bool = Field(
         default=False, description="Pause after stage 1 so a human can approve or edit the principles."
     )
+    random_seed: int = Field(
+        default=0, description="Seed of the methods that pick at random (seed-rubric under protocol paper)."
+    )
 
     @field_validator("model", "critic_model")
     @classmethod
@@ -106,10 +193,17 @@ class Context(BaseModel):
             raise ValueError("a model spec must not be empty (try 'local' or 'openai:gpt-4o-mini')")
         return value
 
+    @model_validator(mode="after")
+    def _method_runs_under_protocol(self) -> Context:
+        if METHODS[self.method].paper_only and self.protocol != "paper":
+            raise ValueError(f"method '{self.method}' runs only under protocol 'paper' (--protocol paper)")
+        return self
+
     @property
     def plan(self) -> MethodPlan:
-        """What the configured method runs (the routers and nodes read this, never the method's name)."""
-        return METHODS[self.method]
+        """What the configured method runs under the protocol, before a profile's own aliases (the
+        nodes read ``spri.nodes.profiles.plan_of``, which applies them)."""
+        return plan_for(self.method, self.protocol)
 
     @property
     def critic(self) -> ModelSpec:

@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from spri.state.columns import COLUMN_ALIASES, SEED_FIELDS, find_column
+from spri.state.context import METHODS
 from spri.state.errors import ProfileError
 
 _jinja = SandboxedEnvironment(
@@ -40,6 +41,10 @@ class InputField(BaseModel):
     )
 
 
+TEMPLATES = ("system", "draft", "refine", "refine_system", "critic", "judge")
+"""The templates of a stage a method's variant may replace."""
+
+
 class StagePrompts(BaseModel):
     """Templates for one stage. `system` and `critic` are the stable prefixes; the rest are per input."""
 
@@ -60,6 +65,24 @@ class StagePrompts(BaseModel):
         description="'verdict': the base model's drafts are judgments (feedback + score 1-5), produced and "
         "read the way critiques are (structured output, grammar, or parsing).",
     )
+    refine_system: str = Field(
+        default="",
+        description="Set: a refinement is a conversation of its own (this system message, then `refine`); "
+        "empty: it continues the drafting conversation.",
+    )
+    structured: bool = Field(
+        default=True,
+        description="Verdicts of this stage are asked for by tool call where the model supports it; false: "
+        "always as free text in the layout the prompt asks for (e.g. Prometheus's `[RESULT] N`).",
+    )
+    decimals: bool = Field(default=False, description="Judgment drafts keep decimal scores such as 4.5.")
+    reminder: str = Field(default="", description="Format reminder for an unreadable judgment draft.")
+    critic_reminder: str = Field(default="", description="Format reminder for an unreadable critique.")
+    variants: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Templates some methods use instead of the stage's own, by variant name (a method's "
+        "`prompts`), e.g. variants['baseline']['draft']; a template a variant leaves out is the stage's.",
+    )
 
     @field_validator("scale")
     @classmethod
@@ -70,12 +93,23 @@ class StagePrompts(BaseModel):
 
     @model_validator(mode="after")
     def _templates_compile(self) -> StagePrompts:
-        for name in ("system", "draft", "refine", "critic", "judge", "example", "grammar"):
+        named = [(name, getattr(self, name)) for name in (*TEMPLATES, "example", "grammar")]
+        for variant, templates in self.variants.items():
+            unknown = sorted(set(templates) - set(TEMPLATES))
+            if unknown:
+                raise ValueError(f"variant '{variant}' names unknown template(s) {', '.join(unknown)}")
+            named += [(f"variants.{variant}.{name}", text) for name, text in templates.items()]
+        for name, text in named:
             try:
-                compile_template(getattr(self, name))
+                compile_template(text)
             except TemplateError as exc:
                 raise ValueError(f"template '{name}' does not parse: {exc}") from exc
         return self
+
+    def template(self, step: str, variant: str = "") -> str:
+        """The template of ``step``: the variant's own if it has one, else the stage's."""
+        templates = self.variants.get(variant, {})
+        return templates[step] if step in templates else str(getattr(self, step))
 
 
 class Profile(BaseModel):
@@ -87,7 +121,17 @@ class Profile(BaseModel):
     generic: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="Fixed principles some methods use instead of stage 1, by name, then by input category "
-        "('default' when no category matches), e.g. generic['mt-bench']['default'].",
+        "('default' when no category matches), e.g. generic['mt-bench']['default']; an entry '@key' is the "
+        "same table's entry 'key'.",
+    )
+    texts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Shared passages (templates themselves) every template can show as `texts.NAME`.",
+    )
+    methods: dict[str, str] = Field(
+        default_factory=dict,
+        description="Methods that run another method's row with this profile, e.g. {'self-refine': "
+        "'self-feedback'} where the paper's self-refine for this task is the base model judging itself.",
     )
 
     def __hash__(self) -> int:  # loaded once and cached, so identity is the right key for caches
@@ -104,12 +148,27 @@ class Profile(BaseModel):
         prompts: StagePrompts = getattr(self, name)
         return prompts
 
-    def render(self, stage: str, step: str, **variables: Any) -> str:
-        """Render one template of a stage ('system', 'draft', 'refine', 'critic', 'judge', 'example')."""
+    @model_validator(mode="after")
+    def _methods_known_and_texts_compile(self) -> Profile:
+        unknown = sorted({*self.methods, *self.methods.values()} - set(METHODS))
+        if unknown:
+            raise ValueError(f"methods names unknown method(s) {', '.join(unknown)}")
+        for name, text in self.texts.items():
+            try:
+                compile_template(text)
+            except TemplateError as exc:
+                raise ValueError(f"text '{name}' does not parse: {exc}") from exc
+        return self
+
+    def render(self, stage: str, step: str, variant: str = "", **variables: Any) -> str:
+        """Render one template of a stage ('system', 'draft', 'refine', 'refine_system', 'critic',
+        'judge', 'example'), the method's ``variant`` of it where the stage has one."""
         prompts = self.stage(stage)
         variables.setdefault("scale", "\n".join(f"{i}: {text}" for i, text in enumerate(prompts.scale, 1)))
+        variables.setdefault("levels", prompts.scale)
+        variables.setdefault("texts", _Passages(self.texts, variables))
         try:
-            return str(compile_template(getattr(prompts, step)).render(**variables)).strip()
+            return str(compile_template(prompts.template(step, variant)).render(**variables)).strip()
         except TemplateError as exc:
             raise ProfileError(f"profile '{self.name}': {stage}.{step} failed to render: {exc}") from exc
 
@@ -126,12 +185,25 @@ class Profile(BaseModel):
             raise ProfileError(f"profile '{self.name}' has no generic principles '{name}' (it has: {have})")
         key = (category or "").strip().lower()
         text = table.get(key) or table.get("default")
+        if text and text.startswith("@"):
+            text = table.get(text[1:])
         if not text:
             raise ProfileError(f"profile '{self.name}': generic '{name}' has no entry for '{key}' and no 'default'")
         return text.strip()
 
     def missing_fields(self, values: dict[str, str | None]) -> list[str]:
         return [f.name for f in self.fields if f.required and not (values.get(f.name) or "").strip()]
+
+
+class _Passages:
+    """A profile's shared passages as templates: ``texts.NAME`` renders NAME with the variables of the
+    template that shows it, when it is shown."""
+
+    def __init__(self, sources: dict[str, str], variables: dict[str, Any]) -> None:
+        self._sources, self._variables = sources, variables
+
+    def __getitem__(self, name: str) -> str:
+        return str(compile_template(self._sources[name]).render(**self._variables)).strip()
 
 
 class Seed(BaseModel):

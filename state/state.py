@@ -27,13 +27,15 @@ StopReason = Literal[
 ]
 
 
+Score = Annotated[int, Field(ge=1, le=5)] | Annotated[float, Field(ge=1, le=5)]
+"""A score 1-5: a whole number, or a decimal where the stage keeps decimals (the paper's Table 2 judges)."""
+
+
 class Critique(BaseModel):
     """The critic's verdict on one draft."""
 
-    score: int | None = Field(
+    score: Score | None = Field(
         default=None,
-        ge=1,
-        le=5,
         description="Score 1-5 used for routing; None when the critic's output had no readable score.",
     )
     feedback: str = Field(default="", description="The critic's written feedback.")
@@ -43,9 +45,9 @@ class Critique(BaseModel):
         description="Probability-weighted mean over 1..5 at the score position, when the runtime "
         "exposes token log-probabilities (then `score` is this value rounded).",
     )
-    sampled_score: int | None = Field(
+    sampled_score: Score | None = Field(
         default=None,
-        description="The digit the critic wrote; equals `score` unless log-probabilities were used.",
+        description="The score the critic wrote; equals `score` unless log-probabilities were used.",
     )
 
     def as_text(self) -> str:
@@ -88,6 +90,13 @@ def append_per_stage(left: dict[str, list], right: dict[str, list] | None) -> di
 def merge(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
     """Reducer: later values win per key; None clears all (a new run)."""
     return {} if right is None else {**left, **right}
+
+
+def add_counts(left: dict[str, int], right: dict[str, int] | None) -> dict[str, int]:
+    """Reducer: add counts per key; None clears all (a new run)."""
+    if right is None:
+        return {}
+    return {key: left.get(key, 0) + right.get(key, 0) for key in {*left, *right}}
 
 
 def add_per_stage(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
@@ -138,7 +147,7 @@ class Output(BaseModel):
     principles: str | None = Field(default=None, description="The final principles.")
     response: str | None = Field(default=None, description="The final response (or judgment).")
     rubric: str | None = Field(default=None, description="Judgment profiles (rubric): the rubric used.")
-    score: int | None = Field(default=None, description="Judgment profiles: the final judgment's score 1-5.")
+    score: Score | None = Field(default=None, description="Judgment profiles: the final judgment's score 1-5.")
     feedback: str | None = Field(default=None, description="Judgment profiles: the final judgment's feedback.")
     drafts: Annotated[dict[str, list[str]], append_per_stage] = Field(
         default_factory=dict, description="Every draft per stage, oldest first; the last one is final."
@@ -154,6 +163,9 @@ class Output(BaseModel):
     calls: int = Field(default=0, description="Model calls in total.")
     tokens: dict[str, int] = Field(default_factory=dict, description="Tokens in total: input, output, total.")
     calls_per_stage: dict[str, int] = Field(default_factory=dict)
+    calls_per_role: dict[str, int] = Field(
+        default_factory=dict, description="Model calls by role: 'base' (drafts, refinements) and 'critic'."
+    )
     tokens_per_stage: dict[str, dict[str, int]] = Field(default_factory=dict)
 
 
@@ -162,6 +174,13 @@ class State(Input, Output):
 
     usage: Annotated[dict[str, Usage], add_per_stage] = Field(
         default_factory=dict, description="Model calls and tokens per stage, summed as nodes report them."
+    )
+    role_calls: Annotated[dict[str, int], add_counts] = Field(
+        default_factory=dict, description="Model calls per role, summed as nodes report them."
+    )
+    sequence: list[str] = Field(
+        default_factory=list,
+        description="Methods applying principles one per pass ('seed-sequence'): the principles, in order.",
     )
     verdicts: Annotated[dict[str, list[Critique]], append_per_stage] = Field(
         default_factory=dict,
@@ -182,9 +201,30 @@ class State(Input, Output):
         critiques = self.critiques.get(stage)
         return critiques[-1] if critiques else None
 
-    def needs_refinement(self, stage: Stage, ctx: Context) -> bool:
-        """True while the stage's latest critique neither accepts the draft nor ends the stage."""
-        return stop_reason(self.critiques.get(stage, []), ctx.min_score, ctx.max_rounds) is None
+    def needs_refinement(self, stage: Stage, ctx: Context, plan: MethodPlan | None = None) -> bool:
+        """True while the stage's latest critique neither accepts the draft nor ends the stage, or
+        (``plan.refine_last``) when the last critique did not accept the draft it judged."""
+        critiques = self.critiques.get(stage, [])
+        reason = stop_reason(critiques, ctx.min_score, ctx.max_rounds)
+        if reason is None:
+            return True
+        judged_last = len(self.drafts.get(stage, ())) == len(critiques)
+        return bool(plan and plan.refine_last) and reason == "max_rounds" and judged_last
+
+    def passes_left(self, plan: MethodPlan) -> int:
+        """An unjudged response stage: refinement passes still to run."""
+        planned = len(self.sequence) - 1 if plan.principles == "seed-sequence" else plan.passes
+        return planned - (len(self.drafts.get("response", ())) - 1)
+
+    def next_feedback(self, stage: Stage) -> str:
+        """What the next refinement answers: the critique of the current draft; for a sequence of
+        principles, the next one; else nothing (the profile's template holds a fixed request)."""
+        drafts, critiques = self.drafts.get(stage, []), self.critiques.get(stage, [])
+        if critiques and len(critiques) == len(drafts):
+            return critiques[-1].feedback
+        if stage == "response" and len(drafts) < len(self.sequence):
+            return self.sequence[len(drafts)]
+        return ""
 
     def principles_used(self, plan: MethodPlan) -> str | None:
         """The principles the method's response follows: stage 1's latest draft, or those given with
@@ -220,3 +260,5 @@ def check_input(inputs: Input, method: MethodPlan, profile: Profile) -> None:
         raise InputError("this method needs principles in the input (e.g. --principles TEXT|@FILE)")
     if method.principles == "generic" and method.generic:
         profile.generic_principles(method.generic, inputs.category)
+    if method.principles == "seed-sequence" and not (inputs.category or "").strip():
+        raise InputError("this method applies the seed principles up to the input's category: give --category")

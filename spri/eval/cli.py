@@ -15,7 +15,6 @@ from spri.options import add_run_options, context_overrides, run_options
 
 META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n")
 REAPPRAISAL_COLUMNS = ("model", "method", "alignment", "empathy", "n")
-LIVE_REAPPRAISAL_COLUMNS = (*REAPPRAISAL_COLUMNS[:-1], "harmfulness", "factual_consistency", "n")
 
 
 def _outputs(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +24,18 @@ def _outputs(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
 
 
-LIVE_OPTIONS = ("model", "critic_model", "min_score", "max_rounds", "max_tokens", "seeds", "seed_policy", "seed_fields")
+LIVE_OPTIONS = (
+    "model",
+    "critic_model",
+    "min_score",
+    "max_rounds",
+    "protocol",
+    "seeds",
+    "seed_policy",
+    "seed_fields",
+    "max_tokens",
+    "random_seed",
+)
 """The run options a live evaluation takes (profile and method are set per evaluated method)."""
 
 
@@ -53,6 +63,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     source.add_argument("--judged", metavar="FILE", help="JSONL of model, method, id and raw judge outputs")
     source.add_argument("--posts", metavar="FILE", help="RESORT items to generate for and judge (live)")
     reappraisal.add_argument("--judge", help="judge model spec (live; default: the base model)")
+    reappraisal.add_argument(
+        "--ablation",
+        choices=("seeds", "min-score"),
+        help="live, protocol paper: compare the paper's SPRI ablations instead of methods (seeds: none, "
+        "Principle-Instruct, all 6 constitutions, the item's dimension's one; min-score: 4 against 5)",
+    )
     _live(reappraisal)
     _outputs(reappraisal)
 
@@ -66,13 +82,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def _emit(args: argparse.Namespace, rows: Sequence[BaseModel], columns: Sequence[str], digits: int) -> None:
+    """The table: as text (or JSON rows, which add each row's significance marks where it has them),
+    and as Markdown and CSV files when asked."""
     from spri.eval import report
 
     if args.markdown:
         Path(args.markdown).write_text(report.markdown_table(rows, columns, digits) + "\n", encoding="utf-8")
     if args.csv:
         Path(args.csv).write_text(report.csv_text(rows, columns), encoding="utf-8")
-    print(report.json_rows(rows, columns) if args.json else report.text_table(rows, columns, digits))
+    marked = (*columns, "significance") if rows and "significance" in type(rows[0]).model_fields else columns
+    print(report.json_rows(rows, marked) if args.json else report.text_table(rows, columns, digits))
 
 
 def _methods(args: argparse.Namespace, default: Sequence[str]) -> list[str]:
@@ -119,38 +138,67 @@ def run(args: argparse.Namespace) -> int:
         "concurrency": args.concurrency,
         **_options(args),
     }
-    rows: Sequence[BaseModel]
-    if args.eval_command == "reappraisal":
-        from spri.eval.reappraisal import METHODS, evaluate_reappraisal
-
-        def describe(r: dict[str, Any]) -> str:
-            return f"{r['method']} {r['id']}: alignment {r['alignment']}, empathy {r['empathy']}"
-
-        judge = args.judge or common["model"]
-        run = evaluate_reappraisal(
-            args.posts, _methods(args, METHODS), judge=judge, on_done=_progress(describe), **common
-        )
-        rows, columns, digits = asyncio.run(run), LIVE_REAPPRAISAL_COLUMNS, 2
-    else:
-        from spri.eval.rubric import METHODS as RUBRIC_METHODS
-        from spri.eval.rubric import evaluate_rubric
-
-        def describe(r: dict[str, Any]) -> str:
-            return f"{r['method']} {r['key']}: judge {r['judge_score']}, human {r['human_score']}"
-
-        methods = _methods(args, RUBRIC_METHODS)
-        meta = evaluate_rubric(
-            args.instances,
-            args.responses,
-            methods,
-            with_reference=args.with_reference,
-            on_done=_progress(describe),
-            **common,
-        )
-        rows, columns, digits = asyncio.run(meta), META_COLUMNS, 3
+    _warn(args, common)
+    rows, columns, digits = (
+        _live_reappraisal(args, common) if args.eval_command == "reappraisal" else _live_rubric(args, common)
+    )
     _emit(args, rows, columns, digits)
     print(f"report: {Path(common['out_dir']) / 'report.md'}", file=sys.stderr)
     return 0
+
+
+def _live_reappraisal(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
+    from spri.eval.reappraisal import METHODS, columns, evaluate_reappraisal
+
+    def describe(r: dict[str, Any]) -> str:
+        return f"{r['method']} {r['id']}: alignment {r['alignment']}, empathy {r['empathy']}"
+
+    judge = args.judge or common["model"]
+    methods = _methods(args, METHODS)
+    run = evaluate_reappraisal(
+        args.posts, methods, judge=judge, ablation=args.ablation, on_done=_progress(describe), **common
+    )
+    protocol = "paper" if args.ablation else common.get("protocol", "default")
+    return asyncio.run(run), columns(protocol), 2
+
+
+def _live_rubric(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
+    from spri.eval.rubric import METHODS, evaluate_rubric
+
+    def describe(r: dict[str, Any]) -> str:
+        return f"{r['method']} {r['key']}: judge {r['judge_score']}, human {r['human_score']}"
+
+    methods = _methods(args, METHODS)
+    meta = evaluate_rubric(
+        args.instances,
+        args.responses,
+        methods,
+        with_reference=args.with_reference,
+        on_done=_progress(describe),
+        **common,
+    )
+    return asyncio.run(meta), META_COLUMNS, 3
+
+
+def _warn(args: argparse.Namespace, common: dict[str, Any]) -> None:
+    """Under protocol paper: a base model that is its own critic (the paper's critic is a separate model),
+    and the paper's leaked reappraisal seeds."""
+    from spri.api import Context, model_name
+    from spri.eval.arms import LEAK_NOTE
+
+    if common.get("protocol") != "paper" and not getattr(args, "ablation", None):
+        return
+    critic = common.get("critic_model")
+    ctx = Context(model=common["model"], **({"critic_model": critic} if critic else {}))
+    if model_name(ctx.critic) == model_name(ctx.model):
+        print(
+            f"spri eval: warning: protocol paper with the base model ({model_name(ctx.model)}) as its own critic; "
+            "the paper's critic is a separate model (Prometheus-2-8x7B): set --critic",
+            file=sys.stderr,
+        )
+    spri = "spri" in _methods(args, ("spri",)) or getattr(args, "ablation", None)
+    if args.eval_command == "reappraisal" and spri and not common.get("seeds"):
+        print(f"spri eval: note: {LEAK_NOTE}", file=sys.stderr)
 
 
 def _default_model() -> str:

@@ -21,7 +21,13 @@ def _cell(value: Any, digits: int) -> str:
 
 
 def _matrix(rows: Sequence[BaseModel], columns: Sequence[str], digits: int) -> list[list[str]]:
-    return [[_cell(getattr(row, c), digits) for c in columns] for row in rows]
+    """The cells as text; a number a row marks as significant (``significance``) gets its marks beside it."""
+
+    def marked(row: BaseModel, column: str) -> str:
+        marks = (getattr(row, "significance", None) or {}).get(column, "")
+        return _cell(getattr(row, column), digits) + marks
+
+    return [[marked(row, c) for c in columns] for row in rows]
 
 
 def text_table(rows: Sequence[BaseModel], columns: Sequence[str], digits: int = 3) -> str:

@@ -2,8 +2,10 @@
 
 Each response (a JSONL of ``id``, ``response``, ``human_score``; ids as ``{capability}_{task}_{idx}``)
 is judged with SPRI's `rubric` profile under each method; `oracle` judges with the instance's gold
-``score_rubric``. SPRI writes its rubric once per instance (it never sees the responses) and reuses it
-for the instance's other responses. Finished judgments go to ``items.jsonl`` (a re-run resumes) and
+``score_rubric``. Under protocol 'default' SPRI writes its rubric once per instance (it never sees the
+responses) and reuses it for the instance's other responses; under protocol 'paper', as the authors
+did, it writes one per (instance, response), with the paper's seeds (the six Principle-Instruct
+principles) unless others are given. Finished judgments go to ``items.jsonl`` (a re-run resumes) and
 ``judgments.csv`` (the meta CSV format); ``report.md`` holds the per-method agreement table.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 
 from spri.api import ModelSpec, SpriError, arun, model_name
 from spri.eval import check_methods
+from spri.eval.arms import PRINCIPLE_INSTRUCT, paper_seed_file
 from spri.eval.meta import MetaRow, meta_table, parse_score
 from spri.eval.report import markdown_table
 from spri.jsonl import AppendLog, read_jsonl
@@ -66,6 +69,9 @@ async def evaluate_rubric(
     **options: Any,
 ) -> list[MetaRow]:
     check_methods(methods, METHODS)
+    protocol = options.get("protocol") or "default"
+    if protocol == "paper" and not options.get("seeds"):
+        options["seeds"] = paper_seed_file(instances_path, PRINCIPLE_INSTRUCT)
     instances = _instances(instances_path)
     responses = _responses(responses_path, instances, limit)
     name = model_name(model)
@@ -75,12 +81,14 @@ async def evaluate_rubric(
         by_instance[row["id"]].append(row)
     semaphore = asyncio.Semaphore(max(1, concurrency))
     with AppendLog(out / "items.jsonl") as log:
-        done = {k: r for r in log.records if r.get("judge_model") == name for k in [(r["key"], r["method"])]}
+        mine = [r for r in log.records if r.get("judge_model") == name and r.get("protocol", "default") == protocol]
+        done = {(r["key"], r["method"]): r for r in mine}
+        reuse = protocol != "paper"  # the paper writes SPRI's rubric anew for every response
 
         async def instance_method(instance_id: str, method: str) -> None:
             item = instances[instance_id]
             written = [r["rubric"] for r in done.values() if r["id"] == instance_id and r["method"] == "spri"]
-            rubric = next((text for text in written if text), None) if method == "spri" else None
+            rubric = next((text for text in written if text), None) if method == "spri" and reuse else None
             for row in by_instance[instance_id]:
                 if (row["key"], method) in done:
                     continue
@@ -88,7 +96,7 @@ async def evaluate_rubric(
                     record = await _judge(
                         item, row, method, model=model, rubric=rubric, reference=with_reference, **options
                     )
-                rubric = record["rubric"] if method == "spri" else rubric
+                rubric = record["rubric"] if method == "spri" and reuse else rubric
                 log.append(record)
                 done[(row["key"], method)] = record
                 if on_done:
@@ -96,6 +104,7 @@ async def evaluate_rubric(
 
         await asyncio.gather(*(instance_method(i, m) for i in by_instance for m in methods))
         records = [r for r in log.records if r.get("judge_model") == name and r["method"] in methods]
+        records = [r for r in records if r.get("protocol", "default") == protocol]
     table = meta_table(records)
     _write_outputs(records, table, out, name)
     return table
@@ -139,6 +148,8 @@ async def _judge(
         "rubric": result.rubric,
         "feedback": result.feedback,
         "calls": result.calls,
+        "calls_per_role": result.calls_per_role,
+        "protocol": options.get("protocol") or "default",
     }
 
 

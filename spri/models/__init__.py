@@ -15,12 +15,13 @@ from spri.models.errors import ModelError
 from spri.models.pool import EndpointPool, endpoint_pool
 from spri.models.resolve import chat_openai, resolve
 from spri.models.retry import MODEL_CALL_RETRY, is_transient
-from spri.models.verdicts import formatted_answer, verdict
+from spri.models.verdicts import Reading, formatted_answer, verdict
 
 __all__ = [
     "MODEL_CALL_RETRY",
     "EndpointPool",
     "ModelError",
+    "Reading",
     "Reply",
     "chat_openai",
     "endpoint_pool",

@@ -32,6 +32,16 @@ FORMAT_REMINDER = (
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How a verdict is asked for and read: by tool call where the model supports it (else the text
+    is parsed), whether decimal scores are kept, and the format reminder (default: FORMAT_REMINDER)."""
+
+    tools: bool = True
+    decimals: bool = False
+    reminder: str = ""
+
+
 @dataclass
 class Attempt(Generic[T]):
     """One try at a formatted answer: the raw text, what was read from it, whether that is usable."""
@@ -80,28 +90,37 @@ async def verdict(
     role: str = "critic",
     slot: str = "",
     untrusted: str = "",
+    reading: Reading | None = None,
 ) -> tuple[Critique, Usage]:
     """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``untrusted``
-    is the outside text the model was shown (the input, a draft): lines of a free-text verdict that
-    merely repeat it are not read for a score. Critics judge drafts this way; in judgment profiles the
-    base model writes its drafts so."""
+    is the outside text the model was shown (the input, a draft): score markers of a free-text verdict
+    that may merely quote it are not read. ``reading`` says how the verdict is asked for and read
+    (tools or free text, decimals, the reminder). Critics judge drafts this way; in judgment profiles
+    the base model writes its drafts so."""
     model = resolve(spec, max_tokens)
+    how = reading or Reading()
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[Critique]:
-        critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, untrusted)
+        critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, untrusted, how)
         return Attempt(critique.raw, critique, usage, critique.score is not None)
 
-    answer = await with_reminder(messages, attempt, FORMAT_REMINDER)
+    answer = await with_reminder(messages, attempt, how.reminder or FORMAT_REMINDER)
     return answer.value, answer.usage
 
 
 async def _read_once(
-    model: BaseChatModel, messages: list[BaseMessage], max_tokens: int, role: str, slot: str, untrusted: str
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    max_tokens: int,
+    role: str,
+    slot: str,
+    untrusted: str,
+    how: Reading,
 ) -> tuple[Critique, Usage]:
     config = call_config(role)
     if isinstance(model, JudgesNatively):
         return await model.averdict(messages, max_tokens=max_tokens, slot=slot, config=config)
-    if _TOOLS.supported(model):
+    if how.tools and _TOOLS.supported(model):
         try:
             raw = await _TOOLS.bound(model).ainvoke(messages, config)
         except Exception as exc:
@@ -111,7 +130,7 @@ async def _read_once(
         else:
             return _verdict_from_tool_call(raw, untrusted), usage_of(raw)
     message = await model.ainvoke(messages, config)
-    return parse_critique(text_of(message), untrusted), usage_of(message)
+    return parse_critique(text_of(message), untrusted, decimals=how.decimals), usage_of(message)
 
 
 def _refuses_tools(exc: Exception) -> bool:

@@ -55,7 +55,7 @@ async def test_live_reappraisal_runs_every_method_and_writes_report(tmp_path):
     assert {r["calls"] for r in records if r["method"] == "spri"} == {4}
     assert all(r["judge_calls"] == 4 for r in records)
     report = (tmp_path / "report.md").read_text()
-    assert "| ScriptedChatModel:fake-base | spri | 7.00 | 4.00 | 1.00 | 4.00 | 3 |" in report
+    assert "| ScriptedChatModel:fake-base | spri | 7.00 | 4.00 | 1.00 | 4.00 | 4.00 | 3 |" in report
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # resumable: a re-run finds everything done and calls no model

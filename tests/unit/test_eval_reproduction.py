@@ -116,6 +116,53 @@ def test_table_1_all_sixteen_cells():
             assert row.n == 30
 
 
+TABLE_1_MARKS = {  # model -> SPRI's marks (alignment, empathy) as printed in Table 1
+    "gpt-4o-mini": ("†", ""),
+    "llama-3-1-70b-instruct": ("*†", "*†"),
+    "llama-3-8b-instruct": ("*†", "*†"),
+    "mixtral-8x7b-instruct-v01": ("*†", "*†"),
+}
+ORACLE_MARKS = {  # the same test on the oracle column (computed; a worse mean is never marked)
+    "gpt-4o-mini": ("*†", "*†"),
+    "llama-3-1-70b-instruct": ("*†", ""),
+    "llama-3-8b-instruct": ("*†", "*"),
+    "mixtral-8x7b-instruct-v01": ("*†", ""),
+}
+
+
+def test_table_1_significance_marks():
+    rows = {(r.model, r.method): r for r in reappraisal_table(read_jsonl(RESORT))}
+    for model in TABLE_1:
+        for method, expected in (("spri", TABLE_1_MARKS[model]), ("oracle principles", ORACLE_MARKS[model])):
+            marks = rows[(model, method)].significance
+            assert (marks["alignment"], marks["empathy"]) == expected, (model, method)
+        for baseline in ("vanilla", "self-refine"):
+            assert rows[(model, baseline)].significance == {"alignment": "", "empathy": ""}
+
+
+def test_a_mark_needs_a_paired_two_sided_test_and_a_higher_mean():
+    from scipy.stats import ttest_rel
+
+    from spri.eval.significance import beats
+
+    lower = {"a": 1.0, "b": 2.0, "c": 2.0, "d": 1.0, "e": 2.0}
+    higher = {k: v + 1 + 0.1 * i for i, (k, v) in enumerate(lower.items())}
+    assert beats(higher, lower) and not beats(lower, higher)  # significant either way: only the higher is marked
+    # mixtral's oracle empathy: p < 0.05 against vanilla, but a lower mean, so no mark
+    records = [r for r in read_jsonl(RESORT) if r["model"] == "mixtral-8x7b-instruct-v01"]
+    scores = {
+        m: {r["id"]: parse_empathy(r["empathy_judge_output"]) for r in records if r["method"] == m}
+        for m in ("vanilla", "oracle principles")
+    }
+    common = [i for i in scores["vanilla"] if None not in (scores["vanilla"][i], scores["oracle principles"][i])]
+    p = ttest_rel([scores["oracle principles"][i] for i in common], [scores["vanilla"][i] for i in common]).pvalue
+    assert p < 0.05
+    clean = {m: {i: v for i, v in s.items() if v is not None} for m, s in scores.items()}
+    assert not beats(clean["oracle principles"], clean["vanilla"])
+    # one item pairs nothing: a test needs two
+    assert not beats({"a": 5.0}, {"a": 1.0})
+
+
 @pytest.mark.parametrize(
     "text,score",
     [
@@ -171,10 +218,15 @@ def test_cli_reproduces_both_tables_with_json_markdown_and_csv(tmp_path):
     text = cli("meta", str(BIGGEN))
     assert "| oracle rubrics | 0.550 | 0.556 | 0.366 | 0.386 |" in text  # paper: 0.550 0.556 0.367 0.386
 
-    rows = json.loads(cli("reappraisal", "--judged", str(RESORT), "--json"))
-    assert set(rows[0]) == {"model", "method", "alignment", "empathy", "n"} and len(rows) == 16
+    rows = json.loads(cli("reappraisal", "--judged", str(RESORT), "--json", "--markdown", str(tmp_path / "t1.md")))
+    assert set(rows[0]) == {"model", "method", "alignment", "empathy", "n", "significance"} and len(rows) == 16
+    marks = {(r["model"], r["method"]): r["significance"] for r in rows}
+    assert marks[("gpt-4o-mini", "spri")] == {"alignment": "†", "empathy": ""}
+    assert marks[("llama-3-1-70b-instruct", "spri")] == {"alignment": "*†", "empathy": "*†"}
+    assert "| gpt-4o-mini | spri | 8.00† | 4.73 | 30 |" in (tmp_path / "t1.md").read_text()  # as in Table 1
     text = cli("reappraisal", "--judged", str(RESORT))
     assert "mixtral-8x7b-instruct-v01  self-refine        6.60       3.90" in text
+    assert "mixtral-8x7b-instruct-v01  spri               8.03*†     4.77*†" in text
 
 
 def test_bad_judgment_files_are_explained(tmp_path):

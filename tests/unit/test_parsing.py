@@ -55,3 +55,30 @@ def test_never_raises_and_stays_in_range(text):
 @given(st.text(), st.integers(min_value=1, max_value=5))
 def test_a_final_score_line_always_wins(prefix, score):
     assert parse_critique(f"{prefix}\nScore: {score}").score == score
+
+
+@pytest.mark.parametrize(
+    "text,score",
+    [
+        ("Feedback: close. [RESULT] 4.5", 4.5),
+        ("<feedback>ok</feedback><score>[3.25]</score>", 3.25),
+        ("<score>4.0</score>", 4),
+        ("Score: 5", 5),
+        ("[RESULT] 5.5", None),
+    ],
+)
+def test_decimals_are_kept_where_asked(text, score):
+    read = parse_critique(text, decimals=True).score
+    assert read == score and type(read) is type(score)
+
+
+def test_without_decimals_a_decimal_is_rounded():
+    assert parse_critique("[RESULT] 4.5").score == 5
+    assert parse_critique("[RESULT] 3.4").score == 3
+
+
+def test_prometheus_and_tagged_feedback():
+    c = parse_critique("Feedback: Too generic for this post. [RESULT]: 2")
+    assert (c.score, c.feedback) == (2, "Too generic for this post.")
+    c = parse_critique("<feedback>[Names the key fact.]</feedback><score>[4]</score>")
+    assert (c.score, c.feedback) == (4, "Names the key fact.")

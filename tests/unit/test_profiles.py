@@ -40,7 +40,7 @@ EXPECTED_CALLS = {
 
 
 def test_every_method_is_in_the_table():
-    assert set(METHODS) == set(EXPECTED_CALLS)
+    assert {name for name, plan in METHODS.items() if not plan.paper_only} == set(EXPECTED_CALLS)
 
 
 @pytest.mark.parametrize("method", ["spri", "fixed-principles", "self-refine", "vanilla"])
