@@ -2,6 +2,7 @@
 
     START ─▶ begin ─┬─▶ draft_principles ─▶ judge_principles ─┬─▶ refine_principles ─▶ judge_principles
                     │                                         └─▶ (review_principles: human, opt-in) ─▶ draft_response
+                    │                     (a rejection: review_principles ─▶ refine_principles ─▶ review_principles)
                     └─(principles given, or none)───────────────▶ draft_response
     draft_response ─┬─▶ judge_response ─┬─▶ refine_response ─┬─▶ judge_response
                     │                   └─▶ finalize         ├─▶ refine_response (fixed passes, no critic)
@@ -52,6 +53,13 @@ async def after_judging_principles(
     return "review_principles" if runtime.context.review_principles else "draft_response"
 
 
+async def after_refining_principles(
+    state: State, runtime: Runtime[Context]
+) -> Literal["judge_principles", "review_principles"]:
+    """A refinement the reviewer asked for (by rejecting) goes straight back to the reviewer."""
+    return "review_principles" if state.review == "rejected" else "judge_principles"
+
+
 async def after_writing_response(
     state: State, runtime: Runtime[Context]
 ) -> Literal["judge_response", "refine_response", "finalize"]:
@@ -82,7 +90,7 @@ def _compiled() -> CompiledStateGraph:
     builder.add_node("draft_principles", draft_principles, retry_policy=MODEL_CALL_RETRY)
     builder.add_node("judge_principles", judge_principles, retry_policy=MODEL_CALL_RETRY)
     builder.add_node("refine_principles", refine_principles, retry_policy=MODEL_CALL_RETRY)
-    builder.add_node("review_principles", review_principles)
+    builder.add_node("review_principles", review_principles, destinations=("draft_response", "refine_principles"))
     builder.add_node("draft_response", draft_response, retry_policy=MODEL_CALL_RETRY)
     builder.add_node("judge_response", judge_response, retry_policy=MODEL_CALL_RETRY)
     builder.add_node("refine_response", refine_response, retry_policy=MODEL_CALL_RETRY)
@@ -92,8 +100,7 @@ def _compiled() -> CompiledStateGraph:
     builder.add_conditional_edges("begin", after_begin)
     builder.add_edge("draft_principles", "judge_principles")
     builder.add_conditional_edges("judge_principles", after_judging_principles)
-    builder.add_edge("refine_principles", "judge_principles")
-    builder.add_edge("review_principles", "draft_response")
+    builder.add_conditional_edges("refine_principles", after_refining_principles)
     builder.add_conditional_edges("draft_response", after_writing_response)
     builder.add_conditional_edges("judge_response", after_judging_response)
     builder.add_conditional_edges("refine_response", after_writing_response)

@@ -54,6 +54,7 @@ async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "stop_reason": {stage: reason for stage, reason in reasons.items() if reason},
         "rounds": {stage: state.round(stage) for stage in STAGES},
         "calls": total.calls,
+        "cache_hits": total.cache_hits,
         "tokens": _tokens(total),
         "calls_per_stage": {stage: u.calls for stage, u in usage.items()},
         "calls_per_role": {"base": 0, "critic": 0, **state.role_calls},

@@ -1,7 +1,8 @@
 """The three steps every SPRI stage repeats: draft, judge, refine. Written once, used by both stages.
 
 A stage module supplies :class:`StageInputs` saying what its prompts see; the factories here turn it
-into LangGraph nodes ``(state, runtime) -> update``. Prompts are built stable-part first: the system
+into LangGraph nodes ``(state, runtime) -> update``. Updates hold plain JSON-like values
+(models dumped), so checkpoints never carry project classes. Prompts are built stable-part first: the system
 message (role, rules, seed examples, or the critic's scale) is identical across inputs and rounds,
 and refinement continues the drafting conversation (or, where the profile gives refinement a system
 message of its own, starts one with it), so prefix caches of providers and llama.cpp hit.
@@ -100,7 +101,7 @@ def _reading(prompts: StagePrompts, *, judgment: bool) -> models.Reading:
 
 
 def _spent(stage: Stage, role: str, usage: Usage) -> dict[str, Any]:
-    return {"usage": {stage: usage}, "role_calls": {role: usage.calls}}
+    return {"usage": {stage: usage.model_dump()}, "role_calls": {role: usage.calls}}
 
 
 def _writer(stage: StageInputs, step: str) -> Node:
@@ -127,7 +128,7 @@ def _writer(stage: StageInputs, step: str) -> Node:
             )
             return {
                 "drafts": {stage.name: [verdict.as_text()]},
-                "verdicts": {stage.name: [verdict]},
+                "verdicts": {stage.name: [verdict.model_dump()]},
                 **_spent(stage.name, "base", usage),
             }
         grammar = profile.render(stage.name, "grammar", max_chars=(ctx.max_tokens - 16) * 3)
@@ -175,7 +176,7 @@ def judge(stage: StageInputs) -> Node:
         round_ = state.round(stage.name) + 1
         annotate(ctx, stage=stage.name, round=round_, score=critique.score, expected_score=critique.expected_score)
         return {
-            "critiques": {stage.name: [critique]},
+            "critiques": {stage.name: [critique.model_dump()]},
             "rounds": {stage.name: round_},
             **_spent(stage.name, role, usage),
         }

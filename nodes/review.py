@@ -6,8 +6,10 @@ HumanInTheLoopMiddleware use): its value has ``action_requests`` (one: ``review_
 ``args={"principles": ...}``) and ``review_configs``, and the answer is
 ``{"decisions": [{"type": "approve"}]}`` or
 ``{"decisions": [{"type": "edit", "edited_action": {"name": "review_principles", "args": {"principles": "..."}}}]}``.
-The short forms ``"approve"`` / ``True`` / ``{"action": "approve"}`` and
-``{"action": "edit", "principles": "..."}`` are accepted too. Anything else is refused (and, through
+or ``{"decisions": [{"type": "reject", "message": "..."}]}``: the principles are refined once more with
+the message as the feedback, then shown for review again. The short forms ``"approve"`` / ``True`` /
+``{"action": "approve"}``, ``{"action": "edit", "principles": "..."}`` and
+``{"action": "reject", "message": "..."}`` are accepted too. Anything else is refused (and, through
 ``spri.api``, refused before it is stored, so the thread stays paused and a correct answer still works).
 """
 
@@ -17,24 +19,28 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
+from langgraph.types import Command, interrupt
 
 from spri.state import Context, Critique, InputError, State
 
 ACTION = "review_principles"
-ALLOWED: tuple[str, ...] = ("approve", "edit")
+ALLOWED: tuple[str, ...] = ("approve", "edit", "reject")
 HOW_TO_ANSWER = (
-    "answer {'decisions': [{'type': 'approve'}]} or {'decisions': [{'type': 'edit', 'edited_action': "
-    "{'name': 'review_principles', 'args': {'principles': '...'}}}]} (short forms: 'approve', "
-    "{'action': 'edit', 'principles': '...'})"
+    "answer {'decisions': [{'type': 'approve'}]}, {'decisions': [{'type': 'edit', 'edited_action': "
+    "{'name': 'review_principles', 'args': {'principles': '...'}}}]} or {'decisions': [{'type': 'reject', "
+    "'message': '...'}]} (short forms: 'approve', {'action': 'edit', 'principles': '...'}, "
+    "{'action': 'reject', 'message': '...'})"
 )
+REJECTED_WITHOUT_REASON = "The reviewer rejected these principles. Write better ones for the same input."
 
 
 @dataclass(frozen=True)
 class Decision:
-    kind: Literal["approve", "edit"]
+    kind: Literal["approve", "edit", "reject"]
     principles: str | None = None
     """The reviewer's principles (edit)."""
+    message: str | None = None
+    """What the reviewer wants changed (reject)."""
 
 
 def review_request(principles: str | None, critique: Critique | None) -> dict[str, Any]:
@@ -74,6 +80,8 @@ def read_decision(answer: Any) -> Decision:
             return Decision("approve")
         if action == "edit":
             return Decision("edit", _principles(answer.get("principles"), answer))
+        if action == "reject":
+            return Decision("reject", message=_message(answer.get("message"), answer))
     raise InputError(f"review answer not understood: {HOW_TO_ANSWER} (got {answer!r})")
 
 
@@ -85,6 +93,8 @@ def _typed(decision: dict[str, Any], answer: Any) -> Decision:
         action = decision.get("edited_action")
         args = action.get("args") if isinstance(action, dict) else None
         return Decision("edit", _principles(args.get("principles") if isinstance(args, dict) else None, answer))
+    if kind == "reject":
+        return Decision("reject", message=_message(decision.get("message"), answer))
     allowed = ", ".join(ALLOWED)
     raise InputError(f"review decision type must be one of {allowed}; {HOW_TO_ANSWER} (got {answer!r})")
 
@@ -95,8 +105,24 @@ def _principles(text: Any, answer: Any) -> str:
     return text.strip()
 
 
-async def review_principles(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    decision = read_decision(interrupt(review_request(state.current("principles"), state.last_critique("principles"))))
+def _message(text: Any, answer: Any) -> str | None:
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if not isinstance(text, str):
+        raise InputError(f"a rejection's message must be text (got {answer!r})")
+    return text.strip()
+
+
+NEXT = Literal["draft_response", "refine_principles"]
+
+
+async def review_principles(state: State, runtime: Runtime[Context]) -> Command[NEXT]:
+    request = review_request(state.current("principles"), state.judged("principles"))
+    decision = read_decision(interrupt(request))
     if decision.kind == "approve":
-        return {"review": "approved"}
-    return {"drafts": {"principles": [decision.principles]}, "review": "edited"}
+        return Command(goto="draft_response", update={"review": "approved", "review_note": None})
+    if decision.kind == "edit":
+        update = {"drafts": {"principles": [decision.principles]}, "review": "edited", "review_note": None}
+        return Command(goto="draft_response", update=update)
+    note = decision.message or REJECTED_WITHOUT_REASON
+    return Command(goto="refine_principles", update={"review": "rejected", "review_note": note})

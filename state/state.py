@@ -58,17 +58,19 @@ class Critique(BaseModel):
 
 
 class Usage(BaseModel):
-    """Model calls and tokens spent by one stage."""
+    """Model calls and tokens spent by one stage, and the calls answered from the model-call cache."""
 
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_hits: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             calls=self.calls + other.calls,
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
+            cache_hits=self.cache_hits + other.cache_hits,
         )
 
 
@@ -156,11 +158,14 @@ class Output(BaseModel):
         default_factory=dict, description="The critique of each draft per stage, in the same order."
     )
     stop_reason: dict[str, StopReason] = Field(default_factory=dict, description="Why each stage stopped.")
-    review: Literal["approved", "edited"] | None = Field(
-        default=None, description="The human's decision on the principles (review_principles runs only)."
+    review: Literal["approved", "edited", "rejected"] | None = Field(
+        default=None,
+        description="The human's latest decision on the principles (review_principles runs only); "
+        "'rejected' while a refinement answering the reviewer's note is under way.",
     )
     rounds: Annotated[dict[str, int], merge] = Field(default_factory=dict, description="Critiques used per stage.")
-    calls: int = Field(default=0, description="Model calls in total.")
+    calls: int = Field(default=0, description="Model calls made in total (not counting cache hits).")
+    cache_hits: int = Field(default=0, description="Model calls answered from the model-call cache instead.")
     tokens: dict[str, int] = Field(default_factory=dict, description="Tokens in total: input, output, total.")
     calls_per_stage: dict[str, int] = Field(default_factory=dict)
     calls_per_role: dict[str, int] = Field(
@@ -187,10 +192,19 @@ class State(Input, Output):
         description="Stages whose drafts are judgments (profile output 'verdict'): each draft's verdict, "
         "kept structured; ``drafts`` holds the same verdicts as text for the critic.",
     )
+    review_note: str | None = Field(
+        default=None, description="The reviewer's reason for rejecting the principles: the next refinement's feedback."
+    )
 
     def round(self, stage: Stage) -> int:
         """How many critiques the stage has had so far (the round in progress is this + 1)."""
         return len(self.critiques.get(stage, ()))
+
+    def judged(self, stage: Stage) -> Critique | None:
+        """The critique of the current draft, if the current draft was judged (an edited or a
+        reviewer-requested draft is not)."""
+        drafts, critiques = self.drafts.get(stage, []), self.critiques.get(stage, [])
+        return critiques[-1] if critiques and len(critiques) == len(drafts) else None
 
     def current(self, stage: Stage) -> str | None:
         """The stage's latest draft, if any."""
@@ -217,9 +231,12 @@ class State(Input, Output):
         return planned - (len(self.drafts.get("response", ())) - 1)
 
     def next_feedback(self, stage: Stage) -> str:
-        """What the next refinement answers: the critique of the current draft; for a sequence of
-        principles, the next one; else nothing (the profile's template holds a fixed request)."""
+        """What the next refinement answers: a reviewer's note on rejected principles, else the
+        critique of the current draft; for a sequence of principles, the next one; else nothing (the
+        profile's template holds a fixed request)."""
         drafts, critiques = self.drafts.get(stage, []), self.critiques.get(stage, [])
+        if stage == "principles" and self.review == "rejected" and self.review_note:
+            return self.review_note
         if critiques and len(critiques) == len(drafts):
             return critiques[-1].feedback
         if stage == "response" and len(drafts) < len(self.sequence):

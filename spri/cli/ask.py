@@ -178,12 +178,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
         decision = {"decisions": [{"type": "approve"}]}
     elif args.edit is not None:
         decision = {"decisions": [{"type": "edit", "edited_action": edited(text_arg(args.edit, "--edit") or "")}]}
+    elif args.reject is not None:
+        decision = {"decisions": [{"type": "reject", "message": text_arg(args.reject, "--reject")}]}
     session = Session(args.thread, args.db or default_db(), args.quiet, args.stream)
     return session.execute(None, True, args.json, overrides=overrides, resume=decision)
 
 
 APPROVE = ("", "y", "yes", "a", "approve")
 EDIT = ("e", "edit")
+REJECT = ("r", "reject")
 QUIT = ("q", "quit")
 
 
@@ -200,28 +203,41 @@ def check_required(profile: str, given: dict[str, Any]) -> None:
 
 def ask_review(result: Result) -> Any:
     """Show the principles and read an explicit decision from stdin: Enter, y or approve approves; e
-    edits (new principles follow, ended by a line '.' or end of input); q (or end of input) leaves the
-    run paused. Anything else is asked again."""
+    edits (new principles follow, ended by a line '.' or end of input); r rejects (a line saying what
+    to change follows; the principles are refined with it and shown again); q (or end of input) leaves
+    the run paused. Anything else is asked again."""
     payload = result.interrupt or {}
     print("\n--- principles for review ---", file=sys.stderr)
     print(payload.get("principles") or result.principles or "", file=sys.stderr)
     if payload.get("score") is not None:
         print(f"(critic: {payload['score']}/5 - {payload.get('feedback', '')})", file=sys.stderr)
     while True:
-        print("approve [Y], edit [e], or quit and keep it paused [q]? ", end="", file=sys.stderr, flush=True)
+        print(
+            "approve [Y], edit [e], reject with a note [r], or quit and keep it paused [q]? ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
         line = sys.stdin.readline()
         answer = line.strip().lower()
         if not line or answer in QUIT:
             return None
         if answer in APPROVE:
             return {"decisions": [{"type": "approve"}]}
+        if answer in REJECT:
+            print("what should change? ", end="", file=sys.stderr, flush=True)
+            note = sys.stdin.readline().strip()
+            return {"decisions": [{"type": "reject", **({"message": note} if note else {})}]}
         if answer in EDIT:
             text = read_principles()
             if text:
                 return {"decisions": [{"type": "edit", "edited_action": edited(text)}]}
             print("no principles given; the review is still open.", file=sys.stderr)
             continue
-        print(f"not understood: {line.strip()!r}. Type y to approve, e to edit or q to quit.", file=sys.stderr)
+        print(
+            f"not understood: {line.strip()!r}. Type y to approve, e to edit, r to reject or q to quit.",
+            file=sys.stderr,
+        )
 
 
 def read_principles() -> str:

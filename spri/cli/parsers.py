@@ -86,6 +86,9 @@ def add_resume(sub: Any) -> None:
     review = resume.add_argument_group("answering a paused review")
     review.add_argument("--approve", action="store_true", help="approve the principles")
     review.add_argument("--edit", metavar="TEXT|@FILE", help="replace the principles")
+    review.add_argument(
+        "--reject", metavar="TEXT|@FILE", help="send them back: refined once with this note, then reviewed again"
+    )
     add_run_options(resume.add_argument_group("overrides of the saved settings"), run_options(RESUME_OPTIONS))
     _db(resume)
     _cache(resume)

@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from langchain_core.messages import BaseMessage
 
+from spri.models.cache import served_from_cache
 from spri.models.errors import ModelError
 from spri.models.resolve import resolve
 from spri.state import Usage
@@ -28,6 +29,9 @@ class TakesDraftOptions(Protocol):
 
 
 def usage_of(message: BaseMessage | None) -> Usage:
+    """What one model call spent; a reply served from the model-call cache spent nothing."""
+    if served_from_cache(message):
+        return Usage(calls=0, cache_hits=1)
     meta = getattr(message, "usage_metadata", None) or {}
     return Usage(calls=1, input_tokens=meta.get("input_tokens", 0), output_tokens=meta.get("output_tokens", 0))
 

@@ -303,3 +303,5 @@ def test_a_repeated_ask_with_the_cache_makes_no_model_request(env, db, tmp_path)
     a, b, c = (json.loads(done.stdout) for done in (first, again, by_env))
     assert a["response"] == b["response"] == c["response"] == "revised response text"
     assert a["critiques"] == b["critiques"] == c["critiques"]
+    assert (a["calls"], a["cache_hits"]) == (8, 0)
+    assert (b["calls"], b["cache_hits"], b["tokens"]["total"]) == (0, 8, 0)

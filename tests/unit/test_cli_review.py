@@ -37,3 +37,9 @@ def test_no_then_edit(monkeypatch):
 def test_an_empty_edit_asks_again(monkeypatch, capsys):
     assert answer(monkeypatch, "e\n.\ny\n") == {"decisions": [{"type": "approve"}]}
     assert "no principles given" in capsys.readouterr().err
+
+
+def test_reject_with_a_note(monkeypatch):
+    assert answer(monkeypatch, "r\nMention a therapist.\n") == {
+        "decisions": [{"type": "reject", "message": "Mention a therapist."}]
+    }

@@ -58,6 +58,9 @@ def edit(text: str) -> dict:
         ("approve", Decision("approve")),
         ({"action": "approve"}, Decision("approve")),
         ({"action": "edit", "principles": " X "}, Decision("edit", "X")),
+        ({"decisions": [{"type": "reject", "message": " Too vague. "}]}, Decision("reject", message="Too vague.")),
+        ({"decisions": [{"type": "reject"}]}, Decision("reject")),
+        ({"action": "reject", "message": "No."}, Decision("reject", message="No.")),
     ],
 )
 def test_decisions(decision, expected):
@@ -96,7 +99,9 @@ async def test_the_pause_speaks_the_human_in_the_loop_format(db):
             "description": "Review the principles the response will follow. The critic scored them 5/5: Looks fine.",
         }
     ]
-    assert request["review_configs"] == [{"action_name": "review_principles", "allowed_decisions": ["approve", "edit"]}]
+    assert request["review_configs"] == [
+        {"action_name": "review_principles", "allowed_decisions": ["approve", "edit", "reject"]}
+    ]
 
 
 async def test_a_human_in_the_loop_edit_is_followed(db):
@@ -123,3 +128,26 @@ async def test_an_answer_to_a_thread_that_is_not_paused_is_refused(db):
     await arun("Q?", model=m, checkpointer=db, thread_id="t")
     done = await arun(None, model=m, checkpointer=db, thread_id="t", resume="approve")
     assert done.status == "done" and len(m.calls) == 4  # finished: the answer changes nothing
+
+
+async def test_a_rejection_refines_once_with_the_note_then_asks_again(db):
+    m = scripted("P1", critique(5), "P2", "R1", critique(5))
+    await arun("Q?", model=m, review_principles=True, checkpointer=db, thread_id="t")
+    reject = {"decisions": [{"type": "reject", "message": "Say who to ask for help."}]}
+    again = await arun(None, model=m, checkpointer=db, thread_id="t", resume=reject)
+    assert again.status == "interrupted" and len(m.calls) == 3  # one refinement, no critic call
+    refine_prompt = m.calls[2][-1].text
+    assert "Say who to ask for help." in refine_prompt and "Looks fine." not in refine_prompt
+    request = again.interrupt
+    assert request["action_requests"][0]["args"] == {"principles": "P2"}
+    assert request["score"] is None  # the reviewer's refinement was not judged
+    done = await arun(None, model=m, checkpointer=db, thread_id="t", resume="approve")
+    assert (done.principles, done.review, done.response, done.calls) == ("P2", "approved", "R1", 5)
+    assert done.drafts["principles"] == ["P1", "P2"] and done.rounds["principles"] == 1
+
+
+async def test_a_rejection_without_a_message_still_asks_for_better_principles(db):
+    m = scripted("P1", critique(5), "P2", "R1", critique(5))
+    await arun("Q?", model=m, review_principles=True, checkpointer=db, thread_id="t")
+    await arun(None, model=m, checkpointer=db, thread_id="t", resume={"action": "reject"})
+    assert "rejected these principles" in m.calls[2][-1].text
