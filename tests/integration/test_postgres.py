@@ -68,7 +68,7 @@ def test_killed_run_resumes_in_another_process(pg_url, tmp_path):
 
 def test_two_servers_share_a_thread(pg_url, tmp_path):
     with OpenAIServer(deterministic) as model_server:
-        env = {"OPENAI_BASE_URL": model_server.base_url, "SPRI_DB": pg_url}
+        env = {"OPENAI_BASE_URL": model_server.base_url, "SPRI_SERVE_DB": pg_url}
         first, url_a = start_server(tmp_path, env)
         second, url_b = start_server(tmp_path, env)
         try:
