@@ -81,6 +81,7 @@ class JsonFormatter(logging.Formatter):
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
         }
         fields = getattr(record, "spri", None)
         if isinstance(fields, dict):
@@ -97,7 +98,7 @@ def log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
     formatter: dict[str, Any] = (
         {"()": "spri.server.logs.JsonFormatter"}
         if log_format == "json"
-        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+        else {"format": "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"}
     )
     handler = {"class": "logging.StreamHandler", "formatter": "main", "stream": "ext://sys.stderr"}
     return {
