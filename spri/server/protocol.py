@@ -21,6 +21,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 LOGGER = logging.getLogger("spri.server")
+LINGER = 2.0
+"""Seconds a rejected connection is drained before it is closed."""
 
 REFUSED = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 HEAD_TOO_LARGE = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -53,6 +55,7 @@ class GuardedH11Protocol(H11Protocol):
         self.opened = time.monotonic()
         self.head_bytes = 0
         self.read_deadline: asyncio.TimerHandle | None = None
+        self.discarding = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if len(self.connections) >= self.max_connections and not self._evict_idle():
@@ -70,18 +73,29 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.discarding:
+            return
         if self.awaiting_request():
             self._arm()
             end = data.find(b"\r\n\r\n")  # where the head ends, if it ends in this chunk
             size = self.head_bytes + (end + 4 if end >= 0 else len(data))
             if size > self.max_head_bytes:
-                self.transport.write(HEAD_TOO_LARGE)
-                self.transport.close()
+                self._reject(HEAD_TOO_LARGE)
                 return
             self.head_bytes = 0 if end >= 0 else size
         super().data_received(data)
         if not self.awaiting_request() and not self.cycle.more_body:
             self._disarm()  # the whole request is in: the app's time is not bounded here
+
+    def _reject(self, answer: bytes) -> None:
+        """Answer, then close gently: stop sending, read and drop what the client still sends for a moment
+        (closing with unread data would reset the connection and could lose the answer)."""
+        self.transport.write(answer)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.discarding = True
+        self._disarm()
+        self.loop.call_later(LINGER, self.transport.close)
 
     def awaiting_request(self) -> bool:
         """No request in flight: before the first request or after the last response."""
