@@ -43,14 +43,18 @@ def preflight(settings: ServerSettings) -> None:
     asyncio.run(open_once())
 
 
-def metrics_dir() -> str | None:
-    """Several workers: a directory for prometheus-client's per-process files, emptied now. Returns the
-    directory to remove at exit (None if the operator chose it)."""
+def metrics_dir(workers: int) -> str | None:
+    """A directory for prometheus-client's per-process files (several workers, or one the operator
+    chose), emptied now. Returns the directory to remove at exit (None if the operator chose it)."""
     chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if chosen == "":
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]  # set but empty would switch prometheus-client to "" as the dir
     if chosen:
         os.makedirs(chosen, exist_ok=True)
         for stale in glob.glob(os.path.join(chosen, "*.db")):
             os.remove(stale)
+        return None
+    if workers == 1:
         return None
     made = tempfile.mkdtemp(prefix="spri-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
@@ -69,7 +73,7 @@ def serve(options: RunOptions) -> None:
         raise SettingsError(f"--workers must be at least 1 (got {options.workers})")
     settings = ServerSettings.from_env()
     preflight(settings)
-    made = metrics_dir() if options.workers > 1 else None
+    made = metrics_dir(options.workers)
     config = GuardConfig(
         APP_FACTORY,
         factory=True,
