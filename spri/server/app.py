@@ -22,6 +22,7 @@ LANGSERVE_ENDPOINTS: Any = [
     "invoke",
     "batch",
     "stream",
+    "stream_log",  # the playground's
     "stream_events",
     "input_schema",
     "output_schema",

@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import Field, create_model
 
-from spri.api import METHODS, Input, SpriError, builtin_profiles
+from spri.api import METHODS, Input, Result, SpriError, builtin_profiles
 from spri.options import client_annotation, run_options
+from spri.server.schemas import PlaygroundSchema, shown_without_null
 
 CLIENT_FIELDS = ("min_score", "max_rounds", "profile", "method", "review_principles")
 """Context fields a client may set as they are (``profile`` restricted to built-in names)."""
@@ -30,16 +31,24 @@ def _client_options() -> dict[str, tuple[Any, str]]:
         options[option.field] = (client_annotation(option), option.help)
     options["profile"] = (str | None, f"Built-in profile: {', '.join(builtin_profiles())}.")
     options["seeds"] = (str | None, "'default' (the profile's seed examples) or 'none' (zero-seed).")
-    return options
+    return {name: (shown_without_null(annotation), help) for name, (annotation, help) in options.items()}
 
 
 CLIENT_OPTIONS = _client_options()
 """The only run options a client may send (config.configurable); everything else is refused."""
 
 
+class _PlaygroundInput(PlaygroundSchema, Input):
+    pass
+
+
+class ServerResult(PlaygroundSchema, Result):
+    """The result as the server returns it (its JSON schema without null branches)."""
+
+
 ServerInput = create_model(
     "SpriInput",
-    __base__=Input,
+    __base__=_PlaygroundInput,
     query=(
         str | None,
         Field(default=None, description="The input text (leave empty to continue or resume a thread)."),
@@ -59,7 +68,7 @@ def check_client_options(configurable: MutableMapping[str, Any]) -> dict[str, An
         raise ClientConfigError(
             f"config key(s) not allowed: {', '.join(unknown)} (allowed: {', '.join(CLIENT_OPTIONS)})"
         )
-    options = {k: v for k, v in configurable.items() if v is not None and k != "thread_id"}
+    options = {k: v for k, v in configurable.items() if v not in (None, "") and k != "thread_id"}
     if "profile" in options and options["profile"] not in builtin_profiles():
         raise ClientConfigError(f"profile must be one of {', '.join(builtin_profiles())}")
     if "method" in options and options["method"] not in METHODS:
@@ -70,8 +79,8 @@ def check_client_options(configurable: MutableMapping[str, Any]) -> dict[str, An
             raise ClientConfigError("seeds must be 'default' or 'none'")
         options["seed_policy" if choice == "none" else "seeds"] = "none" if choice == "none" else "default"
     thread_id = configurable.get("thread_id")
-    if thread_id is not None and (not isinstance(thread_id, str) or not 0 < len(thread_id) <= 200):
-        raise ClientConfigError("thread_id must be a string of 1 to 200 characters")
+    if thread_id and (not isinstance(thread_id, str) or len(thread_id) > 200):
+        raise ClientConfigError("thread_id must be a string of at most 200 characters")
     return options
 
 

@@ -23,7 +23,16 @@ ROUTES = {
     "/metrics",
     *(
         f"/spri/{name}"
-        for name in ("invoke", "batch", "stream", "stream_events", "input_schema", "output_schema", "config_schema")
+        for name in (
+            "invoke",
+            "batch",
+            "stream",
+            "stream_log",
+            "stream_events",
+            "input_schema",
+            "output_schema",
+            "config_schema",
+        )
     ),
 }
 

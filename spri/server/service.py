@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from spri.api import Result, Update, astream
 from spri.server import logs, metrics
-from spri.server.client_options import CLIENT_OPTIONS, ServerInput, check_client_options
+from spri.server.client_options import CLIENT_OPTIONS, ServerInput, ServerResult, check_client_options
 from spri.server.errors import RunFailed, classify, client_error
 from spri.server.threads import continuation, stored_thread
 
@@ -34,7 +34,7 @@ class SpriService(Runnable[Any, dict[str, Any]]):
 
     @property
     def OutputType(self) -> Any:
-        return Result
+        return ServerResult
 
     @property
     def config_specs(self) -> list[ConfigurableFieldSpec]:

@@ -51,7 +51,7 @@ def test_endpoint_down_is_502_on_every_route_with_one_log_line_each(tmp_path):
         batch = httpx.post(url + "/spri/batch", json={"inputs": [{"query": "Q?"}]}, timeout=120)
         assert batch.status_code == 502 and batch.json()["error"] == "upstream_unreachable"
         assert batch.json()["thread_id"]  # generated, so the client can retry it
-        for route in ("stream", "stream_events"):
+        for route in ("stream", "stream_log", "stream_events"):
             body = {"input": {"query": "Q?"}, "config": {"configurable": {"thread_id": f"t-{route}"}}}
             error = stream_error(url, route, body)
             assert error["status_code"] == 502 and error["error"] == "upstream_unreachable"
@@ -60,8 +60,8 @@ def test_endpoint_down_is_502_on_every_route_with_one_log_line_each(tmp_path):
         log = server.wait_for_log("POST /spri/stream_events")
     assert SECRET not in everything and SECRET not in log
     failures = [line for line in log.splitlines() if "run failed:" in line]
-    assert len(failures) == 4, failures
-    for thread in ("t-inv", "t-stream", "t-stream_events"):
+    assert len(failures) == 5, failures
+    for thread in ("t-inv", "t-stream", "t-stream_log", "t-stream_events"):
         (line,) = [f for f in failures if f"thread_id={thread} " in f]
         assert re.search(r"run_id=[0-9a-f-]{36} ", line), line
         assert "node=draft_principles error=upstream_unreachable status=502 cause=cannot reach" in line

@@ -131,3 +131,17 @@ def test_metrics_labels_stay_few():
     assert role_of(["seq:step:1", "spri:critic"]) == "critic" and role_of(None) == "other"
     assert stage_of({"langgraph_node": "refine_principles"}) == "principles"
     assert stage_of({"langgraph_node": "finalize"}) == "finalize" and stage_of(None) == "other"
+
+
+def test_schemas_the_playground_can_render_still_accept_none():
+    import json
+
+    from spri.server.service import SpriService
+
+    service = SpriService(None)
+    config = service.config_schema(include=["configurable"])
+    for schema in (service.get_input_schema(), config, service.get_output_schema()):
+        text = json.dumps(schema.model_json_schema())
+        assert '{"type": "null"}' not in text and '"type": "string"' in text
+    assert config.model_validate({"configurable": {"thread_id": None, "min_score": 3}}).configurable.thread_id is None
+    assert service.get_input_schema().model_validate({"query": None}).query is None
