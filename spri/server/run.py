@@ -94,9 +94,15 @@ def serve(options: RunOptions) -> None:
             Multiprocess(config, sockets=[config.bind_socket()]).run()
         else:
             server = uvicorn.Server(config)
-            server.run()
+            try:
+                server.run()
+            except SystemExit:
+                if server.started:
+                    raise
             if not server.started:
-                raise SettingsError(f"the server did not start on {options.host}:{options.port} (see the log above)")
+                raise SettingsError(
+                    f"cannot serve on {options.host}:{options.port} (see the log above; is the port in use?)"
+                )
     finally:
         if made:
             shutil.rmtree(made, ignore_errors=True)

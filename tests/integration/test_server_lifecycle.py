@@ -7,6 +7,9 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -16,7 +19,7 @@ from tests.integration.test_cli import deterministic
 from tests.integration.test_server_errors import principle_drafts
 from tests.integration.test_server_ops import eventually, samples
 from tests.support.openai_server import OpenAIServer, Reply, is_critic_request
-from tests.support.serving import serving
+from tests.support.serving import server_env, serving
 
 
 class Slow:
@@ -148,3 +151,24 @@ def test_two_workers_share_a_sqlite_database_on_one_machine(tmp_path):
     ):
         responses = asyncio.run(invoke_many(server.url, 20))
     assert [r.status_code for r in responses] == [200] * 20
+
+
+def test_settings_or_a_port_that_cannot_work_stop_it_with_one_line(tmp_path):
+    command = [sys.executable, "-m", "spri.cli", "serve"]
+    bad_keys = subprocess.run(
+        command, env=server_env(tmp_path, SPRI_API_KEYS="alice"), capture_output=True, text=True, timeout=120
+    )
+    assert bad_keys.returncode == 2 and bad_keys.stderr.startswith("spri: error: SPRI_API_KEYS expects NAME:KEY")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        in_use = subprocess.run(
+            [*command, "--port", str(port)], env=server_env(tmp_path), capture_output=True, text=True, timeout=120
+        )
+    assert in_use.returncode == 2
+    assert (
+        in_use.stderr.splitlines()[-1]
+        == f"spri: error: cannot serve on 127.0.0.1:{port} (see the log above; is the port in use?)"
+    )
+    assert "Traceback" not in in_use.stderr
