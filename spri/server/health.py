@@ -9,6 +9,7 @@ import os
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from spri.api import Context, model_name
 
@@ -29,13 +30,19 @@ def endpoints(specs: list[str]) -> dict[str, str | None]:
     for spec in specs:
         kind = spec.partition(":")[0]
         if kind == "openai":
-            base = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-            found[f"model endpoint {base.rstrip('/')}"] = base.rstrip("/")
+            base = (os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
+            found[f"model endpoint {_without_credentials(base)}"] = base
         elif kind == "local":
             found["embedded model (in process)"] = None
         else:
             found[f"model {spec} (not probed)"] = None
     return found
+
+
+def _without_credentials(url: str) -> str:
+    """A URL as it may be shown (``/ready`` needs no key): without a ``user:password@`` part."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 async def probe_endpoint(base_url: str, timeout: float) -> str:

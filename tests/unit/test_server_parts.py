@@ -145,3 +145,14 @@ def test_schemas_the_playground_can_render_still_accept_none():
         assert '{"type": "null"}' not in text and '"type": "string"' in text
     assert config.model_validate({"configurable": {"thread_id": None, "min_score": 3}}).configurable.thread_id is None
     assert service.get_input_schema().model_validate({"query": None}).query is None
+
+
+def test_ready_names_endpoints_without_their_credentials(monkeypatch):
+    from spri.server.health import endpoints
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://user:pa55word@llm.internal:8443/v1/")
+    assert endpoints(["openai:m", "local", "anthropic:claude"]) == {
+        "model endpoint https://llm.internal:8443/v1": "https://user:pa55word@llm.internal:8443/v1",
+        "embedded model (in process)": None,
+        "model anthropic:claude (not probed)": None,
+    }
