@@ -9,5 +9,6 @@ or ``SPRI_API_KEYS`` (named keys, each with its own threads) every route but the
 
 Modules: ``app`` (wiring), ``service`` (the Runnable LangServe drives), ``client_options``, ``threads``
 (per-key namespaces, continuing a stopped run), ``errors`` (failures -> HTTP), ``middleware``, ``health``,
-``metrics``, ``logs``, ``protocol`` (connection guards), ``settings``, ``run`` (uvicorn, workers, shutdown).
+``metrics``, ``logs``, ``schemas`` (as the playground renders them), ``protocol`` (connection guards),
+``settings``, ``run`` (uvicorn, workers, shutdown).
 """
