@@ -53,7 +53,10 @@ ServerInput = create_model(
         str | None,
         Field(default=None, description="The input text (leave empty to continue or resume a thread)."),
     ),
-    resume=(Any, Field(default=None, description="Answer to a paused review: 'approve' or {action, principles}.")),
+    resume=(
+        Any,
+        Field(default=None, description="Answer to a paused review, in any form spri.api accepts (e.g. 'approve')."),
+    ),
 )
 
 
