@@ -14,6 +14,7 @@ from spri.server.errors import GENERIC_STREAM_ERROR, run_failure_in, stream_erro
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
+METHODS = ("GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE")
 OPEN_PATHS = ("/health", "/ready")
 """Probes a load balancer calls without a key."""
 
@@ -45,9 +46,12 @@ def route_of(path: str) -> str:
         return "/spri/threads/{id}"
     if path.startswith("/spri/playground"):
         return "/spri/playground"
-    if path.startswith("/spri/c/"):
-        return "/spri/c/{config}/" + path.rstrip("/").rsplit("/", 1)[-1]
     return "other"
+
+
+def method_of(method: str) -> str:
+    """The HTTP method as a metrics label: any token is a valid method, so unknown ones are lumped."""
+    return method if method in METHODS else "OTHER"
 
 
 async def json_response(send: Any, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -99,7 +103,7 @@ class RequestLog(HTTPMiddleware):
             if record.status is None:
                 record.status = 500  # the app raised before answering; uvicorn sends a 500
             logs.log_request(record)
-            metrics.count_request(record.route, record.method, record.status)
+            metrics.count_request(record.route, method_of(record.method), record.status)
 
 
 class BearerAuth(HTTPMiddleware):

@@ -13,7 +13,7 @@ from langchain_core import exceptions as lc
 from spri.api import SpriError, default_db
 from spri.server.errors import RunFailed, classify, client_error, node_of, retry_after_of, run_failure_in, scrub
 from spri.server.metrics import role_of, stage_of
-from spri.server.middleware import route_of
+from spri.server.middleware import method_of, route_of
 from spri.server.settings import ServerSettings, SettingsError, default_server_db, parse_named_keys
 
 
@@ -127,7 +127,8 @@ def test_metrics_labels_stay_few():
     assert route_of("/spri/invoke") == "/spri/invoke"
     assert route_of("/spri/threads/abc-123") == "/spri/threads/{id}"
     assert route_of("/spri/playground/assets/index.js") == "/spri/playground"
-    assert route_of("/wp-admin.php") == "other"
+    assert route_of("/wp-admin.php") == "other" and route_of("/spri/c/abc/xyz-123") == "other"
+    assert method_of("POST") == "POST" and method_of("BREW") == "OTHER"
     assert role_of(["seq:step:1", "spri:critic"]) == "critic" and role_of(None) == "other"
     assert stage_of({"langgraph_node": "refine_principles"}) == "principles"
     assert stage_of({"langgraph_node": "finalize"}) == "finalize" and stage_of(None) == "other"
