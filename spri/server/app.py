@@ -1,0 +1,135 @@
+"""The FastAPI app of `spri serve`: LangServe routes at /spri, a thread's state, probes and metrics,
+wrapped in the request log, auth, body limit and stream-error middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from spri.api import Context, SpriError, explain, make_context, model_name, open_checkpointer
+from spri.server import logs, metrics
+from spri.server.client_options import per_request_config
+from spri.server.errors import RunFailed, client_error, run_failure_in
+from spri.server.health import Readiness, ready_body
+from spri.server.middleware import BearerAuth, BodyLimit, RequestLog, StreamErrors
+from spri.server.service import SpriService
+from spri.server.settings import ServerSettings
+from spri.server.threads import stored_thread
+
+LANGSERVE_ENDPOINTS: Any = [
+    "invoke",
+    "batch",
+    "stream",
+    "stream_log",  # the playground's
+    "stream_events",
+    "input_schema",
+    "output_schema",
+    "config_schema",
+    "playground",
+]
+
+
+def create_app(settings: ServerSettings | None = None) -> Any:
+    """The ASGI app; ``settings`` default to the environment's (see :class:`ServerSettings`)."""
+    from fastapi import FastAPI
+    from langserve import add_routes
+
+    settings = settings or ServerSettings.from_env()
+    service = SpriService(None)
+    readiness = Readiness(settings.ready_cache, settings.ready_timeout)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        make_context()  # the server's own models must be usable: fail at start-up, naming the problem
+        async with open_checkpointer(settings.db) as saver:
+            service.checkpointer = saver
+            try:
+                yield
+            finally:
+                metrics.worker_exited()
+
+    app = FastAPI(
+        title="SPRI", description="Situated principles, then a response that follows them.", lifespan=lifespan
+    )
+    add_routes(
+        app,
+        service,
+        path="/spri",
+        config_keys=["configurable"],
+        per_req_config_modifier=per_request_config,
+        enabled_endpoints=LANGSERVE_ENDPOINTS,
+    )
+    _add_routes(app, service, readiness)
+    _add_error_handlers(app)
+    wrapped: Any = StreamErrors(app)
+    wrapped = BodyLimit(wrapped, settings.max_body)
+    if settings.auth:
+        keys: dict[str | None, str] = {name: key for name, key in settings.named_keys.items()}
+        if settings.shared_key:
+            keys[None] = settings.shared_key
+        wrapped = BearerAuth(wrapped, keys)
+    return RequestLog(wrapped)
+
+
+def app_from_env() -> Any:
+    """The factory uvicorn calls in each worker (``spri.server.app:app_from_env``)."""
+    return create_app()
+
+
+def _add_routes(app: Any, service: SpriService, readiness: Readiness) -> None:
+    from fastapi.responses import JSONResponse, Response
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        ctx = Context()
+        return {"status": "ok", "model": model_name(ctx.model), "critic": model_name(ctx.critic)}
+
+    @app.get("/ready")
+    async def ready() -> Any:
+        ok, checks = await readiness.check(service.checkpointer)
+        return JSONResponse(ready_body(ok, checks), status_code=200 if ok else 503)
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Any:
+        data, content_type = metrics.render()
+        return Response(data, media_type=content_type)
+
+    @app.get("/spri/threads/{thread_id}")
+    async def thread_state(thread_id: str) -> Any:
+        from spri.api import load_thread
+
+        record = logs.current()
+        key_name = record.key_name if record else None
+        thread = await load_thread(stored_thread(thread_id, key_name), service.checkpointer)
+        if thread is None:
+            raise client_error(f"no thread {thread_id!r}", thread_id, status=404, kind="thread_not_found")
+        thread.result.thread_id = thread_id
+        return JSONResponse(thread.model_dump(mode="json"))
+
+
+def _add_error_handlers(app: Any) -> None:
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(RunFailed)
+    async def run_failed(request: Any, exc: RunFailed) -> Any:
+        failure = exc.failure
+        return JSONResponse(failure.body(), status_code=failure.status, headers=failure.headers())
+
+    @app.exception_handler(SpriError)
+    async def user_error(request: Any, exc: SpriError) -> Any:
+        return JSONResponse({"detail": explain(exc)[0], "error": "bad_request", "thread_id": None}, status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Any, exc: HTTPException) -> Any:
+        kind = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = {"detail": exc.detail, "error": kind, "thread_id": None}
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Any, exc: Exception) -> Any:
+        if run_failure_in(exc) is None:  # a failed run is logged where it failed
+            logging.getLogger("spri.server").exception("unexpected error answering %s", request.url.path)
+        return JSONResponse({"detail": explain(exc)[0], "error": "internal", "thread_id": None}, status_code=500)
