@@ -70,7 +70,7 @@ def test_invoke_batch_stream_and_events(server):
     for schema in ("input_schema", "output_schema", "config_schema"):
         assert httpx.get(f"{url}/spri/{schema}").status_code == 200
     config_schema = httpx.get(f"{url}/spri/config_schema").text
-    assert "min_score" in config_schema and "thread_id" in config_schema
+    assert "min_score" in config_schema and "thread_id" in config_schema and "protocol" in config_schema
     assert httpx.get(f"{url}/spri/playground/").status_code == 200
 
 

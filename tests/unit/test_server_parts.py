@@ -157,3 +157,11 @@ def test_ready_names_endpoints_without_their_credentials(monkeypatch):
         "embedded model (in process)": None,
         "model anthropic:claude (not probed)": None,
     }
+
+
+def test_clients_may_choose_the_papers_protocol_but_not_a_model():
+    from spri.server.client_options import ClientConfigError, check_client_options
+
+    assert check_client_options({"protocol": "paper", "random_seed": 3}) == {"protocol": "paper", "random_seed": 3}
+    with pytest.raises(ClientConfigError, match="not allowed: model"):
+        check_client_options({"model": "openai:gpt-4o"})
