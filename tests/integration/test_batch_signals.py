@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -34,11 +35,25 @@ def wait_for_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 
 def test_two_batches_on_one_output_the_second_refused_naming_the_first(env, tmp_path):
     source = make_input(tmp_path / "in.jsonl", 30)
     out = tmp_path / "out.jsonl"
-    with OpenAIServer(accepting(delay=0.05)) as server:
+    release, lock, seen = threading.Event(), threading.Lock(), {"n": 0}
+    answer = accepting()
+
+    def held(request):  # the first two items go through, then the first batch waits until released
+        with lock:
+            seen["n"] += 1
+            first = seen["n"] <= 8
+        if not first:
+            release.wait(120)
+        return answer(request)
+
+    with OpenAIServer(held) as server:
         env["OPENAI_BASE_URL"] = server.base_url
-        first = subprocess.Popen(batch_command(source, out, "--concurrency", "2"), env=env, stdout=subprocess.PIPE)
-        wait_for_lines(out, 2, first)
-        second = run_batch(env, source, out, timeout=120)
+        first = subprocess.Popen(batch_command(source, out, "--concurrency", "1"), env=env, stdout=subprocess.PIPE)
+        try:
+            wait_for_lines(out, 2, first)
+            second = run_batch(env, source, out, timeout=120)
+        finally:
+            release.set()
         assert second.returncode == 2, second.stderr
         assert f"being written by another spri batch (pid {first.pid} on " in second.stderr
         assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
@@ -52,25 +67,39 @@ def test_two_batches_on_one_output_the_second_refused_naming_the_first(env, tmp_
 def test_a_stopped_batch_prints_its_summary_and_how_to_continue(env, tmp_path, signum):
     source = make_input(tmp_path / "in.jsonl", 40)
     out = tmp_path / "out.jsonl"
-    with OpenAIServer(accepting(delay=0.05)) as server:
+    release, lock, seen = threading.Event(), threading.Lock(), {"n": 0}
+    answer = accepting()
+
+    def held(request):  # three items go through, then requests wait (in flight when the signal comes)
+        with lock:
+            seen["n"] += 1
+            first = seen["n"] <= 12
+        if not first and not release.is_set():
+            release.wait(120)
+        return answer(request)
+
+    with OpenAIServer(held) as server:
         env["OPENAI_BASE_URL"] = server.base_url
         proc = subprocess.Popen(
-            batch_command(source, out, "--concurrency", "2"),
+            batch_command(source, out, "--concurrency", "1"),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        wait_for_lines(out, 3, proc)
-        proc.send_signal(signum)
-        stdout, stderr = proc.communicate(timeout=120)
+        try:
+            wait_for_lines(out, 3, proc)
+            proc.send_signal(signum)
+            stdout, stderr = proc.communicate(timeout=120)
+        finally:
+            release.set()
         assert proc.returncode == {signal.SIGTERM: 143, signal.SIGINT: 130}[signum], stderr
         summary = json.loads(stdout)
         name = signal.Signals(signum).name
         assert f"spri: interrupted ({name}); finished items are saved in {out}: run the same command again" in stderr
         assert "Traceback" not in stderr
         finished = check_output(out, summary["done"])
-        assert summary["total"] == 40 and 3 <= summary["done"] < 40
+        assert summary["total"] == 40 and summary["done"] == 3
         done = run_batch(env, source, out, timeout=300)
     assert done.returncode == 0, done.stderr
     assert sorted(check_output(out, 40)) == [f"item-{i:03d}" for i in range(40)]
