@@ -62,6 +62,10 @@ class LocalEngine:
         except Exception as exc:
             return Failure.of(exc)
 
+    def facts(self) -> dict[str, Any]:
+        """What the summary reports about this engine's run, besides the counts."""
+        return {}
+
     async def __aenter__(self) -> LocalEngine:
         return self
 

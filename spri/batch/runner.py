@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import chain
+from typing import Any, Literal
 
 from spri.api import Context, SpriError
 from spri.batch.engine import Failure, LocalEngine, Outcome, shared_context, with_pools
@@ -87,7 +90,9 @@ class Plan:
     execution: dict[str, Any]
 
 
-def check_numbers(concurrency: int, limit: int | None) -> None:
+def check_numbers(concurrency: int, limit: int | None, workers: int | None = None) -> None:
+    if workers is not None and workers < 1:
+        raise SpriError(f"workers must be at least 1 (got {workers})")
     if concurrency < 1:
         raise SpriError(f"concurrency must be at least 1 (got {concurrency})")
     if limit is not None and limit < 0:
@@ -110,12 +115,10 @@ async def execute(plan: Plan, ctx: Context, engine: Any, stats: Stats, progress:
         runner = Runner(engine, plan.fmt, store, stats, Progress(stats, enabled=progress), **hooks)
         counting = count_ahead(rows_of, selection, stats)
         try:
-            async with engine:
-                stats.extra["workers"] = engine.workers
-                with _quiet_gc():
-                    await gather_bounded(runner.account(selection.select(rows)), runner.one, engine.slots)
+            await run_on(engine, runner.account(selection.select(rows)), runner, stats)
         finally:
             counting.stop()
+            stats.extra.update(engine.facts())
             runner.bar.close()
     finally:
         store.close()
@@ -141,25 +144,48 @@ async def run_batch(
     base_urls: list[str] | None = None,
     max_in_flight: int | None = None,
     stats: Stats | None = None,
+    engine: Literal["local", "ray"] = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """Run SPRI over every selected row in this process; return the summary. ``options`` are Context
-    fields (model, critic_model, profile, method, min_score, ...). ``stats`` (optional) is filled as the
-    batch goes, so a caller can report on a batch that was interrupted."""
-    check_numbers(concurrency, limit)
+    """Run SPRI over every selected row; return the summary. ``options`` are Context fields (model,
+    critic_model, profile, method, min_score, ...). ``engine`` "local" runs ``concurrency`` items at once in
+    this process; "ray" runs them on ``workers`` Ray actors with ``concurrency`` each, on a private local
+    Ray or the cluster at ``ray_address`` (or $RAY_ADDRESS). ``stats`` (optional) is filled as the batch
+    goes, so a caller can report on a batch that was interrupted."""
+    check_numbers(concurrency, limit, workers)
     ctx = shared_context(options)
-    execution = {
-        "engine": "local",
-        "concurrency": concurrency,
-        "base_urls": base_urls or [],
-        "max_in_flight": max_in_flight,
-    }
-    plan = Plan(
-        source, split, Layout.choose(out, "local"), fmt, fields or {}, id_field, shard, limit, retry_failed, execution
-    )
-    engine = LocalEngine(with_pools(ctx, base_urls, max_in_flight), concurrency)
+    execution: dict[str, Any] = {"engine": engine, "concurrency": concurrency, "base_urls": base_urls or []}
+    execution["max_in_flight"] = max_in_flight
+    runner_engine: Any
+    if engine == "ray":
+        from spri.batch.ray_engine import RayEngine, worker_spec
+
+        address = ray_address or os.environ.get("RAY_ADDRESS") or None
+        execution.update(workers=workers, ray_address=address)
+        runner_engine = RayEngine(worker_spec(ctx, base_urls, max_in_flight), workers, concurrency, address)
+    elif engine == "local":
+        runner_engine = LocalEngine(with_pools(ctx, base_urls, max_in_flight), concurrency)
+    else:
+        raise SpriError(f"unknown engine {engine!r} (use local or ray)")
+    layout = Layout.choose(out, engine)
+    plan = Plan(source, split, layout, fmt, fields or {}, id_field, shard, limit, retry_failed, execution)
     hooks = {"abort_after": abort_after, "on_item": on_item}
-    return await execute(plan, ctx, engine, stats or Stats(), progress, **hooks)
+    return await execute(plan, ctx, runner_engine, stats or Stats(), progress, **hooks)
+
+
+async def run_on(engine: Any, work: Iterator[Work], runner: Runner, stats: Stats) -> None:
+    """Run the work on the engine, started only if there is work (a finished job's rerun starts no Ray)."""
+    first = next(work, None)
+    stats.extra.update(workers=engine.workers, engine_start_s=0.0)
+    if first is None:
+        return
+    started = time.monotonic()
+    async with engine:
+        stats.extra.update(workers=engine.workers, engine_start_s=round(time.monotonic() - started, 2))
+        with _quiet_gc():
+            await gather_bounded(chain([first], work), runner.one, engine.slots)
 
 
 @contextmanager

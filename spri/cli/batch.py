@@ -67,6 +67,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         base_urls=args.base_url,
         max_in_flight=args.max_in_flight,
         stats=stats,
+        engine=args.engine,
+        workers=args.workers,
+        ray_address=args.ray_address,
         **options,
     )
     try:
