@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from spri.cli.export_args import add_export
 from spri.cli.handlers import handler
 from spri.options import add_run_options, run_options
 
 
 def add_batch(sub: Any) -> None:
+    """`spri batch`, and beside it `spri export`, which reads what batch writes."""
+    _add_batch(sub)
+    add_export(sub)
+
+
+def _add_batch(sub: Any) -> None:
     batch = sub.add_parser(
         "batch",
         help="run SPRI over a dataset (JSONL, CSV, Parquet, HF name) into a JSONL or part folder",
