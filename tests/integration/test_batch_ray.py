@@ -147,6 +147,10 @@ def test_ray_engine_writes_what_the_local_engine_writes(env, tmp_path, short_tmp
     local_records = [json.loads(line) for line in (tmp_path / "local.jsonl").read_text().splitlines()]
     assert by_id == {r["id"]: {k: r.get(k) for k in keep} for r in local_records}
     assert_no_ray_left(short_tmp)
+    datasets = pytest.importorskip("datasets")  # the part folder as the README says to read it
+    parts = str(tmp_path / "ray" / "part-*.jsonl")
+    loaded = datasets.load_dataset("json", data_files=parts, split="train", cache_dir=str(tmp_path / "hf"))
+    assert sorted(loaded["id"]) == sorted(by_id)
 
 
 def test_settings_guard_holds_across_engines(env, tmp_path, short_tmp):
