@@ -7,6 +7,7 @@ three-node cluster (ray.cluster_utils.Cluster) shared by the cluster tests."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -206,25 +207,30 @@ def cluster() -> Iterator[Any]:
     """A head and two worker nodes on this machine, one CPU each, with their own temp folder and token."""
     root = Path(tempfile.mkdtemp(prefix="sc", dir="/tmp"))
     (root / "ray").mkdir()
-    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_TMPDIR")}
+    names = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_TMPDIR", "RAY_USAGE_STATS_ENABLED")
+    saved = {name: os.environ.get(name) for name in names}
     os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=TOKEN, RAY_TMPDIR=str(root), RAY_USAGE_STATS_ENABLED="0")
-    from ray._raylet import AuthenticationTokenLoader, Config
-    from ray.cluster_utils import Cluster
-
-    Config.initialize("")  # in case another test imported ray before these settings
-    AuthenticationTokenLoader.instance().reset_cache()
-
-    started = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "temp_dir": str(root)})
+    started = None
     try:
+        from ray._raylet import AuthenticationTokenLoader, Config
+        from ray.cluster_utils import Cluster
+
+        Config.initialize("")  # in case another test imported ray before these settings
+        AuthenticationTokenLoader.instance().reset_cache()
+        started = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "temp_dir": str(root)})
         started.add_node(num_cpus=1)
         started.add_node(num_cpus=1)
         started.wait_for_nodes()
         yield started
     finally:
-        started.shutdown()
+        if started is not None:
+            started.shutdown()
+        for pid in pids_with(str(root)) if started is None else ():  # a cluster that failed half-way up
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         wait_for(lambda: not pids_with(str(root)), "the test cluster's processes to end", timeout=60)
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+        for name, value in saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
         shutil.rmtree(root, ignore_errors=True)
 
 
