@@ -1,13 +1,18 @@
 """JSON Lines in and out, safely: input errors carry line numbers, output survives kills.
 
-An :class:`AppendLog` is the output of long runs (batch generation, live evaluation). Each record is
-one ``write`` of one complete line, flushed and fsynced before the next is started; on opening, a
-trailing line without its newline (a write cut short by a kill or a full disk) is cut off, so a
-re-run never sees a partial record and resumes from the complete ones.
+Output of long runs (batch generation, live evaluation) is written by a :class:`LineWriter`: each record
+is one ``write`` of one complete line, fsynced before the next is started; a write the disk cannot take
+is undone (the file is cut back to its last complete line) and named with its errno. On opening, a
+trailing line without its newline (a write cut short by a kill) is cut off by :func:`cut_torn_tail`, so a
+re-run never sees a partial record and resumes from the complete ones. A *complete* line that is not a
+JSON object was not written by us: reading it back is an error naming the file and line, never skipped.
+:class:`AppendLog` puts these together for callers that keep every record in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -22,6 +27,8 @@ from spri.api import SpriError
 class BadLine:
     number: int
     reason: str
+    offset: int | None = None
+    """Byte offset in the file of the first byte at fault, when known (bytes that are not UTF-8)."""
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | BadLine]]:
@@ -35,13 +42,16 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | BadLine
     except OSError as exc:
         raise SpriError(f"cannot read {path}: {exc.strerror or exc}") from exc
     with handle:
+        start = 0
         for number, raw in enumerate(handle, 1):
+            line_start, start = start, start + len(raw)
             if not raw.strip():
                 continue
             try:
                 record = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:
-                yield number, BadLine(number, f"not UTF-8 ({exc.reason} at byte {exc.start})")
+                at = line_start + exc.start
+                yield number, BadLine(number, f"not UTF-8 ({exc.reason} at byte {at} of the file)", at)
                 continue
             except json.JSONDecodeError as exc:
                 yield number, BadLine(number, f"not valid JSON ({exc.msg}, column {exc.colno})")
@@ -62,63 +72,121 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def written_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of an output file spri writes (see :class:`LineWriter`). Every complete line
+    must be a JSON object: anything else is an error naming the line, since it was not written by us."""
+    for number, record in iter_jsonl(path):
+        if isinstance(record, BadLine):
+            raise SpriError(
+                f"{path}, line {number}: {record.reason}; spri writes only JSON records here, so this line "
+                "was changed by something else: fix or remove it, then run again"
+            )
+        yield number, record
+
+
+def cut_torn_tail(path: str | Path) -> None:
+    """Cut a trailing partial line left by an interrupted write (nothing if the file is missing)."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    with path.open("rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        chunk = 1 << 16
+        position = size
+        while position > 0:
+            start = max(0, position - chunk)
+            handle.seek(start)
+            data = handle.read(position - start)
+            newline = data.rfind(b"\n")
+            if newline >= 0:
+                handle.truncate(start + newline + 1)
+                return
+            position = start
+        handle.truncate(0)
+
+
+def write_failure(path: Path, exc: OSError) -> SpriError:
+    """A failed write as one line naming the file and the errno (e.g. 'no space left on device')."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    reason = (exc.strerror or str(exc)).lower()
+    return SpriError(f"cannot write {path}: {reason}" + (f" ({name})" if name else ""))
+
+
+class LineWriter:
+    """Appends JSON records to a file, one complete fsynced line each. The file is opened at once, so a
+    path that cannot be written fails before any work is done; a file this writer created and never
+    wrote to is removed again on :meth:`close`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.written = 0
+        existed = self.path.exists()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise write_failure(self.path, exc) from exc
+        self._created = not existed
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        done = 0
+        try:
+            while done < len(line):  # a short write (a nearly full disk) is continued, or fails below
+                done += os.write(self._fd, line[done:])
+            os.fsync(self._fd)
+        except OSError as exc:
+            self._undo(done)
+            raise write_failure(self.path, exc) from exc
+        self.written += 1
+
+    def _undo(self, done: int) -> None:
+        """Cut the part of a line that made it to the file, so no half line is left behind."""
+        if done:
+            with contextlib.suppress(OSError):  # else the next run's cut_torn_tail removes it
+                os.ftruncate(self._fd, os.fstat(self._fd).st_size - done)
+
+    def close(self) -> None:
+        if self._fd < 0:
+            return
+        os.close(self._fd)
+        self._fd = -1
+        if self._created and not self.written and self.path.is_file() and self.path.stat().st_size == 0:
+            self.path.unlink(missing_ok=True)
+
+
 class AppendLog:
-    """An append-only JSONL file of finished records that a re-run resumes from."""
+    """An append-only JSONL file of finished records, all kept in :attr:`records`, that a re-run resumes
+    from."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._repair()
+            cut_torn_tail(self.path)
         except OSError as exc:
-            raise SpriError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
-        self.records: list[dict[str, Any]] = []
-        if self.path.exists():
-            self.records = [r for _, r in iter_jsonl(self.path) if isinstance(r, dict)]
-        self._fd = -1  # opened on the first append, so a run with nothing to record leaves no file
-
-    def _repair(self) -> None:
-        """Cut a trailing partial line left by an interrupted write."""
-        if not self.path.exists():
-            return
-        with self.path.open("rb+") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            if size == 0:
-                return
-            handle.seek(size - 1)
-            if handle.read(1) == b"\n":
-                return
-            chunk = 1 << 16
-            position = size
-            while position > 0:
-                start = max(0, position - chunk)
-                handle.seek(start)
-                data = handle.read(position - start)
-                newline = data.rfind(b"\n")
-                if newline >= 0:
-                    handle.truncate(start + newline + 1)
-                    return
-                position = start
-            handle.truncate(0)
+            raise write_failure(self.path, exc) from exc
+        self._writer = LineWriter(self.path)  # first: a path that cannot be written is named as such
+        try:
+            self.records = [record for _, record in written_records(self.path)]
+        except BaseException:
+            self._writer.close()
+            raise
 
     def keys(self, *fields: str) -> set[tuple[Any, ...]]:
         return {tuple(r.get(f) for f in fields) for r in self.records}
 
     def append(self, record: dict[str, Any]) -> None:
-        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-        if self._fd < 0:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        written = os.write(self._fd, line)
-        if written != len(line):  # pragma: no cover - a full disk; never leave half a line behind
-            raise SpriError(f"short write to {self.path} ({written} of {len(line)} bytes)")
-        os.fsync(self._fd)
+        self._writer.append(record)
         self.records.append(record)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._writer.close()
 
     def __enter__(self) -> AppendLog:
         return self

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from spri.api import Result
+from spri.batch.selection import Done, Selection
+from spri.batch.sources import Row
 
 
 @dataclass
@@ -23,6 +27,10 @@ class Stats:
     judged: Counter[str] = field(default_factory=Counter)
     rounds: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
+    expected: tuple[int, int] | None = None
+    """(selected items, of which done before) once counted ahead; None until then."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """What the summary reports besides the counts (output, errors, engine, workers, ...)."""
 
     def add(self, result: Result) -> None:
         self.done += 1
@@ -34,10 +42,16 @@ class Stats:
                 self.rounds[stage] += result.rounds[stage]
                 self.accepted[stage] += reason == "accepted"
 
+    @property
+    def todo(self) -> int | None:
+        """Items this run has to finish (run or record as failed), if known yet."""
+        return None if self.expected is None else self.expected[0] - self.expected[1]
+
     def summary(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self.started
+        total = max(self.total, self.expected[0]) if self.expected else self.total
         return {
-            "total": self.total,
+            "total": total,
             "skipped_already_done": self.skipped,
             "done": self.done,
             "failed": self.failed,
@@ -47,7 +61,38 @@ class Stats:
             "tokens": self.tokens,
             "acceptance_rate": {s: round(self.accepted[s] / n, 3) for s, n in self.judged.items()},
             "mean_rounds": {s: round(self.rounds[s] / n, 2) for s, n in self.judged.items()},
+            **self.extra,
         }
+
+
+class AheadCount:
+    """Counts the selected items in a background thread (a second, cheap pass over the input: no model
+    calls), so progress shows the real total and ETA early; until then the total shows as '?'."""
+
+    def __init__(self, rows: Callable[[], Iterator[Row]], selection: Selection, stats: Stats) -> None:
+        self.rows, self.selection, self.stats = rows, selection, stats
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._count, name="spri-batch-count", daemon=True)
+        self._thread.start()
+
+    def _count(self) -> None:
+        total = done = 0
+        try:
+            for item in self.selection.select(self.rows()):
+                if self._stop.is_set():
+                    return
+                total += 1
+                done += isinstance(item, Done)
+        except Exception:  # the main pass reports input errors; a count is only a display aid
+            return
+        self.stats.expected = (total, done)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def count_ahead(rows: Callable[[], Iterator[Row]], selection: Selection, stats: Stats) -> AheadCount:
+    return AheadCount(rows, selection, stats)
 
 
 class Progress:
@@ -65,21 +110,23 @@ class Progress:
             return
         self._last = now
         s = self.stats
-        todo = s.total - s.skipped
+        todo = s.todo
         finished = s.done + s.failed
         elapsed = now - s.started
         rate = finished / elapsed if elapsed > 0 else 0.0
-        eta = (todo - finished) / rate if rate > 0 else float("nan")
+        eta = (todo - finished) / rate if rate > 0 and todo is not None else float("nan")
         width = 24
-        filled = int(width * finished / todo) if todo else width
+        filled = (int(width * finished / todo) if todo else width) if todo is not None else 0
         summary = s.summary()
         accept = " ".join(f"{k[:4]} {v:.0%}" for k, v in summary["acceptance_rate"].items())
         rounds = " ".join(f"{k[:4]} {v:.1f}" for k, v in summary["mean_rounds"].items())
         line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{todo} {rate:.2f} it/s "
+            f"[{'#' * filled}{'.' * (width - filled)}] {finished}/{'?' if todo is None else todo} {rate:.2f} it/s "
             f"ETA {_duration(eta)} | failed {s.failed} | accepted {accept or '-'} | rounds {rounds or '-'} "
             f"| calls {s.calls} tokens {s.tokens}"
         )
+        if "workers" in s.extra:
+            line += f" | {s.extra.get('engine')} x{s.extra['workers']}"
         if self._tty:
             self.stream.write("\r\x1b[2K" + line)
         else:

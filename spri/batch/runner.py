@@ -1,28 +1,27 @@
-"""Running a batch: every selected item is one SPRI run, at most ``concurrency`` in flight, each
-finished item appended to the output as one complete line and each failure to the errors file."""
+"""Running a batch: every selected item is one SPRI run on an engine (in this process, or on Ray
+workers), at most the engine's slots in flight; this process alone writes, each finished item to the
+output as one complete line and each failure to the errors file."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from itertools import chain
+from typing import Any, Literal
 
-from spri.api import Context, InputError, SpriError, arun, endpoint_pool, explain, make_context
-from spri.batch.progress import Progress, Stats
+from spri.api import Context, SpriError
+from spri.batch.engine import Failure, LocalEngine, Outcome, shared_context, with_pools
+from spri.batch.progress import Progress, Stats, count_ahead
 from spri.batch.records import Format, output_record
-from spri.batch.selection import Done, Selection, Unreadable, Work
-from spri.batch.sources import read_rows
-from spri.jsonl import AppendLog
-
-
-def errors_path(out: Path) -> Path:
-    return out.with_name(out.name.removesuffix(".jsonl") + ".errors.jsonl")
+from spri.batch.selection import Done, Selection, Unreadable, Work, resolve_mapping
+from spri.batch.settings import content_settings
+from spri.batch.sources import open_source
+from spri.batch.store import Layout, Store
 
 
 class BatchAborted(SpriError):
@@ -35,12 +34,11 @@ class BatchAborted(SpriError):
 
 @dataclass
 class Runner:
-    """One batch in progress: the shared context, the two output files and the running stats."""
+    """One batch in progress: the engine, the store written to, and the running stats."""
 
-    ctx: Context
+    engine: Any
     fmt: Format
-    output: AppendLog
-    errors: AppendLog
+    store: Store
     stats: Stats
     bar: Progress
     abort_after: int
@@ -48,18 +46,16 @@ class Runner:
     failures_in_a_row: int = field(default=0)
 
     async def one(self, work: Work) -> None:
-        try:
-            result = await arun(work.inputs, context=self.ctx)
-        except Exception as exc:
-            message, _ = explain(exc)
-            self.errors.append({"id": work.item_id, "error": message, "type": type(exc).__name__})
+        outcome: Outcome = await self.engine.run(work)
+        if isinstance(outcome, Failure):
+            self.store.fail({"id": work.item_id, "error": outcome.message, "type": outcome.kind})
             self.stats.failed += 1
             self.failures_in_a_row += 1
-            if not isinstance(exc, InputError) and self.failures_in_a_row >= self.abort_after:
-                raise BatchAborted(self.failures_in_a_row, message) from exc
+            if outcome.systemic and self.failures_in_a_row >= self.abort_after:
+                raise BatchAborted(self.failures_in_a_row, outcome.message)
         else:
-            self.output.append(output_record(work.item_id, work.inputs, result, self.fmt))
-            self.stats.add(result)
+            self.store.add(work.item_id, output_record(work.item_id, work.inputs, outcome, self.fmt))
+            self.stats.add(outcome)
             self.failures_in_a_row = 0
         if self.on_item:
             self.on_item(work.item_id)
@@ -70,7 +66,7 @@ class Runner:
         for item in selected:
             self.stats.total += 1
             if isinstance(item, Unreadable):
-                self.errors.append({"id": item.item_id, "line": item.line, "error": item.reason, "type": "BadLine"})
+                self.store.fail(item.record())
                 self.stats.failed += 1
             elif isinstance(item, Done):
                 self.stats.skipped += 1
@@ -78,23 +74,61 @@ class Runner:
                 yield item
 
 
-def batch_context(options: dict[str, Any], base_urls: list[str] | None, max_in_flight: int | None) -> Context:
-    """The Context every item shares; with several ``base_urls`` an openai:NAME model (and critic) is
-    an endpoint pool over them."""
-    if base_urls:
-        model = options.get("model")
-        if not (isinstance(model, str) and model.startswith("openai:")):
-            raise SpriError("--base-url needs an openai:NAME model (--model openai:NAME)")
-        for key in ("model", "critic_model"):
-            spec = options.get(key)
-            if isinstance(spec, str) and spec.startswith("openai:"):
-                options[key] = endpoint_pool(spec, base_urls, max_in_flight=max_in_flight)
-    return make_context(**options)
+@dataclass
+class Plan:
+    """What a batch will do, settled before the first model call."""
+
+    source: str
+    split: str
+    layout: Layout
+    fmt: Format
+    fields: Mapping[str, str]
+    id_field: str | None
+    shard: tuple[int, int] | None
+    limit: int | None
+    retry_failed: bool
+    execution: dict[str, Any]
+
+
+def check_numbers(concurrency: int, limit: int | None, workers: int | None = None) -> None:
+    if workers is not None and workers < 1:
+        raise SpriError(f"workers must be at least 1 (got {workers})")
+    if concurrency < 1:
+        raise SpriError(f"concurrency must be at least 1 (got {concurrency})")
+    if limit is not None and limit < 0:
+        raise SpriError(f"limit must not be negative (got {limit})")
+
+
+async def execute(plan: Plan, ctx: Context, engine: Any, stats: Stats, progress: bool, **hooks: Any) -> dict[str, Any]:
+    """Open the store (every check before a model call), select, run on the engine, close; the summary."""
+    rows_of = open_source(plan.source, split=plan.split)
+    mapping, rows = resolve_mapping(rows_of(), plan.fields, plan.id_field, ctx.profile)
+    columns = mapping.columns if mapping else dict(plan.fields)
+    content = content_settings(ctx, plan.fmt, columns, plan.id_field)
+    run_info = {"input": plan.source, "layout": "parts" if plan.layout.parts else "file", "execution": plan.execution}
+    stats.extra.update(output=str(plan.layout.out), engine=plan.execution["engine"])
+    store = Store(plan.layout, plan.source, content, run_info).open()
+    try:
+        only = store.failed_before if plan.retry_failed else None
+        selection = Selection(mapping, plan.shard, plan.limit, set(store.finished), only)
+        stats.extra["duplicates_removed"] = store.duplicates_removed
+        runner = Runner(engine, plan.fmt, store, stats, Progress(stats, enabled=progress), **hooks)
+        counting = count_ahead(rows_of, selection, stats)
+        try:
+            await run_on(engine, runner.account(selection.select(rows)), runner, stats)
+        finally:
+            counting.stop()
+            stats.extra.update(engine.facts())
+            runner.bar.close()
+    finally:
+        store.close()
+    stats.extra["errors"] = str(plan.layout.errors) if plan.layout.errors.exists() else None
+    return stats.summary()
 
 
 async def run_batch(
     source: str,
-    out: str | Path,
+    out: str,
     *,
     fields: Mapping[str, str] | None = None,
     id_field: str | None = None,
@@ -109,33 +143,49 @@ async def run_batch(
     on_item: Callable[[str], None] | None = None,
     base_urls: list[str] | None = None,
     max_in_flight: int | None = None,
+    stats: Stats | None = None,
+    engine: Literal["local", "ray"] = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """Run SPRI over every selected row; return the summary. ``options`` are Context fields
-    (model, critic_model, profile, method, min_score, ...)."""
-    if concurrency < 1:
-        raise SpriError(f"concurrency must be at least 1 (got {concurrency})")
-    if limit is not None and limit < 0:
-        raise SpriError(f"limit must not be negative (got {limit})")
-    ctx = batch_context(options, base_urls, max_in_flight)
-    rows = read_rows(source, split=split)
-    out = Path(out)
-    stats = Stats()
-    with AppendLog(out) as output, AppendLog(errors_path(out)) as errors:
-        finished = {str(r.get("id")) for r in output.records}
-        failed_before = {str(r.get("id")) for r in errors.records} - finished
-        only = failed_before if retry_failed else None
-        selection = Selection(fields or {}, id_field, ctx.profile, shard, limit, finished, only)
-        runner = Runner(ctx, fmt, output, errors, stats, Progress(stats, enabled=progress), abort_after, on_item)
-        try:
-            with _quiet_gc():
-                await gather_bounded(runner.account(selection.select(rows)), runner.one, concurrency)
-        finally:
-            runner.bar.close()
-            _compact_errors(errors, {str(r.get("id")) for r in output.records})
-    summary = stats.summary()
-    summary.update({"output": str(out), "errors": str(errors_path(out)) if errors_path(out).exists() else None})
-    return summary
+    """Run SPRI over every selected row; return the summary. ``options`` are Context fields (model,
+    critic_model, profile, method, min_score, ...). ``engine`` "local" runs ``concurrency`` items at once in
+    this process; "ray" runs them on ``workers`` Ray actors with ``concurrency`` each, on a private local
+    Ray or the cluster at ``ray_address`` (or $RAY_ADDRESS). ``stats`` (optional) is filled as the batch
+    goes, so a caller can report on a batch that was interrupted."""
+    check_numbers(concurrency, limit, workers)
+    ctx = shared_context(options)
+    execution: dict[str, Any] = {"engine": engine, "concurrency": concurrency, "base_urls": base_urls or []}
+    execution["max_in_flight"] = max_in_flight
+    runner_engine: Any
+    if engine == "ray":
+        from spri.batch.ray_engine import RayEngine, worker_spec
+
+        address = ray_address or os.environ.get("RAY_ADDRESS") or None
+        execution.update(workers=workers, ray_address=address)
+        runner_engine = RayEngine(worker_spec(ctx, base_urls, max_in_flight), workers, concurrency, address)
+    elif engine == "local":
+        runner_engine = LocalEngine(with_pools(ctx, base_urls, max_in_flight), concurrency)
+    else:
+        raise SpriError(f"unknown engine {engine!r} (use local or ray)")
+    layout = Layout.choose(out, engine)
+    plan = Plan(source, split, layout, fmt, fields or {}, id_field, shard, limit, retry_failed, execution)
+    hooks = {"abort_after": abort_after, "on_item": on_item}
+    return await execute(plan, ctx, runner_engine, stats or Stats(), progress, **hooks)
+
+
+async def run_on(engine: Any, work: Iterator[Work], runner: Runner, stats: Stats) -> None:
+    """Run the work on the engine, started only if there is work (a finished job's rerun starts no Ray)."""
+    first = next(work, None)
+    stats.extra.update(workers=engine.workers, engine_start_s=0.0)
+    if first is None:
+        return
+    started = time.monotonic()
+    async with engine:
+        stats.extra.update(workers=engine.workers, engine_start_s=round(time.monotonic() - started, 2))
+        with _quiet_gc():
+            await gather_bounded(chain([first], work), runner.one, engine.slots)
 
 
 @contextmanager
@@ -184,24 +234,3 @@ async def _reap(pending: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
     for task in done:
         task.result()
     return still
-
-
-def _compact_errors(errors: AppendLog, finished: set[str]) -> None:
-    """Keep one entry (the latest) per id that still failed, so every id ends up exactly once in the
-    output or the errors file. The file is replaced atomically."""
-    latest: dict[str, dict[str, Any]] = {}
-    for record in errors.records:
-        if str(record.get("id")) not in finished:
-            latest[str(record.get("id"))] = record
-    if len(latest) == len(errors.records):
-        return
-    if not latest:  # every failure has since succeeded
-        errors.path.unlink(missing_ok=True)
-        return
-    temporary = errors.path.with_suffix(".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        for record in latest.values():
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, errors.path)

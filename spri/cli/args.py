@@ -13,7 +13,8 @@ def text_arg(value: str | None, name: str) -> str | None:
     if value is None:
         return None
     if value == "-":
-        return sys.stdin.read()
+        stdin = getattr(sys.stdin, "buffer", sys.stdin)
+        return _utf8(stdin.read(), name, "standard input")
     if value.startswith("@"):
         path = Path(value[1:]).expanduser()
         try:
@@ -22,4 +23,17 @@ def text_arg(value: str | None, name: str) -> str | None:
             raise SpriError(f"{name}: file not found: {path}") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise SpriError(f"{name}: cannot read {path}: {exc}") from exc
-    return value
+    return _utf8(value, name, "the argument")
+
+
+def _utf8(text: str | bytes, name: str, where: str) -> str:
+    """Text as given, or an error naming the first byte that is not UTF-8 (an undecodable command-line
+    argument arrives with such bytes escaped, which no model or database can take)."""
+    try:
+        raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpriError(f"{name}: {where} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc

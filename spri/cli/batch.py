@@ -1,34 +1,93 @@
-"""`spri batch`: the command-line face of :mod:`spri.batch`."""
+"""`spri batch`: the command-line face of :mod:`spri.batch`.
+
+The summary JSON goes to stdout at the end, also when the batch is stopped by Ctrl-C or SIGTERM (then
+with what finished so far, and a line on stderr saying how to continue)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import signal
+import sys
+from collections.abc import Awaitable
+from typing import Any
 
-from spri.batch import parse_shard, run_batch
+from spri.batch import Stats, parse_shard, run_batch
 from spri.options import context_overrides, pairs, run_options
+
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Stopped(Exception):
+    """The batch was stopped by a signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+async def stoppable(work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work``; SIGTERM cancels it the way Ctrl-C does (finished items are kept either way)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    got: list[int] = []
+
+    def stop() -> None:
+        got.append(signal.SIGTERM)
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, stop)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if got:
+            raise Stopped(signal.SIGTERM) from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
     options = context_overrides(args, run_options())
-    summary = asyncio.run(
-        run_batch(
-            args.input,
-            args.output,
-            fields=pairs(args.field, "--field"),
-            id_field=args.id_field,
-            fmt=args.format,
-            concurrency=args.concurrency,
-            limit=args.limit,
-            shard=parse_shard(args.shard),
-            retry_failed=args.retry_failed,
-            split=args.split,
-            progress=not args.quiet,
-            base_urls=args.base_url,
-            max_in_flight=args.max_in_flight,
-            **options,
-        )
+    stats = Stats()
+    work = run_batch(
+        args.input,
+        args.output,
+        fields=pairs(args.field, "--field"),
+        id_field=args.id_field,
+        fmt=args.format,
+        concurrency=args.concurrency,
+        limit=args.limit,
+        shard=parse_shard(args.shard),
+        retry_failed=args.retry_failed,
+        split=args.split,
+        progress=not args.quiet,
+        base_urls=args.base_url,
+        max_in_flight=args.max_in_flight,
+        stats=stats,
+        engine=args.engine,
+        workers=args.workers,
+        ray_address=args.ray_address,
+        **options,
     )
+    try:
+        summary = asyncio.run(stoppable(work))
+    except (KeyboardInterrupt, Stopped) as exc:
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        return interrupted(stats, args.output, signum)
     print(json.dumps(summary, indent=2))
     return 0 if not summary["failed"] else 1
+
+
+def interrupted(stats: Stats, output: str, signum: int) -> int:
+    """The summary of what finished, and how to go on."""
+    print(json.dumps(stats.summary(), indent=2))
+    name = signal.Signals(signum).name
+    print(
+        f"spri: interrupted ({name}); finished items are saved in {output}: run the same command again "
+        "to continue where it stopped",
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED.get(signal.Signals(signum), 130)

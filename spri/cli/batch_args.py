@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from spri.cli.export_args import add_export
 from spri.cli.handlers import handler
 from spri.options import add_run_options, run_options
 
 
 def add_batch(sub: Any) -> None:
+    """`spri batch`, and beside it `spri export`, which reads what batch writes."""
+    _add_batch(sub)
+    add_export(sub)
+
+
+def _add_batch(sub: Any) -> None:
     batch = sub.add_parser(
         "batch",
-        help="run SPRI over a dataset (JSONL, CSV, Parquet, HF name) into a JSONL",
-        description="Run SPRI over every row of a dataset; resumable, kill-safe, sharded across machines.",
+        help="run SPRI over a dataset (JSONL, CSV, Parquet, HF name) into a JSONL or part folder",
+        description="Run SPRI over every row of a dataset; resumable, kill-safe, in this process or on Ray.",
     )
     batch.set_defaults(handler=handler("spri.cli.batch", "cmd_batch"))
     batch.add_argument("input", help="JSONL, CSV or Parquet file, or a Hugging Face dataset name (needs `datasets`)")
-    batch.add_argument("-o", "--output", required=True, help="output JSONL (appended; re-runs skip finished ids)")
+    batch.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output: a JSONL file (local engine) or a folder of part files (ray engine, or a path ending in /); "
+        "appended, re-runs skip finished ids",
+    )
     data = batch.add_argument_group("input mapping")
     data.add_argument(
         "--field", action="append", default=[], metavar="FIELD=COLUMN", help="input column for a field; repeatable"
@@ -28,7 +41,23 @@ def add_batch(sub: Any) -> None:
     data.add_argument("--retry-failed", action="store_true", help="run only the ids in OUT.errors.jsonl")
     data.add_argument("--format", choices=["full", "messages", "alpaca"], default="full", help="output records")
     scale = batch.add_argument_group("throughput")
-    scale.add_argument("--concurrency", type=int, default=8, help="items in flight at once (default 8)")
+    scale.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process (default); ray: Ray actor workers, on this machine or a cluster",
+    )
+    scale.add_argument(
+        "--concurrency", type=int, default=8, help="items in flight at once, per worker with --engine ray (default 8)"
+    )
+    scale.add_argument(
+        "--workers", type=int, metavar="N", help="Ray workers (default: the cluster's CPUs); total in flight N x C"
+    )
+    scale.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="join this Ray cluster (host:port; default $RAY_ADDRESS, else a private local Ray for this run)",
+    )
     scale.add_argument(
         "--base-url",
         action="append",

@@ -1,0 +1,221 @@
+"""P7 — `spri batch --engine ray`: scaling with workers, local vs ray when the framework's CPU is the limit,
+Ray's start-up cost, and framework CPU per model call for each engine.
+
+Every run is a real `spri batch` process against the fake OpenAI server (benchmarks/fake_openai.py, its
+own process; its CPU is not counted). The critic accepts at once, so an item is 4 calls.
+
+- Latency-bound: 0.5 s per call, 8 items in flight per worker, 32 items per worker; 1, 2 and 4 workers.
+  Throughput is items per second of work (the run's time minus Ray's start-up), and should scale about
+  linearly (target: 2 workers >= 1.8 x one).
+- CPU-bound: no latency, 160 items; the local engine (16 in flight) against ray with 2 workers (8 each),
+  both on this machine's cores.
+- Start-up: the time from entering the engine to its workers being ready (a private Ray head, then the
+  actors), reported by the batch summary as ``engine_start_s``.
+- CPU per call: the CPU time of the processes doing the work, read from /proc while the run goes, from
+  the first finished item to the end (start-up CPU is reported apart): for local the `spri` process; for
+  ray the driver and the workers, and apart from them Ray's own daemons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import fake_openai  # noqa: E402
+
+from tests.support.openai_server import free_port  # noqa: E402
+from tests.support.processes import batch_command, cli_env  # noqa: E402
+
+LATENCY, IN_FLIGHT, ITEMS_PER_WORKER, WORKER_COUNTS = 0.5, 8, 32, (1, 2, 4)
+CPU_ITEMS, CPU_LOCAL_IN_FLIGHT = 160, 16
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class CpuWatch:
+    """CPU seconds of a driver process and of the Ray processes started under ``marker`` (a temp folder
+    in their command lines), sampled from /proc until the driver ends."""
+
+    def __init__(self, driver: int, marker: str, lines: Any) -> None:
+        self.driver, self.marker, self.lines = driver, marker.encode(), lines
+        self.ticks: dict[int, tuple[str, int]] = {}
+        self.sessions: set[int] = set()
+        self.at_first_item: tuple[dict[str, float], int] | None = None
+        """CPU by kind and items written when the first finished item was seen (start-up is before it)."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            if self.at_first_item is None and self.lines() > 0:
+                self.at_first_item = (self.totals(), self.lines())
+            time.sleep(0.2)
+
+    def sample(self) -> None:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                if self.marker in (entry / "cmdline").read_bytes():
+                    self.sessions.add(os.getsid(pid))
+                if pid != self.driver and os.getsid(pid) not in self.sessions:
+                    continue
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                comm = (entry / "comm").read_text().strip()
+            except (OSError, ProcessLookupError):
+                continue
+            used = int(fields[11]) + int(fields[12])  # utime + stime
+            kind = "driver" if pid == self.driver else ("worker" if "ItemWorker" in comm else "ray")
+            self.ticks[pid] = (kind, max(used, self.ticks.get(pid, (kind, 0))[1]))
+
+    def totals(self) -> dict[str, float]:
+        totals: dict[str, float] = {"driver": 0.0, "worker": 0.0, "ray": 0.0}
+        for kind, used in list(self.ticks.values()):
+            totals[kind] += used / TICK
+        return totals
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return self.totals()
+
+
+def _lines(out: Path) -> int:
+    files = sorted(out.glob("part-*.jsonl")) if out.is_dir() else [out] if out.is_file() else []
+    return sum(f.read_bytes().count(b"\n") for f in files)
+
+
+def _input(folder: Path, n: int) -> str:
+    path = folder / "in.jsonl"
+    path.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"Question {i}?"}) + "\n" for i in range(n)))
+    return str(path)
+
+
+def run_batch(items: int, latency: float, *engine: str) -> dict[str, Any]:
+    """One `spri batch` process: its summary, wall time, start-up, and CPU by kind of process in steady
+    state (from the first finished item to the end)."""
+    folder = Path(tempfile.mkdtemp(prefix="p7", dir="/tmp"))
+    out = folder / "out"
+    try:
+        source = _input(folder, items)
+        with fake_openai.running(free_port(), latency) as base_url:
+            env = cli_env(folder, OPENAI_API_KEY="bench", OPENAI_BASE_URL=base_url, TMPDIR=str(folder))
+            start = time.perf_counter()
+            proc = subprocess.Popen(batch_command(source, out, *engine), env=env, stdout=subprocess.PIPE, text=True)
+            watch = CpuWatch(proc.pid, str(folder), lambda: _lines(out))
+            stdout, _ = proc.communicate(timeout=1800)
+            wall = time.perf_counter() - start
+            cpu = watch.stop()
+        summary = json.loads(stdout)
+        assert proc.returncode == 0 and summary["done"] == items and watch.at_first_item is not None, summary
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    before, written = watch.at_first_item
+    calls = (items - written) * summary["calls"] / items
+    work = max(1e-6, summary["elapsed_s"] - summary.get("engine_start_s", 0.0))
+    return {
+        "engine": summary["engine"],
+        "workers": summary["workers"],
+        "items": items,
+        "wall_s": round(wall, 2),
+        "start_s": summary.get("engine_start_s", 0.0),
+        "start_cpu_s": round(sum(before.values()), 1),
+        "work_s": round(work, 2),
+        "items_per_s": round(items / work, 2),
+        "cpu_ms_per_call": round(1000 * sum(cpu[k] - before[k] for k in ("driver", "worker")) / calls, 2),
+        "ray_daemons_ms_per_call": round(1000 * (cpu["ray"] - before["ray"]) / calls, 2),
+    }
+
+
+def _measure() -> dict[str, Any]:
+    scaling = [
+        run_batch(
+            ITEMS_PER_WORKER * n, LATENCY, "--engine", "ray", "--workers", str(n), "--concurrency", str(IN_FLIGHT)
+        )
+        for n in WORKER_COUNTS
+    ]
+    cpu_bound = [
+        run_batch(CPU_ITEMS, 0.0, "--concurrency", str(CPU_LOCAL_IN_FLIGHT)),
+        run_batch(CPU_ITEMS, 0.0, "--engine", "ray", "--workers", "2", "--concurrency", str(CPU_LOCAL_IN_FLIGHT // 2)),
+    ]
+    return {"scaling": scaling, "cpu_bound": cpu_bound}
+
+
+async def measure() -> dict[str, Any]:
+    return await asyncio.to_thread(_measure)
+
+
+def report(results: dict[str, Any]) -> str:
+    scaling, cpu_bound = results["scaling"], results["cpu_bound"]
+    one = scaling[0]["items_per_s"]
+    two = next(r for r in scaling if r["workers"] == 2)["items_per_s"]
+    starts = [r["start_s"] for r in scaling + cpu_bound if r["engine"] == "ray"]
+    lines = [
+        "## P7 — Ray engine",
+        "",
+        f"Latency-bound: fake endpoint with {LATENCY} s per call, {IN_FLIGHT} items in flight per worker, "
+        f"{ITEMS_PER_WORKER} items per worker (4 calls each). Items/s counts work time only (the run's time "
+        "minus Ray's start-up). Target: 2 workers >= 1.8 x one.",
+        "",
+        "| workers | items | work (s) | items/s | x one worker | Ray start-up (s) | start-up CPU (s) "
+        "| CPU ms/call (driver + workers) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in scaling:
+        lines.append(
+            f"| {r['workers']} | {r['items']} | {r['work_s']} | {r['items_per_s']} | "
+            f"{r['items_per_s'] / one:.2f} | {r['start_s']} | {r['start_cpu_s']} | {r['cpu_ms_per_call']} |"
+        )
+    lines += [
+        "",
+        f"2 workers / 1 worker: **{two / one:.2f}x** ({'meets' if two >= 1.8 * one else 'misses'} the 1.8x target).",
+        "",
+        f"CPU-bound: no latency, {CPU_ITEMS} items, {CPU_LOCAL_IN_FLIGHT} in flight in total, on "
+        f"{os.cpu_count()} cores (the fake server, a separate process, shares them).",
+        "",
+        "| engine | workers | items/s (work) | wall incl. start-up (s) | start-up CPU (s) "
+        "| CPU ms/call (driver + workers) | Ray daemons ms/call |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in cpu_bound:
+        lines.append(
+            f"| {r['engine']} | {r['workers']} | {r['items_per_s']} | {r['wall_s']} | {r['start_cpu_s']} | "
+            f"{r['cpu_ms_per_call']} | "
+            f"{r['ray_daemons_ms_per_call'] if r['engine'] == 'ray' else '-'} |"
+        )
+    lines += [
+        "",
+        f"Ray start-up (private head + workers ready): median {statistics.median(starts):.1f} s "
+        f"(range {min(starts):.1f}-{max(starts):.1f} s over {len(starts)} runs); joining a running cluster "
+        "skips the head's start. Start-up CPU is everything spent before the first item was written "
+        "(imports, Ray's processes, workers building their models). CPU per call is counted from then to "
+        "the end: what each engine spends around a model call (graph, client, parsing, output; for ray also "
+        "the driver's scheduling and moving results between processes); Ray's daemons (raylet, GCS, "
+        "agents) are shown apart.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    outcome = asyncio.run(measure())
+    print(json.dumps(outcome, indent=2))
+    print(report(outcome))
+
+
+SECTION = "p7"
+"""Which section of RESULTS.md this benchmark writes (``make bench`` finds benchmarks by it)."""

@@ -1,0 +1,209 @@
+"""Ray for one batch: a private single-machine Ray that never outlives this process, or an existing
+cluster joined by address.
+
+The private Ray is ``ray start --head --block`` in a session of its own, with its own token and temp
+folder (nothing is written to ``~/.ray`` or ``/tmp/ray``). Its launcher asks the kernel for SIGTERM when
+this process dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed driver leaves no raylet, GCS or worker
+behind for more than a few seconds; on a normal end it is stopped (SIGTERM, then SIGKILL for anything
+left in its session). A joined cluster is left running; the job's workers end with the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from spri.api import SpriError
+
+START_TIMEOUT = float(os.environ.get("SPRI_RAY_START_TIMEOUT", "180"))
+FORWARDED_PREFIXES = ("OPENAI_", "SPRI_", "LANGSMITH_", "LANGCHAIN_", "HF_")
+FORWARDED_SUFFIXES = ("_API_KEY", "_BASE_URL")
+
+# The launcher: arm PR_SET_PDEATHSIG (it survives exec), give up if the parent is already gone, then
+# become `ray start`. Done in a child interpreter so no preexec_fn runs in this (threaded) process.
+_LAUNCHER = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+class RayError(SpriError):
+    """Ray could not be started or joined; the message says which and why."""
+
+
+def forwarded_environment() -> dict[str, str]:
+    """The variables a joined cluster's workers need to build the same models as this process."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith(FORWARDED_PREFIXES) or name.endswith(FORWARDED_SUFFIXES)
+    }
+
+
+def _prepare_auth(own_head: bool) -> None:
+    """Token authentication settings, which Ray reads when it is imported (refreshed if it already was)."""
+    if own_head:
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+        os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+    elif "RAY_AUTH_MODE" not in os.environ and (
+        os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").is_file()
+    ):
+        os.environ["RAY_AUTH_MODE"] = "token"  # else joining a token-protected cluster hangs, then fails
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if "ray" in sys.modules:
+        with contextlib.suppress(Exception):  # Ray caches them at import: refresh (its own tests do the same)
+            raylet: Any = importlib.import_module("ray._raylet")
+            raylet.Config.initialize("")
+            raylet.AuthenticationTokenLoader.instance().reset_cache()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _ray_command() -> list[str]:
+    beside = Path(sys.executable).with_name("ray")
+    if beside.is_file():
+        return [str(beside)]
+    found = shutil.which("ray")
+    return [found] if found else [sys.executable, "-m", "ray.scripts.scripts"]
+
+
+def _temp_root() -> str:
+    """Ray's unix sockets live under its temp folder, and their paths may not pass 107 characters."""
+    root = tempfile.gettempdir()
+    return root if len(root) <= 40 else "/tmp"
+
+
+OWNER = "owner.pid"
+
+
+def _sweep_stale(root: str) -> None:
+    """Remove the temp folders of private Rays whose spri process is gone (killed before it could)."""
+    for folder in Path(root).glob("spri-ray-*"):
+        try:
+            owner = int((folder / OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class PrivateHead:
+    """``ray start --head --block`` as a child that dies with this process."""
+
+    def __init__(self, num_cpus: int) -> None:
+        self.num_cpus = num_cpus
+        _sweep_stale(_temp_root())
+        self.temp_dir = tempfile.mkdtemp(prefix="spri-ray-", dir=_temp_root())
+        (Path(self.temp_dir) / OWNER).write_text(str(os.getpid()))
+        self.address = f"127.0.0.1:{_free_port()}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> PrivateHead:
+        ray_start = [
+            *_ray_command(),
+            "start",
+            "--head",
+            "--block",
+            f"--port={self.address.rsplit(':', 1)[1]}",
+            "--node-ip-address=127.0.0.1",
+            f"--num-cpus={self.num_cpus}",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={self.temp_dir}",
+        ]
+        log_path = Path(self.temp_dir) / "head.log"
+        with log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *ray_start],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_started(log_path)
+        return self
+
+    def _wait_started(self, log_path: Path) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while b"Ray runtime started" not in log_path.read_bytes():
+            if self.proc is None or self.proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_bytes()[-600:].decode("utf-8", "replace").strip().splitlines()
+                self.stop(keep_log=True)
+                why = tail[-1] if tail else "no output"
+                raise RayError(f"the local Ray did not start within {START_TIMEOUT:.0f} s ({why}; log: {log_path})")
+            time.sleep(0.1)
+
+    def stop(self, keep_log: bool = False) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)  # `ray start --block` then stops its processes gracefully
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(15)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # anything left in its session
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
+        if not keep_log:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+class RayCluster:
+    """Ray for one batch: ``address`` None starts a private head; otherwise the cluster is joined."""
+
+    def __init__(self, address: str | None) -> None:
+        self.address = address
+        self.head: PrivateHead | None = None
+        self.ray: Any = None
+
+    @property
+    def joined(self) -> bool:
+        return self.address is not None
+
+    def start(self) -> Any:
+        """Start or join Ray; the ``ray`` module, initialised."""
+        _prepare_auth(own_head=not self.joined)
+        import ray
+
+        self.ray = ray
+        address = self.address
+        if address is None:
+            self.head = PrivateHead(os.cpu_count() or 1).start()
+            address = self.head.address
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+        except Exception as exc:
+            self.stop()
+            where = f"the Ray cluster at {address}" if self.joined else "the local Ray just started"
+            raise RayError(f"cannot connect to {where}: {str(exc).strip().splitlines()[0]}") from exc
+        return ray
+
+    def cpus(self) -> int:
+        return max(1, int(self.ray.cluster_resources().get("CPU", 1))) if self.ray else 1
+
+    def stop(self) -> None:
+        if self.ray is not None and self.ray.is_initialized():
+            with contextlib.suppress(Exception):
+                self.ray.shutdown()
+        if self.head is not None:
+            self.head.stop()
+            self.head = None
