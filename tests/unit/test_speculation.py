@@ -333,3 +333,30 @@ async def test_a_speculation_is_used_only_for_the_settings_it_was_drafted_with()
     assert done["response"] == "R1 for P1" and done["speculative_wasted"] == 1
     assert [text for state, tags, text in second.log] == ["R1 for P1"]  # drafted anew, not speculatively
     assert [text for state, tags, text in first.log if SPECULATIVE in tags] == ["R1 for P1"]
+
+
+def test_the_command_line_offers_speculate_to_ask_and_batch():
+    from spri.cli.parsers import build_parser
+    from spri.options import context_overrides, run_options
+
+    parser = build_parser()
+    for argv in (["ask", "--speculate", "Q?"], ["batch", "in.jsonl", "-o", "out.jsonl", "--speculate"]):
+        assert context_overrides(parser.parse_args(argv), run_options())["speculate"] is True
+    assert "speculate" not in context_overrides(parser.parse_args(["ask", "Q?"]), run_options())
+
+
+async def test_a_batch_speculates_and_records_what_it_wasted(tmp_path):
+    import json
+
+    from spri.batch import run_batch
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"Question {i}?"}) + "\n" for i in range(3)))
+    speculating = model(policy([5], [5]))
+    summary = await run_batch(
+        str(source), tmp_path / "out.jsonl", id_field="id", progress=False, model=speculating, speculate=True
+    )
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert summary["done"] == 3 and summary["calls"] == 12
+    assert [r["speculative_wasted"] for r in records] == [0, 0, 0]
+    assert len(speculating.speculative()) == 3  # every item's response was drafted speculatively, and used
