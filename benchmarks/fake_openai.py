@@ -1,8 +1,9 @@
 """A fast fixed-latency OpenAI-compatible server for benchmarks (ASGI on uvicorn, asyncio sleeps).
 
 The threaded test server is fine for tests but serialises many simultaneous requests on the GIL; a
-benchmark's fake model must not be its bottleneck. Critic requests (with tools) get a tool call that
-accepts at once; drafting requests get a short text. Run: python benchmarks/fake_openai.py --port P --delay S
+benchmark's fake model must not be its bottleneck. Critic requests (with tools) get a tool call with
+score SCORE (default 5: accepts at once); drafting requests get a short text.
+Run: python benchmarks/fake_openai.py --port P --delay S [--score N]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 DELAY = 0.5
+SCORE = 5
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -35,11 +37,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await asyncio.sleep(DELAY)
     if request.get("tools"):
         name = request["tools"][0]["function"]["name"]
-        call = {
-            "id": "c1",
-            "type": "function",
-            "function": {"name": name, "arguments": '{"feedback": "Good.", "score": 5}'},
-        }
+        verdict = {"feedback": "Good." if SCORE >= 4 else "Be more specific.", "score": SCORE}
+        call = {"id": "c1", "type": "function", "function": {"name": name, "arguments": json.dumps(verdict)}}
         message_out: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [call]}
         finish = "tool_calls"
     else:
@@ -59,11 +58,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 @contextmanager
-def running(port: int, delay: float) -> Iterator[str]:
-    """This server in a child process on 127.0.0.1:``port``; yields its OpenAI base URL once it accepts
-    connections, and stops it on exit."""
+def running(port: int, delay: float, score: int = 5) -> Iterator[str]:
+    """This server in a child process on 127.0.0.1:``port`` (critiques scoring ``score``); yields its
+    OpenAI base URL once it accepts connections, and stops it on exit."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--delay", str(delay)]
     server = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--delay", str(delay)],
+        [*command, "--score", str(score)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -84,14 +84,15 @@ def running(port: int, delay: float) -> Iterator[str]:
 
 
 def main() -> None:
-    global DELAY
+    global DELAY, SCORE
     import uvicorn
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay", type=float, default=0.5)
+    parser.add_argument("--score", type=int, default=5)
     args = parser.parse_args()
-    DELAY = args.delay
+    DELAY, SCORE = args.delay, args.score
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", backlog=1024)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from spri.nodes.profiles import plan_of, profile_of
+from spri.nodes.speculation import wasted_usage
 from spri.nodes.tracing import annotate
 from spri.state import STAGES, Context, MethodPlan, Stage, State, StopReason, Usage, model_name, stop_reason
 
@@ -28,6 +29,13 @@ def _tokens(usage: Usage) -> dict[str, int]:
     }
 
 
+def _per_role(role_calls: dict[str, int], wasted: Usage) -> dict[str, int]:
+    """Calls by role; discarded speculative drafts were the base model's."""
+    roles = {"base": 0, "critic": 0, **role_calls}
+    roles["base"] += wasted.calls
+    return roles
+
+
 def _judgment(state: State, ctx: Context, principles: str | None) -> dict[str, Any]:
     """Judgment profiles: the rubric used and the final judgment's score and feedback."""
     verdicts = state.verdicts.get("response")
@@ -40,7 +48,8 @@ async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     plan = plan_of(ctx)
     usage = {stage: state.usage[stage] for stage in STAGES if stage in state.usage}
-    total = sum(usage.values(), Usage())
+    wasted = wasted_usage(state)
+    total = sum(usage.values(), wasted)
     reasons = {stage: _stop_reason(state, ctx, plan, stage) for stage in STAGES}
     annotate(ctx, stop_reason=",".join(f"{stage}:{reason}" for stage, reason in reasons.items() if reason))
     principles = "\n\n".join(state.sequence) if state.sequence else state.principles_used(plan)
@@ -57,6 +66,8 @@ async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "cache_hits": total.cache_hits,
         "tokens": _tokens(total),
         "calls_per_stage": {stage: u.calls for stage, u in usage.items()},
-        "calls_per_role": {"base": 0, "critic": 0, **state.role_calls},
+        "calls_per_role": _per_role(state.role_calls, wasted),
         "tokens_per_stage": {stage: _tokens(u) for stage, u in usage.items()},
+        "speculative_wasted": wasted.calls,
+        "speculative_wasted_tokens": _tokens(wasted) if wasted.calls else {},
     }

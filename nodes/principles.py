@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from spri.nodes import loop
+from spri.nodes import loop, speculation
 from spri.nodes.profiles import load_seeds, select_seeds
 from spri.state import Context, Profile, Seed, State
 
@@ -40,5 +40,5 @@ def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
 STAGE = loop.StageInputs(name="principles", stable=_examples, variables=_variables)
 
 draft_principles = loop.draft(STAGE)
-judge_principles = loop.judge(STAGE)
+judge_principles = speculation.calling_off(loop.judge(STAGE))
 refine_principles = loop.refine(STAGE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spri.nodes import loop
+from spri.nodes import loop, speculation
 from spri.nodes.profiles import plan_of
 from spri.state import Context, Profile, State
 
@@ -21,6 +21,8 @@ def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
 
 STAGE = loop.StageInputs(name="response", stable=_no_stable_variables, variables=_variables, follows_plan=True)
 
-draft_response = loop.draft(STAGE)
+_draft = loop.draft(STAGE)
+draft_response = speculation.adopting(_draft)
+speculate_response = speculation.speculating(_draft)
 judge_response = loop.judge(STAGE)
 refine_response = loop.refine(STAGE)

@@ -175,6 +175,7 @@ async def _drive(
     (or the pause)."""
     values: dict[str, Any] = {}
     paused = False
+    streamed: set[str] = set()  # nodes whose draft came as Tokens
     modes = ["updates", "values", "messages"] if tokens else ["updates", "values"]
     stream = run.graph.astream(run.payload, run.config, context=run.ctx, stream_mode=modes, **run.options)
     async for mode, chunk in stream:
@@ -184,10 +185,16 @@ async def _drive(
         if mode == "messages":
             token = _token(*chunk)
             if token is not None:
+                streamed.add(token.node)
                 yield token
             continue
         paused = paused or "__interrupt__" in chunk  # how the updates stream reports a pause
         for node, update in chunk.items():
+            if tokens and isinstance(update, dict) and node not in streamed:
+                token = _adopted(node, update)
+                if token is not None:
+                    yield token
+            streamed.discard(node)
             if progress and isinstance(update, dict):
                 yield _progress(node, update, values)
     if paused:  # the interrupt's details (and its task) live in the checkpoint
@@ -208,6 +215,15 @@ def _token(message: Any, metadata: dict[str, Any]) -> Token | None:
         return None
     node = str(metadata.get("langgraph_node", ""))
     return Token(node=node, stage=node.split("_", 1)[-1] or None, text=text)
+
+
+def _adopted(node: str, update: dict[str, Any]) -> Token | None:
+    """A speculative response draft taken as the first draft (``speculate``): its tokens were held back
+    while it might be discarded, so it comes whole now."""
+    drafts = (update.get("drafts") or {}).get("response")
+    if "speculation" not in update or not drafts or update.get("verdicts"):
+        return None
+    return Token(node=node, stage="response", text=drafts[-1])
 
 
 def _progress(node: str, update: dict[str, Any], values: dict[str, Any]) -> Update:

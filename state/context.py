@@ -185,6 +185,13 @@ class Context(BaseModel):
     random_seed: int = Field(
         default=0, description="Seed of the methods that pick at random (seed-rubric under protocol paper)."
     )
+    speculate: bool = Field(
+        default=False,
+        description="Draft the response from each principles draft while the critic judges that draft "
+        "(methods that draft principles, without review_principles); the draft is used when the principles "
+        "stage ends there and discarded when they are refined. Same results, one model latency less per run; "
+        "each discarded draft is one more base-model call (counted in calls and speculative_wasted).",
+    )
 
     @field_validator("model", "critic_model")
     @classmethod

@@ -172,6 +172,16 @@ class Output(BaseModel):
         default_factory=dict, description="Model calls by role: 'base' (drafts, refinements) and 'critic'."
     )
     tokens_per_stage: dict[str, dict[str, int]] = Field(default_factory=dict)
+    speculative_wasted: int = Field(
+        default=0,
+        description="Speculative response drafts (Context.speculate) that were discarded: their model calls, "
+        "also counted in `calls` and in `calls_per_role['base']`.",
+    )
+    speculative_wasted_tokens: dict[str, int] = Field(
+        default_factory=dict,
+        description="Tokens of the discarded speculative drafts (input, output, total), also counted in "
+        "`tokens`; a call cancelled in flight counts 0 (its usage is never reported).",
+    )
 
 
 class State(Input, Output):
@@ -194,6 +204,15 @@ class State(Input, Output):
     )
     review_note: str | None = Field(
         default=None, description="The reviewer's reason for rejecting the principles: the next refinement's feedback."
+    )
+    speculation: dict[str, Any] | None = Field(
+        default=None,
+        description="A response draft written while the critic judged the principles it follows "
+        "(Context.speculate), not yet used: ``key`` (what it was drafted from) and ``update`` (what "
+        "draft_response would write). Kept apart from ``drafts`` so it is never taken for a real draft.",
+    )
+    speculative_waste: Annotated[dict[str, int], add_counts] = Field(
+        default_factory=dict, description="Calls and tokens of discarded speculative drafts (Usage fields)."
     )
 
     def round(self, stage: Stage) -> int:

@@ -3,6 +3,7 @@
 - :func:`resolve` turns a spec ('local', 'local:PATH', 'openai:NAME', 'provider:NAME') into a chat model;
 - :func:`generate` asks for a draft, :func:`verdict` for feedback + a score 1-5; both return what they
   spent, so the graph accounts calls and tokens per stage;
+- :func:`speculative` marks the calls made inside it as speculative (tagged, hidden from streams, counted);
 - :data:`MODEL_CALL_RETRY` is the one retry policy of the model-calling nodes;
 - :class:`EndpointPool` spreads one model over several OpenAI-compatible endpoints.
 
@@ -10,7 +11,7 @@ Backend differences live in the model objects: the embedded model (``spri.models
 with the ``local`` extra) supplies its own draft options and verdicts.
 """
 
-from spri.models.calls import Reply, generate
+from spri.models.calls import Reply, Speculation, generate, speculative
 from spri.models.errors import ModelError
 from spri.models.pool import EndpointPool, endpoint_pool
 from spri.models.resolve import chat_openai, resolve
@@ -23,11 +24,13 @@ __all__ = [
     "ModelError",
     "Reading",
     "Reply",
+    "Speculation",
     "chat_openai",
     "endpoint_pool",
     "formatted_answer",
     "generate",
     "is_transient",
     "resolve",
+    "speculative",
     "verdict",
 ]

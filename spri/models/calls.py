@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import ensure_config
 
 from spri.models.cache import served_from_cache
 from spri.models.errors import ModelError
@@ -44,10 +49,63 @@ def text_of(message: BaseMessage) -> str:
     return _THINK.sub("", message.text).strip()
 
 
+@dataclass
+class Speculation:
+    """The model calls made inside :func:`speculative`, counted as they reach the model (a LangChain
+    model run starts), so a speculation cancelled in flight still reports the calls it made."""
+
+    calls: int = 0
+
+
+class _CountStarts(BaseCallbackHandler):
+    """Counts each model run that starts into a :class:`Speculation`."""
+
+    run_inline = True
+
+    def __init__(self, tally: Speculation) -> None:
+        self.tally = tally
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.tally.calls += 1
+
+    def on_llm_start(self, serialized: Any, prompts: Any, **kwargs: Any) -> None:
+        self.tally.calls += 1
+
+
+_SPECULATION: ContextVar[Speculation | None] = ContextVar("spri_speculation", default=None)
+
+
+@contextmanager
+def speculative() -> Iterator[Speculation]:
+    """Calls made inside (and in tasks started inside) are speculative: tagged ``spri:speculative`` and
+    ``nostream``, so LangGraph's ``messages`` stream never shows a draft that may be discarded, and
+    counted in the yielded :class:`Speculation`."""
+    tally = Speculation()
+    token = _SPECULATION.set(tally)
+    try:
+        yield tally
+    finally:
+        _SPECULATION.reset(token)
+
+
+def _counted(tally: Speculation) -> Any:
+    """The callbacks of the calling run (a copy) with a counter of model starts added."""
+    callbacks = ensure_config().get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager):
+        callbacks.add_handler(_CountStarts(tally), inherit=False)
+        return callbacks
+    return [*(callbacks or []), _CountStarts(tally)]
+
+
 def call_config(role: str, *, visible: bool = False) -> Any:
     """The config of one model call: its trace name and tag (``spri:base``, ``spri:critic``, ...).
     Calls that are not ``visible`` (verdicts) are also tagged ``nostream``, so LangGraph's
-    ``messages`` stream carries only the base model's drafts, not the critic's JSON."""
+    ``messages`` stream carries only the base model's drafts, not the critic's JSON. Speculative calls
+    are tagged ``spri:speculative`` and ``nostream``, and counted."""
+    speculation = _SPECULATION.get()
+    if speculation is not None:
+        tags = [f"spri:{role}", "spri:speculative", "nostream"]
+        return {"run_name": role, "tags": tags, "callbacks": _counted(speculation)}
     return {"run_name": role, "tags": [f"spri:{role}"] if visible else [f"spri:{role}", "nostream"]}
 
 

@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 
 from spri.models.cache import call_cache
 from spri.models.errors import LOCAL_EXTRA_HINT, ModelError
+from spri.models.openai_http import PlainCompletions
 from spri.models.settings import env
 from spri.state.context import ModelSpec
 
@@ -83,8 +84,9 @@ def _local(path: str, max_tokens: int) -> BaseChatModel:
 
 
 def chat_openai(name: str, *, base_url: str | None = None, max_tokens: int = 512) -> BaseChatModel:
-    """A ChatOpenAI with our timeout and retries and an HTTP client of its own: langchain-openai
-    otherwise shares one process-wide, whose pooled connections belong to the first event loop."""
+    """A ChatOpenAI with our timeout and retries and an HTTP client of its own (langchain-openai
+    otherwise shares one process-wide, whose pooled connections belong to the first event loop), which
+    sends plain requests without the SDK's per-call typing work (spri.models.openai_http)."""
     settings = env()
     if not settings.openai_api_key:
         raise ModelError(
@@ -94,7 +96,7 @@ def chat_openai(name: str, *, base_url: str | None = None, max_tokens: int = 512
     from langchain_openai import ChatOpenAI
 
     options: dict[str, Any] = {"base_url": base_url} if base_url else {}
-    return ChatOpenAI(
+    model = ChatOpenAI(
         model=name,
         max_tokens=max_tokens,
         timeout=settings.timeout,
@@ -102,3 +104,5 @@ def chat_openai(name: str, *, base_url: str | None = None, max_tokens: int = 512
         http_async_client=openai.DefaultAsyncHttpxClient(),
         **options,
     )
+    model.async_client = PlainCompletions(model.root_async_client)
+    return model

@@ -15,7 +15,16 @@ from spri.api import METHODS, Input, Result, SpriError, builtin_profiles
 from spri.options import client_annotation, run_options
 from spri.server.schemas import PlaygroundSchema, shown_without_null
 
-CLIENT_FIELDS = ("min_score", "max_rounds", "profile", "method", "protocol", "random_seed", "review_principles")
+CLIENT_FIELDS = (
+    "min_score",
+    "max_rounds",
+    "profile",
+    "method",
+    "protocol",
+    "random_seed",
+    "review_principles",
+    "speculate",
+)
 """Context fields a client may set as they are (``profile`` restricted to built-in names)."""
 
 
