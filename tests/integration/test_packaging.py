@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,7 +13,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _shipped_sources():
+    """Every module and data file of the package, as its path inside the wheel."""
+    for folder, installed in (
+        ("spri", "spri"),
+        ("graph", "spri/graph"),
+        ("nodes", "spri/nodes"),
+        ("state", "spri/state"),
+    ):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".toml", ".jsonl") and "__pycache__" not in path.parts:
+                yield f"{installed}/{path.relative_to(ROOT / folder).as_posix()}"
+
+
+def _clean_copy(target: Path) -> Path:
+    """The repository's files as git sees them (tracked or new, not ignored): a wheel built from the
+    checkout itself could pick up a stale ``build/`` folder and hide a package left out of pyproject."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
 def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
+    source = _clean_copy(tmp_path / "src")
     subprocess.run(
         [
             sys.executable,
@@ -24,7 +56,7 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
             "-q",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,
@@ -43,6 +75,8 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
     ):
         assert expected in names
     assert not any(n.split("/")[0] in ("graph", "nodes", "state", "tests") for n in names)
+    missing = sorted(set(_shipped_sources()) - names)
+    assert not missing, f"not in the wheel: {missing}"  # a new subpackage or data file left out of pyproject
 
     target = tmp_path / "site"
     subprocess.run(
