@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from spri import models
-from spri.nodes.profiles import builtin_profiles, load_profile, load_seeds, select_seeds
+from spri.nodes.profiles import builtin_profiles, load_profile, load_seeds, plan_of, profile_of, select_seeds
 from spri.state import Context, Input, InputError, SpriError, check_input
 
 
@@ -60,14 +60,14 @@ def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: A
         inputs = Input(**data)
     except ValidationError as exc:
         raise InputError(describe(exc, "input field")) from exc
-    check_input(inputs, ctx.plan, load_profile(ctx.profile))
+    check_input(inputs, plan_of(ctx), profile_of(ctx))
     _warn_about_seed_selection(inputs, ctx)
     return inputs
 
 
 def _warn_about_seed_selection(inputs: Input, ctx: Context) -> None:
     """Say so when the category seed policy silently shows all seeds, or none."""
-    if ctx.plan.principles != "draft" or ctx.seed_policy != "category":
+    if plan_of(ctx).principles != "draft" or ctx.seed_policy != "category":
         return
     seeds = load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
     if not inputs.category:

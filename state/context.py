@@ -207,12 +207,6 @@ class Context(BaseModel):
         return self
 
     @property
-    def plan(self) -> MethodPlan:
-        """What the configured method runs under the protocol, before a profile's own aliases (the
-        nodes read ``spri.nodes.profiles.plan_of``, which applies them)."""
-        return plan_for(self.method, self.protocol)
-
-    @property
     def critic(self) -> ModelSpec:
         """The critic model spec, falling back to the base model."""
         return self.critic_model if self.critic_model is not None else self.model

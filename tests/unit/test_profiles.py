@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from spri import SpriError, arun
+from spri.inputs import make_context, make_input
 from spri.nodes.profiles import load_profile, load_seeds
 from spri.state import METHODS
 from tests.support import DATA
@@ -264,6 +265,22 @@ async def test_user_defined_profile_from_toml(tmp_path):
     path.write_text("\n".join(lines))
     assert load_profile(str(path)).fields[0].label == "Q"
     assert (await arun("Q?", profile=str(path), model=accepting())).calls == 4
+
+
+async def test_input_checks_follow_a_profiles_method_alias(tmp_path):
+    """A profile may run another method's row under a method's name: the input is checked against
+    the row that will run (here 'spri' runs as fixed principles, so principles are required)."""
+    lines = ['name = "tiny"', '[[fields]]\nname = "query"\nlabel = "Q"\nrequired = true']
+    for stage in ("principles", "response"):
+        lines.append(f"[{stage}]")
+        lines.extend(f"{key} = {json.dumps(value)}" for key, value in USER_PROFILE[stage].items())
+    lines.append('[methods]\nspri = "fixed-principles"')
+    path = tmp_path / "aliased.toml"
+    path.write_text("\n".join(lines))
+    with pytest.raises(SpriError, match="needs principles"):  # before a thread or a model is touched
+        make_input("Q?", make_context(profile=str(path), model="local"))
+    model = accepting()
+    assert (await arun("Q?", profile=str(path), model=model, principles="1. Be brief.")).calls == 2
 
 
 @pytest.mark.parametrize(
