@@ -157,7 +157,7 @@ async def run_batch(
     check_numbers(concurrency, limit, workers)
     ctx = shared_context(options)
     execution: dict[str, Any] = {"engine": engine, "concurrency": concurrency, "base_urls": base_urls or []}
-    execution["max_in_flight"] = max_in_flight
+    execution.update(max_in_flight=max_in_flight, speculate=ctx.speculate)
     runner_engine: Any
     if engine == "ray":
         from spri.batch.ray_engine import RayEngine, worker_spec

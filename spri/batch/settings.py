@@ -4,7 +4,7 @@ part directory), and the guard that keeps one output to one set of settings.
 *Content* settings decide what the records say (models, profile, method, scores, rounds, seeds, field
 mapping, output format); a run into an output made with other content settings stops before anything
 is written, naming the setting. *Execution* settings (engine, workers, concurrency, cluster address,
-endpoints) only decide how fast the records come and may change from run to run.
+endpoints, speculation) only decide how fast the records come and may change from run to run.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from spri.options import run_options
 
 MARKER = "spri_batch_output"
 VERSION = 1
-NOT_CONTENT = ("review_principles",)
-"""Context fields that never reach a batch record."""
+NOT_CONTENT = ("review_principles", "speculate")
+"""Context fields that do not decide what a record says: review never pauses a batch, and speculation
+changes only time and wasted calls (recorded with the execution settings)."""
 
 DERIVED_FLAGS = {
     "format": "--format",

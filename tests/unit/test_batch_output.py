@@ -98,9 +98,12 @@ async def test_other_content_settings_are_refused_naming_the_setting(tmp_path):
             await run_batch(source, out, id_field="uid", model=model, progress=False, **{"min_score": 4, **change})
         assert model.calls == [] and (out.read_bytes(), meta_of(out).read_bytes()) == before
     # execution settings may change
-    summary = await run_batch(source, out, id_field="uid", concurrency=1, model=echo_model(), progress=False)
+    summary = await run_batch(
+        source, out, id_field="uid", concurrency=1, speculate=True, model=echo_model(), progress=False
+    )
     assert summary["done"] == 1 and summary["skipped_already_done"] == 2
-    assert json.loads(meta_of(out).read_text())["execution"]["concurrency"] == 1
+    execution = json.loads(meta_of(out).read_text())["execution"]
+    assert execution["concurrency"] == 1 and execution["speculate"] is True
 
 
 async def test_a_repeated_id_in_the_output_is_removed_on_read(tmp_path):
