@@ -112,7 +112,7 @@ class Session:
                 if decision is None:
                     print(
                         f"spri: the run is paused for review: spri resume {self.thread_id} --approve "
-                        "(or --edit TEXT|@FILE)",
+                        "(or --edit TEXT|@FILE, or --reject NOTE|@FILE)",
                         file=sys.stderr,
                     )
                     return None

@@ -223,6 +223,26 @@ def test_review_pauses_and_a_new_process_resumes_with_an_edit(env, db):
     assert result["status"] == "done" and result["response"] == "revised response text"
 
 
+def test_a_rejection_from_the_command_line_refines_then_pauses_again(env, db):
+    with OpenAIServer(deterministic) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        ask = ("ask", "Q?", "--review", "--model", "openai:fake", "--db", db, "--thread", "rj")
+        assert spri_cli(*ask, env=env, input="q\n").returncode == 0
+        shown = json.loads(spri_cli("show", "rj", "--db", db, "--json", env=env).stdout)
+        paused_drafts = shown["drafts"]["principles"]
+        before = len(server.requests)
+        rejected = spri_cli("resume", "rj", "--reject", "Name the deadline.", "--db", db, env=env)
+        assert rejected.returncode == 0, rejected.stderr
+        assert "--reject NOTE|@FILE" in rejected.stderr and rejected.stdout == ""
+        refined = server.requests[before:]
+        assert len(refined) == 1 and "Name the deadline." in json.dumps(refined[0])  # one refinement, the note
+        done = spri_cli("resume", "rj", "--approve", "--db", db, "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["review"] == "approved" and result["status"] == "done"
+    assert len(result["drafts"]["principles"]) == len(paused_drafts) + 1  # the rejected draft refined once
+
+
 def test_review_in_the_terminal(env, db):
     with OpenAIServer(deterministic) as server:
         env["OPENAI_BASE_URL"] = server.base_url

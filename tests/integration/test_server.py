@@ -103,6 +103,29 @@ def test_review_through_the_server(server):
     assert done["status"] == "done" and done["principles"] == "1. Be short." and done["review"] == "edited"
 
 
+def test_review_decisions_through_the_server(server):
+    """The human-in-the-loop decisions over HTTP: a reply that is not a decision is a 400 and leaves the
+    thread paused; reject refines with the note and pauses again; approve finishes."""
+    url, model_server = server
+    config = {"configurable": {"thread_id": "t-decisions", "review_principles": True}}
+
+    def invoke(payload):
+        body = {"input": payload, "config": config}
+        return httpx.post(url + "/spri/invoke", json=body, timeout=60)
+
+    assert invoke({"query": "Decide on me?"}).json()["output"]["status"] == "interrupted"
+    refused = invoke({"resume": "yes"})
+    assert refused.status_code == 400 and "approve" in refused.text
+    before = len(model_server.requests)
+    reject = {"decisions": [{"type": "reject", "message": "Mention the budget."}]}
+    again = invoke({"resume": reject}).json()["output"]
+    assert again["status"] == "interrupted" and again["review"] == "rejected"
+    assert len(model_server.requests) == before + 1  # one refinement, nothing else
+    assert "Mention the budget." in json.dumps(model_server.requests[-1])
+    done = invoke({"resume": {"decisions": [{"type": "approve"}]}}).json()["output"]
+    assert done["status"] == "done" and done["review"] == "approved" and done["response"]
+
+
 @pytest.mark.parametrize(
     "configurable,fragment",
     [
