@@ -4,6 +4,7 @@ The screenshot is kept in tests/artifacts/ (ignored by git)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -24,7 +25,10 @@ def chrome(profile: Path):
 
     driver_path = shutil.which("chromedriver")
     if not CHROMIUM.exists() or driver_path is None:
-        pytest.fail("headless Chromium is missing: apt-get install chromium chromium-driver (.ci/run does)")
+        message = "headless Chromium is missing: apt-get install chromium chromium-driver (.ci/run does)"
+        if os.environ.get("SPRI_REQUIRE_BROWSER"):  # CI: the browser test must run
+            pytest.fail(message)
+        pytest.skip(message)  # a newcomer's `make test` passes without a browser, and says what it skipped
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
