@@ -34,7 +34,7 @@ def explain(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, lc.ModelTimeoutError):
         return f"timed out waiting for {where} (raise SPRI_TIMEOUT, or check the server)", True
     if isinstance(exc, lc.ModelConnectionError):
-        return f"cannot reach {where} (is the server running? check the URL: --base-url or OPENAI_BASE_URL)", True
+        return f"cannot reach {where} (is the server running? check OPENAI_BASE_URL, or spri batch's --base-url)", True
     if isinstance(exc, lc.ModelAuthenticationError | lc.ModelPermissionDeniedError):
         return f"{where} rejected the API key (check OPENAI_API_KEY or the provider's key)", True
     if isinstance(exc, lc.ModelNotFoundError):

@@ -29,6 +29,8 @@ class RunOption:
     kind: Kind
     help: str
     choices: tuple[str, ...] = ()
+    default: int | str | None = None
+    """Shown in the help of numbers and choices (None: not shown)."""
 
     @property
     def flag(self) -> str:
@@ -63,7 +65,8 @@ def run_options(names: Iterable[str] | None = None) -> list[RunOption]:
         if wanted is not None and name not in wanted:
             continue
         kind, choices = _kind(info)
-        options.append(RunOption(field=name, kind=kind, help=info.description or "", choices=choices))
+        default = info.default if kind in ("int", "choice") and isinstance(info.default, int | str) else None
+        options.append(RunOption(name, kind, info.description or "", choices, default))
     return options
 
 
@@ -82,6 +85,10 @@ def add_run_options(group: argparse._ActionsContainer, options: Sequence[RunOpti
     """Add each option to an argparse parser or group; defaults stay None ("not given")."""
     for option in options:
         help_text = option.help.replace("%", "%%")
+        if option.default is not None:
+            help_text += f" (default: {option.default})"
+        if option.kind == "pairs":  # the command line writes a mapping as NAME=VALUE pairs
+            help_text = help_text.replace("{'principles': 'constitution'}", f"{option.flag} principles=constitution")
         if option.kind == "flag":
             group.add_argument(option.flag, dest=option.field, action="store_true", default=None, help=help_text)
         elif option.kind == "pairs":

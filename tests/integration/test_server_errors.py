@@ -45,7 +45,7 @@ def test_endpoint_down_is_502_on_every_route_with_one_log_line_each(tmp_path):
         assert invoke.status_code == 502
         assert invoke.json() == {
             "detail": f"cannot reach the model endpoint {down} "
-            "(is the server running? check the URL: --base-url or OPENAI_BASE_URL)",
+            "(is the server running? check OPENAI_BASE_URL, or spri batch's --base-url)",
             "error": "upstream_unreachable",
             "thread_id": "t-inv",
         }
