@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from langchain_core.messages import HumanMessage
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
 
 from spri.models.cache import CallCache, served_from_cache
 from tests.support.fakes import scripted
@@ -36,3 +37,20 @@ def test_the_cache_survives_the_process(tmp_path):
     later.cache = CallCache(path)
     reply = later.invoke([HumanMessage("Q?")])
     assert reply.text == "kept" and later.calls == []
+
+
+@pytest.mark.parametrize(
+    "change", [{"temperature": 0.9}, {"seed": 7}, {"max_tokens": 64}, {"model": "other"}, {"top_p": 0.5}]
+)
+def test_an_endpoint_models_sampling_settings_are_part_of_the_key(tmp_path, change):
+    """The cache keys on the model's settings as LangChain describes them (``_get_llm_string``): an
+    openai:NAME model with another temperature, seed, max_tokens or model name never hits."""
+    from langchain_core.outputs import ChatGeneration
+    from langchain_openai import ChatOpenAI
+
+    settings = {"model": "m", "api_key": "k", "temperature": 0.2, "seed": 1, "max_tokens": 32}
+    cache = CallCache(tmp_path / "calls.sqlite")
+    base, other = ChatOpenAI(**settings), ChatOpenAI(**{**settings, **change})
+    cache.update("PROMPT", base._get_llm_string(), [ChatGeneration(message=AIMessage("kept"))])
+    assert cache.lookup("PROMPT", base._get_llm_string())
+    assert cache.lookup("PROMPT", other._get_llm_string()) is None

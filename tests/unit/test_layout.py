@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import spri
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = {"spri": "spri", "graph": "spri.graph", "nodes": "spri.nodes", "state": "spri.state"}
 
@@ -64,6 +66,8 @@ def imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            if node.module == "spri":  # `from spri import X` is an import of the module X comes from
+                names.update(spri._EXPORTS[alias.name] for alias in node.names if alias.name in spri._EXPORTS)
     return names
 
 

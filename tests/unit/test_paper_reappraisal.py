@@ -117,6 +117,15 @@ async def test_the_critics_format_reminder_asks_for_result():
     assert "[RESULT]" in critic.calls[1][-1].text and critic.calls[1][-2].text == "I like these principles."
 
 
+async def test_a_critic_that_never_gives_a_result_ends_critic_unparseable():
+    critic = scripted(default="These principles seem fine to me.")  # never a [RESULT] line
+    result = await reappraise("spri", numbered_base(), critic)
+    # per stage: the critique, then one format reminder, then the stage stops with its draft
+    assert len(critic.calls) == 4 and all("[RESULT]" in call[-1].text for call in critic.calls[1::2])
+    assert result.stop_reason == {"principles": "critic_unparseable", "response": "critic_unparseable"}
+    assert result.principles and result.response and result.calls == 6
+
+
 @pytest.mark.parametrize(
     ("dimension", "passes"),
     [("self-responsibility", 1), ("attentional_activity", 3), ("consistency_with_internal_values", 6)],

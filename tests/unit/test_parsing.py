@@ -82,3 +82,27 @@ def test_prometheus_and_tagged_feedback():
     assert (c.score, c.feedback) == (2, "Too generic for this post.")
     c = parse_critique("<feedback>[Names the key fact.]</feedback><score>[4]</score>")
     assert (c.score, c.feedback) == (4, "Names the key fact.")
+
+
+def test_a_refusal_of_tools_dies_with_its_model():
+    """Text-only marks are kept per model object, not per id(): a new model never inherits one."""
+    import gc
+
+    from langchain_core.language_models import FakeListChatModel
+
+    from spri.models.verdicts import _VerdictTool
+
+    class ToolModel(FakeListChatModel):
+        def bind_tools(self, tools, **kwargs):  # type: ignore[no-untyped-def, override]
+            return self
+
+    tools = _VerdictTool()
+    refusing = ToolModel(responses=["x"])
+    assert tools.supported(refusing)
+    tools.refused(refusing)
+    assert not tools.supported(refusing)
+    key = id(refusing)
+    del refusing
+    gc.collect()
+    assert key not in tools._entries
+    assert tools.supported(ToolModel(responses=["x"]))
