@@ -170,7 +170,19 @@ def test_settings_guard_holds_across_engines(env, tmp_path, short_tmp):
             assert other.returncode == 2 and named in other.stderr, other.stderr
             assert other.stderr.count("\n") == 1
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before and len(server.requests) == 2 * 4
-    assert not sessions_of(str(short_tmp)), "refused before Ray was started"
+        assert not sessions_of(str(short_tmp)), "refused before Ray was started"
+        with open(source, "a") as handle:  # line 5: not JSON, reported with its line number by the driver
+            handle.write("{not json\n")
+        # execution settings may change: another engine, worker count and speculation
+        rest = ray_batch(env, source, out, "--workers", "2", "--speculate")
+        assert rest.returncode == 1, rest.stderr  # 1: an item failed (the bad line)
+    summary = json.loads(rest.stdout)
+    assert summary["done"] == 2 and summary["skipped_already_done"] == 2 and summary["failed"] == 1
+    exactly_once(out, 4)
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert [(e["id"], e["line"], e["type"]) for e in errors] == [("line-5", 5, "BadLine")]
+    assert json.loads((out / "meta.json").read_text())["execution"]["workers"] == 2
+    assert_no_ray_left(short_tmp)
 
 
 def test_driver_killed_mid_run_then_rerun_gives_every_id_once_and_leaves_no_ray(env, tmp_path, short_tmp):
