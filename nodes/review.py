@@ -9,8 +9,9 @@ HumanInTheLoopMiddleware use): its value has ``action_requests`` (one: ``review_
 or ``{"decisions": [{"type": "reject", "message": "..."}]}``: the principles are refined once more with
 the message as the feedback, then shown for review again. The short forms ``"approve"`` / ``True`` /
 ``{"action": "approve"}``, ``{"action": "edit", "principles": "..."}`` and
-``{"action": "reject", "message": "..."}`` are accepted too. Anything else is refused (and, through
-``spri.api``, refused before it is stored, so the thread stays paused and a correct answer still works).
+``{"action": "reject", "message": "..."}`` are accepted too. Anything else is refused: through ``spri.api``
+with an error before it is sent, and through the graph itself (LangGraph's server) by asking again with the
+reason under ``refused``; either way the thread stays paused and a correct answer still works.
 """
 
 from __future__ import annotations
@@ -116,9 +117,23 @@ def _message(text: Any, answer: Any) -> str | None:
 NEXT = Literal["draft_response", "refine_principles"]
 
 
+def ask_for_decision(request: dict[str, Any]) -> Decision:
+    """Pause for the reviewer's decision. A malformed answer is refused by asking again, the refusal (which
+    names the answer) under ``refused`` in the new request: LangGraph keeps every answer a node has read,
+    so raising instead would leave the bad answer to be read again on every later resume (a server thread
+    would stay broken). spri.api refuses bad answers before they are sent, so only clients of the graph
+    itself (LangGraph's server, RemoteGraph) see the repeated request."""
+    answer = interrupt(request)
+    while True:
+        try:
+            return read_decision(answer)
+        except InputError as refused:
+            answer = interrupt({**request, "refused": str(refused)})
+
+
 async def review_principles(state: State, runtime: Runtime[Context]) -> Command[NEXT]:
     request = review_request(state.current("principles"), state.judged("principles"))
-    decision = read_decision(interrupt(request))
+    decision = ask_for_decision(request)
     if decision.kind == "approve":
         return Command(goto="draft_response", update={"review": "approved", "review_note": None})
     if decision.kind == "edit":

@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypedDict
 
-import httpx
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
@@ -24,80 +19,13 @@ from langgraph_sdk import get_client
 from tests.integration.test_cli import deterministic
 from tests.support import ROOT
 from tests.support.fakes import RUN_REFINING_EACH_STAGE_ONCE
-from tests.support.openai_server import OpenAIServer, free_port
-from tests.support.processes import cli_env
-
-LANGGRAPH = Path(sys.executable).with_name("langgraph")
-SERDE_WARNINGS = ("Deserializing unregistered type", "Blocked deserialization")
-
-
-@dataclass
-class DevServer:
-    """`langgraph dev` in a project folder holding only langgraph.json and .env (as a user's would)."""
-
-    workdir: Path
-    env: dict[str, str]
-    log_path: Path
-    proc: subprocess.Popen | None = None
-    url: str = ""
-
-    def start(self) -> None:
-        port = free_port()
-        command = [str(LANGGRAPH), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(command, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{port}"
-        for _ in range(1200):
-            if self.proc.poll() is not None:
-                break
-            try:
-                if httpx.get(self.url + "/ok", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise AssertionError(f"langgraph dev did not come up:\n{self.log()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+from tests.support.langgraph_dev import LANGGRAPH, DevServer, langgraph_dev
 
 
 @pytest.fixture
 def studio(tmp_path) -> Iterator[DevServer]:
-    if not LANGGRAPH.exists():
-        pytest.fail(f"langgraph CLI not installed at {LANGGRAPH} (make test installs langgraph-cli[inmem])")
-    workdir = tmp_path / "project"  # langgraph dev writes .langgraph_api/ next to the config
-    workdir.mkdir()
-    shutil.copy(ROOT / "langgraph.json", workdir / "langgraph.json")
-    with OpenAIServer(deterministic) as model_server:
-        settings = {
-            "SPRI_MODEL": "openai:fake",
-            "OPENAI_API_KEY": "test-key",
-            "OPENAI_BASE_URL": model_server.base_url,
-            "SPRI_MAX_RETRIES": "0",
-        }
-        (workdir / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-        env = cli_env(tmp_path, LANGGRAPH_CLI_NO_ANALYTICS="1", LANGGRAPH_NO_VERSION_CHECK="true")
-        for name in settings:
-            env.pop(name, None)  # the settings come from .env, through langgraph.json's "env"
-        server = DevServer(workdir, env, tmp_path / "langgraph-dev.log")
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-        log = server.log()
-        assert not [w for w in SERDE_WARNINGS if w in log], log[-3000:]
+    with langgraph_dev(tmp_path, deterministic) as server:
+        yield server
 
 
 def test_langgraph_json_validates_without_warnings(tmp_path):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
-from spri import SpriError, arun
+from spri import Context, SpriError, arun, build_graph
 from spri.nodes.review import Decision, read_decision
 from tests.support.fakes import critique, scripted
 
@@ -151,3 +154,21 @@ async def test_a_rejection_without_a_message_still_asks_for_better_principles(db
     await arun("Q?", model=m, review_principles=True, checkpointer=db, thread_id="t")
     await arun(None, model=m, checkpointer=db, thread_id="t", resume={"action": "reject"})
     assert "rejected these principles" in m.calls[2][-1].text
+
+
+async def test_the_graph_itself_asks_again_after_a_malformed_answer_and_stays_resumable():
+    """Driven as LangGraph's server drives it (no spri.api refusing the answer first): LangGraph keeps each
+    answer a node reads, so the node must not fail on a bad one or every later resume would read it again."""
+    m = model()
+    graph = build_graph(InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    context = Context(model=m, review_principles=True)
+    await graph.ainvoke({"query": "Q?"}, config, context=context)
+    for bad in ({"decisions": [{"type": "typo"}]}, "yes"):
+        await graph.ainvoke(Command(resume=bad), config, context=context)
+        state = await graph.aget_state(config)
+        (pending,) = state.interrupts
+        assert state.next == ("review_principles",) and repr(bad) in pending.value["refused"]
+        assert pending.value["action_requests"][0]["args"] == {"principles": "P1"} and len(m.calls) == 2
+    done = await graph.ainvoke(Command(resume={"decisions": [{"type": "approve"}]}), config, context=context)
+    assert (done["review"], done["response"], len(m.calls)) == ("approved", "R1", 4)
