@@ -82,13 +82,15 @@ def test_plain_output_is_the_response(env, db):
 def test_show_prints_the_stage_history(env, db):
     with OpenAIServer(deterministic) as server:
         env["OPENAI_BASE_URL"] = server.base_url
-        spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "--thread", "t1", "-q", env=env)
+        asked = spri_cli("ask", "Q?", "--model", "openai:fake", "--db", db, "--thread", "t1", "--json", env=env)
     shown = spri_cli("show", "t1", "--db", db, env=env)
     assert shown.returncode == 0, shown.stderr
     assert "finished" in shown.stdout
     assert "== principles, draft 1 ==\nprinciples text" in shown.stdout
     assert "-- critique: 2/5 --" in shown.stdout
     assert "(response: accepted)" in shown.stdout
+    as_json = json.loads(spri_cli("show", "t1", "--db", db, "--json", env=env).stdout)
+    assert as_json == json.loads(asked.stdout)  # show --json is the shape (and here the content) of ask --json
 
 
 @pytest.mark.parametrize(
