@@ -29,6 +29,7 @@ from pydantic import Field
 
 from spri.models.calls import text_of, usage_of
 from spri.models.errors import LOCAL_EXTRA_HINT
+from spri.models.local_load import LOADING, open_llama
 from spri.models.parsing import parse_critique
 from spri.state import Critique, SpriError, Usage
 
@@ -58,19 +59,18 @@ class _Engine:
 @lru_cache(maxsize=16)
 def _engine(model_path: str, n_ctx: int, n_threads: int, slot: str = "default") -> _Engine:
     try:
-        import llama_cpp
+        import llama_cpp  # noqa: F401  (the runtime; open_llama uses it)
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise LocalModelError(LOCAL_EXTRA_HINT) from exc
     if not Path(model_path).is_file():
         raise LocalModelError(f"model file not found: {model_path}")
     try:
-        llm = llama_cpp.Llama(
+        llm = open_llama(
             model_path=model_path,
             n_ctx=n_ctx,
             n_batch=256,  # small per-context logits buffers (each slot is a context); prompt speed as 512
             n_threads=n_threads,
             n_threads_batch=n_threads,
-            verbose=False,
         )
     except Exception as exc:
         raise LocalModelError(f"cannot load GGUF model {model_path}: {exc}") from exc
@@ -146,7 +146,8 @@ class LocalChatModel(BaseChatModel):
         return self._engine(slot).llm
 
     def _engine(self, slot: str) -> _Engine:
-        return _engine(self.model_path, self.n_ctx, self.n_threads, slot)
+        with LOADING:  # two threads reaching a new slot together load it once
+            return _engine(self.model_path, self.n_ctx, self.n_threads, slot)
 
     def count_tokens(self, messages: list[dict[str, str]], slot: str = "default") -> int:
         engine = self._engine(slot)
