@@ -71,3 +71,12 @@ def test_slots_loading_at_once_leave_stdout_and_stderr_alone(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "stdout still here\n"
     assert done.stderr == "stderr still here\n"  # and nothing of llama.cpp's load report
+
+
+def test_a_failed_load_puts_stderr_back():
+    from spri.models.local_load import open_llama
+
+    before = sys.stderr
+    with pytest.raises(ValueError):  # a missing file fails inside llama-cpp-python's loader
+        open_llama(model_path="/nonexistent/model.gguf", n_ctx=64)
+    assert sys.stderr is before

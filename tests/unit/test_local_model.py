@@ -4,7 +4,6 @@ streaming helpers, and loading that leaves other threads' output alone."""
 from __future__ import annotations
 
 import io
-import sys
 import threading
 
 import pytest
@@ -64,13 +63,3 @@ def test_only_the_loading_threads_stderr_is_dropped():
     other.join()
     assert target.getvalue() == "progress\n"
     assert stream.encoding == target.encoding  # everything else is the stream's own
-
-
-def test_loading_puts_stderr_back():
-    pytest.importorskip("llama_cpp")
-    from spri.models import local_load
-
-    before = sys.stderr
-    with pytest.raises(ValueError):  # a missing file fails inside llama-cpp-python's loader
-        local_load.open_llama(model_path="/nonexistent/model.gguf", n_ctx=64)
-    assert sys.stderr is before
