@@ -15,20 +15,23 @@ import atexit
 import importlib.util
 import math
 import threading
+from collections.abc import AsyncIterator, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
 from spri.models.calls import text_of, usage_of
 from spri.models.errors import LOCAL_EXTRA_HINT
+from spri.models.local_load import LOADING, open_llama
+from spri.models.local_stream import in_worker_thread, reply_metadata, stream_reply, usage_metadata
 from spri.models.parsing import parse_critique
 from spri.state import Critique, SpriError, Usage
 
@@ -58,19 +61,18 @@ class _Engine:
 @lru_cache(maxsize=16)
 def _engine(model_path: str, n_ctx: int, n_threads: int, slot: str = "default") -> _Engine:
     try:
-        import llama_cpp
+        import llama_cpp  # noqa: F401  (the runtime; open_llama uses it)
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise LocalModelError(LOCAL_EXTRA_HINT) from exc
     if not Path(model_path).is_file():
         raise LocalModelError(f"model file not found: {model_path}")
     try:
-        llm = llama_cpp.Llama(
+        llm = open_llama(
             model_path=model_path,
             n_ctx=n_ctx,
             n_batch=256,  # small per-context logits buffers (each slot is a context); prompt speed as 512
             n_threads=n_threads,
             n_threads_batch=n_threads,
-            verbose=False,
         )
     except Exception as exc:
         raise LocalModelError(f"cannot load GGUF model {model_path}: {exc}") from exc
@@ -120,7 +122,16 @@ class LocalChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model_path": self.model_path, "n_ctx": self.n_ctx, "temperature": self.temperature}
+        """Everything that changes a reply (a call's grammar and slot are call options, which the
+        model-call cache keys by as well), so cached replies never cross settings."""
+        return {
+            "model_path": self.model_path,
+            "n_ctx": self.n_ctx,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "repeat_penalty": self.repeat_penalty,
+            "seed": self.seed,
+        }
 
     @property
     def model_name(self) -> str:
@@ -146,12 +157,46 @@ class LocalChatModel(BaseChatModel):
         return self._engine(slot).llm
 
     def _engine(self, slot: str) -> _Engine:
-        return _engine(self.model_path, self.n_ctx, self.n_threads, slot)
+        with LOADING:  # two threads reaching a new slot together load it once
+            return _engine(self.model_path, self.n_ctx, self.n_threads, slot)
 
     def count_tokens(self, messages: list[dict[str, str]], slot: str = "default") -> int:
         engine = self._engine(slot)
         text = "".join(f"<|{m['role']}|>\n{m['content']}\n" for m in messages)
         return len(engine.llm.tokenize(text.encode(), add_bos=True, special=True)) + 3 * len(messages)
+
+    def _request(
+        self, messages: list[BaseMessage], stop: list[str] | None, options: dict[str, Any]
+    ) -> tuple[_Engine, dict[str, Any], list[list[float]]]:
+        """The slot's engine, create_chat_completion's arguments, and where the digit probabilities
+        will land (``options``: the call options, see the class)."""
+        slot = str(options.get("slot") or "default")
+        engine = self._engine(slot)
+        chat = [{"role": _role(m), "content": m.text} for m in messages]
+        max_tokens = int(options.get("max_tokens") or self.max_tokens)
+        prompt_tokens = self.count_tokens(chat, slot)
+        if prompt_tokens + max_tokens > self.n_ctx:
+            raise LocalModelError(
+                f"prompt of about {prompt_tokens} tokens plus {max_tokens} to generate exceeds the "
+                f"embedded model's context of {self.n_ctx} tokens; shorten the input"
+            )
+        grammar = options.get("grammar")
+        marker = options.get("digit_probs_after")
+        captured: list[list[float]] = []
+        processors = None
+        if marker and engine.digit_tokens:
+            processors = [_digit_probe(engine, marker.encode(), captured)]
+        request = {
+            "messages": chat,
+            "max_tokens": max_tokens,
+            "temperature": self.temperature,
+            "repeat_penalty": self.repeat_penalty,
+            "seed": self.seed,
+            "stop": stop,
+            "grammar": _grammar(grammar) if grammar else None,
+            "logits_processor": processors,
+        }
+        return engine, request, captured
 
     def _generate(
         self,
@@ -160,48 +205,48 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        slot = str(kwargs.get("slot") or "default")
-        engine = self._engine(slot)
-        chat = [{"role": _role(m), "content": m.text} for m in messages]
-        max_tokens = int(kwargs.get("max_tokens") or self.max_tokens)
-        prompt_tokens = self.count_tokens(chat, slot)
-        if prompt_tokens + max_tokens > self.n_ctx:
-            raise LocalModelError(
-                f"prompt of about {prompt_tokens} tokens plus {max_tokens} to generate exceeds the "
-                f"embedded model's context of {self.n_ctx} tokens; shorten the input"
-            )
-        grammar = kwargs.get("grammar")
-        marker = kwargs.get("digit_probs_after")
-        captured: list[list[float]] = []
-        processors = None
-        if marker and engine.digit_tokens:
-            processors = [_digit_probe(engine, marker.encode(), captured)]
+        engine, request, captured = self._request(messages, stop, kwargs)
         with engine.lock:
-            out = engine.llm.create_chat_completion(
-                messages=chat,
-                max_tokens=max_tokens,
-                temperature=self.temperature,
-                repeat_penalty=self.repeat_penalty,
-                seed=self.seed,
-                stop=stop,
-                grammar=_grammar(grammar) if grammar else None,
-                logits_processor=processors,
-            )
+            out = engine.llm.create_chat_completion(**request)
         choice = out["choices"][0]
         usage = out.get("usage") or {}
-        metadata: dict[str, Any] = {"finish_reason": choice.get("finish_reason"), "model_name": self.model_name}
-        if captured:
-            metadata["digit_probs"] = captured[0]
         message = AIMessage(
             content=(choice["message"].get("content") or "").strip(),
-            response_metadata=metadata,
-            usage_metadata={
-                "input_tokens": usage.get("prompt_tokens", 0),
-                "output_tokens": usage.get("completion_tokens", 0),
-                "total_tokens": usage.get("total_tokens", 0),
-            },
+            response_metadata=reply_metadata(choice.get("finish_reason"), self.model_name, captured),
+            usage_metadata=usage_metadata(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """The reply token by token (grammar and digit probabilities as in a whole reply). With stop
+        words it comes as one chunk: llama-cpp-python's stream does not say whether a stop word or the
+        end of generation ended it, and so how many tokens it used."""
+        if stop:
+            whole = self._generate(messages, stop, **kwargs).generations[0].message
+            yield ChatGenerationChunk(message=AIMessageChunk(**whole.model_dump(include=_WHOLE), chunk_position="last"))
+            return
+        engine, request, captured = self._request(messages, stop, kwargs)
+        yield from stream_reply(engine.llm, engine.lock, request, self.model_name, captured)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """:meth:`_stream` run in one worker thread (llama.cpp blocks), its chunks handed over as written."""
+        async for chunk in in_worker_thread(lambda: self._stream(messages, stop, **kwargs)):
+            yield chunk
+
+
+_WHOLE = {"content", "response_metadata", "usage_metadata"}
 
 
 def _role(message: BaseMessage) -> str:
