@@ -31,6 +31,16 @@ from spri.models.openai_http import PlainCompletions, RawReply
 class PlainChatOpenAI(ChatOpenAI):
     """``ChatOpenAI`` whose plain requests are answered without a worker thread (see the module)."""
 
+    @classmethod
+    def lc_id(cls) -> list[str]:
+        """Serialized as the ``ChatOpenAI`` it is: the model-call cache's keys (and traces) are
+        ``ChatOpenAI``'s, so a cache filled before still answers."""
+        return ChatOpenAI.lc_id()
+
+    def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
+        """Named as the ``ChatOpenAI`` it is (in its serialized form and traces), unless given a name."""
+        return super().get_name(suffix, name=name or self.name or ChatOpenAI.__name__)
+
     async def _agenerate(
         self,
         messages: list[BaseMessage],

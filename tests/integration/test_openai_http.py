@@ -162,3 +162,17 @@ async def test_a_body_that_is_not_json_keeps_its_response(monkeypatch):
         with pytest.raises(json.JSONDecodeError) as caught:
             await plain.ainvoke(MESSAGES)
     assert caught.value.response.status_code == 200  # attached, as ChatOpenAI attaches it
+
+
+def test_serialized_as_chat_openai(monkeypatch):
+    """The model-call cache keys a call by the model's serialized form: ours is ChatOpenAI's, so a
+    cache filled by a plain ChatOpenAI (or before this class existed) still answers."""
+    from langchain_openai import ChatOpenAI
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    ours = models.chat_openai("fake", base_url="http://127.0.0.1:9/v1", max_tokens=64)
+    theirs = ChatOpenAI(
+        model="fake", base_url="http://127.0.0.1:9/v1", max_tokens=64, timeout=ours.request_timeout, max_retries=3
+    )
+    assert ours.to_json()["id"] == theirs.to_json()["id"] == ["langchain", "chat_models", "openai", "ChatOpenAI"]
+    assert ours._get_llm_string(stop=None) == theirs._get_llm_string(stop=None)
