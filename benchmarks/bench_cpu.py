@@ -91,13 +91,13 @@ CHANGES = [
     "- `spri batch` runs on uvloop's event loop where it is installed (`spri.cli.event_loop`, "
     "`SPRI_UVLOOP=0` for asyncio's).",
     "",
-    "Kept as they were: retries (429 `Retry-After`, 5xx, timeouts), the output file's fsync per item, "
-    "accounting, the model-call cache, and LangSmith tracing when it is on (these paths are untouched). What "
+    "Kept as they were (tests): retries (429 `Retry-After`, 5xx, timeouts), the output file's fsync per item, "
+    "accounting, the model-call cache and its keys, and LangSmith tracing when it is on. What "
     "is left is mostly LangGraph's per-step machinery (tasks, channels, configs and callbacks for 6 nodes and "
     "5 routers per item), the HTTP stack (httpx, httpcore, h11, anyio: building, sending and reading each "
-    "request) and the openai client's request building. SPRI's own share (nodes, prompts, parsing, the output "
-    "file and its fsync, the batch's one garbage collection, and the request and reply handling taken over "
-    "from the openai SDK above) is in the `spri (ours)` row.",
+    "request, including the openai client's request building, which happens mostly in httpx). SPRI's own "
+    "share (nodes, prompts, parsing, the output file and its fsync, the batch's one garbage collection, "
+    "and the request and reply handling taken over from the openai SDK above) is in the `spri (ours)` row.",
 ]
 
 
