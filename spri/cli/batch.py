@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from spri.batch import Stats, parse_shard, run_batch
+from spri.cli import event_loop
 from spri.options import context_overrides, pairs, run_options
 
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -73,7 +74,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         **options,
     )
     try:
-        summary = asyncio.run(stoppable(work))
+        summary = event_loop.run(stoppable(work))
     except (KeyboardInterrupt, Stopped) as exc:
         signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
         return interrupted(stats, args.output, signum)

@@ -70,8 +70,7 @@ class RawCreate:
     async def create(self, **params: Any) -> Any:
         if not self._owner.sends_as_is(params):
             return await self._owner.sdk.with_raw_response.create(**params)
-        response = await self._owner.client.post(PATH, cast_to=HTTPResponse, body=params)
-        return RawReply(response)
+        return await self._owner.send(params)
 
 
 class PlainCompletions:
@@ -85,6 +84,10 @@ class PlainCompletions:
     def sends_as_is(self, params: dict[str, Any]) -> bool:
         known = _sdk_parameters(type(self.sdk).create)
         return not params.get("stream") and known.issuperset(params) and is_plain_json(params)
+
+    async def send(self, params: dict[str, Any]) -> RawReply:
+        """Post a request that :meth:`sends_as_is` as it is."""
+        return RawReply(await self.client.post(PATH, cast_to=HTTPResponse, body=params))
 
     @property
     def with_raw_response(self) -> RawCreate:

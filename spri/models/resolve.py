@@ -86,22 +86,24 @@ def _local(path: str, max_tokens: int) -> BaseChatModel:
 def chat_openai(name: str, *, base_url: str | None = None, max_tokens: int = 512) -> BaseChatModel:
     """A ChatOpenAI with our timeout and retries and an HTTP client of its own (langchain-openai
     otherwise shares one process-wide, whose pooled connections belong to the first event loop), which
-    sends plain requests without the SDK's per-call typing work (spri.models.openai_http)."""
+    sends plain requests without the SDK's per-call typing work (spri.models.openai_http) and builds
+    their results without a worker thread (spri.models.openai_chat), and checks its idle connections
+    cheaply (spri.models.http_client)."""
     settings = env()
     if not settings.openai_api_key:
         raise ModelError(
             f"model openai:{name} needs OPENAI_API_KEY (for a local server that ignores keys, set any value)"
         )
-    import openai
-    from langchain_openai import ChatOpenAI
+    from spri.models.http_client import http_client  # these import openai: only when a model needs it
+    from spri.models.openai_chat import PlainChatOpenAI
 
     options: dict[str, Any] = {"base_url": base_url} if base_url else {}
-    model = ChatOpenAI(
+    model = PlainChatOpenAI(
         model=name,
         max_tokens=max_tokens,
         timeout=settings.timeout,
         max_retries=settings.max_retries,
-        http_async_client=openai.DefaultAsyncHttpxClient(),
+        http_async_client=http_client(),
         **options,
     )
     model.async_client = PlainCompletions(model.root_async_client)

@@ -3,13 +3,15 @@ bodies and the same results as the openai SDK's own path, which still serves eve
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from spri import models
 from spri.models.openai_http import PlainCompletions, is_plain_json
 from spri.models.verdicts import CriticReply
-from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.openai_server import Fault, OpenAIServer, Reply
 
 MESSAGES = [SystemMessage(content="You write principles."), HumanMessage(content="How do I learn to swim?")]
 
@@ -90,3 +92,87 @@ def test_only_plain_json_is_sent_as_it_is():
     assert not is_plain_json({"response_format": CriticReply})
     assert not is_plain_json({"messages": iter([])})
     assert not is_plain_json({1: "non-string key"})
+
+
+@pytest.fixture
+def hand_offs(monkeypatch):
+    """How often ChatOpenAI handed a reply to a worker thread to build its chat result."""
+    from langchain_openai.chat_models import base
+
+    seen = []
+    hand_off = base.run_in_executor
+
+    async def counted(*args, **kwargs):
+        seen.append(args)
+        return await hand_off(*args, **kwargs)
+
+    monkeypatch.setattr(base, "run_in_executor", counted)
+    return seen
+
+
+async def test_plain_results_are_built_without_a_worker_thread(server, hand_offs):
+    plain, sdk = pair(server)
+    plain.include_response_headers = sdk.include_response_headers = True
+    ours = await plain.ainvoke(MESSAGES)
+    assert hand_offs == []
+    theirs = await sdk.ainvoke(MESSAGES)
+    assert len(hand_offs) == 1
+    assert comparable(ours) == comparable(theirs)
+    ignored = {"date"}
+    headers = [{k: v for k, v in m.response_metadata["headers"].items() if k not in ignored} for m in (ours, theirs)]
+    assert headers[0] == headers[1] and headers[0]["content-type"] == "application/json"
+
+
+def _error(status, message):
+    return Fault(status=status, body=json.dumps({"error": {"message": message, "type": "invalid_request_error"}}))
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        _error(400, "This model's maximum context length is 10 tokens (context_length_exceeded)"),
+        _error(400, "Unsupported parameter: 'n'"),
+        _error(401, "Incorrect API key provided"),
+        _error(404, "The model 'fake' does not exist"),
+        _error(429, "Rate limit reached"),
+        _error(500, "The server had an error"),
+    ],
+    ids=["context", "bad-request", "auth", "not-found", "rate-limit", "server-error"],
+)
+async def test_errors_are_translated_as_chat_openai_translates_them(monkeypatch, fault):
+    monkeypatch.setenv("SPRI_MAX_RETRIES", "0")
+    with OpenAIServer(lambda request: fault) as failing:
+        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        plain, sdk = pair(failing)
+        raised = []
+        for model in (plain, sdk):
+            with pytest.raises(Exception) as caught:
+                await model.ainvoke(MESSAGES)
+            raised.append(caught.value)
+    ours, theirs = raised
+    assert type(ours) is type(theirs) and str(ours) == str(theirs)
+    assert type(ours).__module__.startswith("langchain_openai")  # translated, as ChatOpenAI does
+
+
+async def test_a_body_that_is_not_json_keeps_its_response(monkeypatch):
+    monkeypatch.setenv("SPRI_MAX_RETRIES", "0")
+    with OpenAIServer(lambda request: Fault(malformed=True)) as failing:
+        monkeypatch.setenv("OPENAI_API_KEY", "test")
+        plain, _ = pair(failing)
+        with pytest.raises(json.JSONDecodeError) as caught:
+            await plain.ainvoke(MESSAGES)
+    assert caught.value.response.status_code == 200  # attached, as ChatOpenAI attaches it
+
+
+def test_serialized_as_chat_openai(monkeypatch):
+    """The model-call cache keys a call by the model's serialized form: ours is ChatOpenAI's, so a
+    cache filled by a plain ChatOpenAI (or before this class existed) still answers."""
+    from langchain_openai import ChatOpenAI
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    ours = models.chat_openai("fake", base_url="http://127.0.0.1:9/v1", max_tokens=64)
+    theirs = ChatOpenAI(
+        model="fake", base_url="http://127.0.0.1:9/v1", max_tokens=64, timeout=ours.request_timeout, max_retries=3
+    )
+    assert ours.to_json()["id"] == theirs.to_json()["id"] == ["langchain", "chat_models", "openai", "ChatOpenAI"]
+    assert ours._get_llm_string(stop=None) == theirs._get_llm_string(stop=None)
