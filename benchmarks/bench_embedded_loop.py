@@ -159,6 +159,7 @@ def report(results: dict[str, Any]) -> str:
     walls, cpus = [r["wall"] for r in runs], [r["cpu"] for r in runs]
     cleans = [cleanliness(r["result"]["principles"] or "", r["result"]["response"] or "") for r in runs]
     wall, cpu = statistics.median(walls), statistics.median(cpus)
+    loads = [r["load"] for r in runs]
     ranking = "; ".join(f"{name}: {wins}/{total}" for name, (wins, total) in results["ranking"].items())
     lines = [
         "## P10 — embedded model: the live loop (issue 16)",
@@ -173,7 +174,8 @@ def report(results: dict[str, Any]) -> str:
         f"Median wall time {wall:.1f} s (target <= {TARGET_SECONDS:.0f} s: "
         f"{'met' if wall <= TARGET_SECONDS else 'not met'} on this machine); median {cpu:.1f} CPU-s "
         f"(about {cpu / 2:.0f} s on 2 free cores); median "
-        f"{statistics.median(r['result']['calls'] for r in runs):.0f} model calls.",
+        f"{statistics.median(r['result']['calls'] for r in runs):.0f} model calls. The load average was "
+        f"{min(loads):.1f}-{max(loads):.1f} on 2 cores during these runs, so wall times here say little.",
         "",
         *_stage_rows(runs),
         "",
