@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import BaseMessage
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from spri import arun
 from spri.models import Subject
@@ -19,12 +19,11 @@ PRINCIPLES = "1. Mention light.\n2. Mention watering.\n3. Mention pinching."
 
 
 class NativeModel(ScriptedChatModel):
-    """A scripted model with the embedded model's hooks: it records the subjects and the call options,
-    and judges with scores from a list."""
+    """A scripted model with the embedded model's hooks: it records the subjects it is given and judges
+    with scores from a list."""
 
-    scores: list[float] = []
+    scores: list[float] = Field(default_factory=list)
     _subjects: list[tuple[str, Subject | None]] = PrivateAttr(default_factory=list)
-    _options: list[dict[str, Any]] = PrivateAttr(default_factory=list)
 
     def draft_options(self, *, grammar: str, slot: str, subject: Subject | None = None) -> dict[str, Any]:
         self._subjects.append(("draft:" + slot, subject))
@@ -37,10 +36,6 @@ class NativeModel(ScriptedChatModel):
         expected = self.scores.pop(0)
         critique = Critique(score=int(expected + 0.5), feedback=f"fb {expected}", raw="", expected_score=expected)
         return critique, Usage(calls=1)
-
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
-        self._options.append(kwargs)
-        return super()._generate(messages, stop, run_manager, **kwargs)
 
 
 async def test_drafts_and_verdicts_carry_their_subject():
