@@ -124,9 +124,11 @@ def text_checks(subject: Subject, draft: str, fluency: float, *, own: bool) -> d
     """The checks a response fails, each with the score it caps at. ``own``: a draft of ours (not a
     given response being judged), also checked for talk about principles/feedback."""
     failed: dict[str, int] = {}
+    # a judgment's input shows the response judged too: only its request counts for copying
+    request = subject.query if subject.judged is not None and subject.query else subject.request
     checks: list[tuple[str, bool, int]] = [
         ("nonsense", fluency < NONSENSE, 1),
-        ("copies_request", share_in(draft, subject.request) >= COPY, 2),
+        ("copies_request", share_in(draft, request) >= COPY, 2),
         ("copies_principles", bool(subject.principles) and share_in(draft, subject.principles or "") >= COPY, 2),
         ("repeats", repetition(draft) >= REPEATS, 2),
         ("meta", own and bool(META.search(draft)), 2),

@@ -132,6 +132,13 @@ def test_text_checks_cap_the_score():
     assert text_checks(subject, good[:-1] + " and then", -3.0, own=True) == {"truncated": 3}
 
 
+def test_a_judged_response_is_not_taken_for_a_copy_of_the_input_that_shows_it():
+    answer = "Lower the egg into boiling water and cook it for six to seven minutes, then cool it in cold water."
+    shown = f"{REQUEST}\n\nResponse to evaluate:\n{answer}"
+    judged = Subject("response", shown, query="How do I boil an egg so the yolk is still a little soft?", judged=answer)
+    assert text_checks(judged, answer, -3.0, own=False) == {}
+
+
 def test_principle_checks():
     subject = Subject("principles", REQUEST)
     assert principle_checks(subject, PRINCIPLES, -3.0) == {}
