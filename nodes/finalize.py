@@ -41,7 +41,13 @@ def _judgment(state: State, ctx: Context, principles: str | None) -> dict[str, A
     verdicts = state.verdicts.get("response")
     if profile_of(ctx).response.output != "verdict" or not verdicts:
         return {}
-    return {"rubric": principles, "score": verdicts[-1].score, "feedback": verdicts[-1].feedback}
+    final = verdicts[-1]
+    return {
+        "rubric": principles,
+        "score": final.score,
+        "feedback": final.feedback,
+        "expected_score": final.expected_score,
+    }
 
 
 async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

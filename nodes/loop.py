@@ -93,6 +93,21 @@ def _writer_messages(
     return _messages(system, render("draft"), current, revise)
 
 
+def _subject(
+    stage: Stage, state: State, variables: dict[str, Any], *, draft: str | None = None, judged: bool = False
+) -> models.Subject:
+    """The parts a stage's messages show, for models that write or judge their own way."""
+    return models.Subject(
+        stage=stage,
+        request=variables.get("input") or "",
+        query=state.query or "",
+        principles=variables.get("principles"),
+        draft=draft,
+        feedback=state.next_feedback(stage) if draft is not None and not judged else None,
+        judged=(state.response_to_judge or "") if judged else None,
+    )
+
+
 def _reading(prompts: StagePrompts, *, judgment: bool) -> models.Reading:
     """How a verdict of this stage is asked for and read: a judgment draft or a critique."""
     if judgment:
@@ -125,6 +140,7 @@ def _writer(stage: StageInputs, step: str) -> Node:
                 slot=slot,
                 untrusted=untrusted_text(variables),
                 reading=_reading(prompts, judgment=True),
+                subject=_subject(stage.name, state, variables, judged=True),
             )
             return {
                 "drafts": {stage.name: [verdict.as_text()]},
@@ -132,8 +148,15 @@ def _writer(stage: StageInputs, step: str) -> Node:
                 **_spent(stage.name, "base", usage),
             }
         grammar = profile.render(stage.name, "grammar", max_chars=(ctx.max_tokens - 16) * 3)
+        revised = state.current(stage.name) if step == "refine" else None
         reply = await models.generate(
-            ctx.model, messages, role="base", max_tokens=ctx.max_tokens, grammar=grammar, slot=slot
+            ctx.model,
+            messages,
+            role="base",
+            max_tokens=ctx.max_tokens,
+            grammar=grammar,
+            slot=slot,
+            subject=_subject(stage.name, state, variables, draft=revised),
         )
         return {"drafts": {stage.name: [reply.text]}, **_spent(stage.name, "base", reply.usage)}
 
@@ -172,6 +195,7 @@ def judge(stage: StageInputs) -> Node:
             slot=f"{role}:{stage.name}",
             untrusted=untrusted_text(variables, draft),
             reading=_reading(prompts, judgment=False),
+            subject=_subject(stage.name, state, variables, draft=draft, judged=False) if draft is not None else None,
         )
         round_ = state.round(stage.name) + 1
         annotate(ctx, stage=stage.name, round=round_, score=critique.score, expected_score=critique.expected_score)

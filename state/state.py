@@ -151,6 +151,11 @@ class Output(BaseModel):
     rubric: str | None = Field(default=None, description="Judgment profiles (rubric): the rubric used.")
     score: Score | None = Field(default=None, description="Judgment profiles: the final judgment's score 1-5.")
     feedback: str | None = Field(default=None, description="Judgment profiles: the final judgment's feedback.")
+    expected_score: float | None = Field(
+        default=None,
+        description="Judgment profiles: the final judgment's score on a continuous 1-5 scale, where the model "
+        "gives one (the embedded model; `score` is this value rounded).",
+    )
     drafts: Annotated[dict[str, list[str]], append_per_stage] = Field(
         default_factory=dict, description="Every draft per stage, oldest first; the last one is final."
     )

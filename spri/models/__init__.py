@@ -16,6 +16,7 @@ from spri.models.errors import ModelError
 from spri.models.pool import EndpointPool, endpoint_pool
 from spri.models.resolve import chat_openai, resolve
 from spri.models.retry import MODEL_CALL_RETRY, is_transient
+from spri.models.subject import Subject
 from spri.models.verdicts import Reading, formatted_answer, verdict
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Reading",
     "Reply",
     "Speculation",
+    "Subject",
     "chat_openai",
     "endpoint_pool",
     "formatted_answer",

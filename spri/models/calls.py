@@ -16,6 +16,7 @@ from langchain_core.runnables import ensure_config
 from spri.models.cache import served_from_cache
 from spri.models.errors import ModelError
 from spri.models.resolve import resolve
+from spri.models.subject import Subject
 from spri.state import Usage
 from spri.state.context import ModelSpec
 
@@ -30,7 +31,7 @@ class Reply:
 class TakesDraftOptions(Protocol):
     """A model with call options of its own for drafts (the embedded model: a grammar, a KV-cache slot)."""
 
-    def draft_options(self, *, grammar: str, slot: str) -> dict[str, Any]: ...
+    def draft_options(self, *, grammar: str, slot: str, subject: Subject | None = None) -> dict[str, Any]: ...
 
 
 def usage_of(message: BaseMessage | None) -> Usage:
@@ -110,13 +111,25 @@ def call_config(role: str, *, visible: bool = False) -> Any:
 
 
 async def generate(
-    spec: ModelSpec, messages: list[BaseMessage], *, role: str, max_tokens: int, grammar: str = "", slot: str = ""
+    spec: ModelSpec,
+    messages: list[BaseMessage],
+    *,
+    role: str,
+    max_tokens: int,
+    grammar: str = "",
+    slot: str = "",
+    subject: Subject | None = None,
 ) -> Reply:
     """One reply of the model (held to ``grammar`` where the model supports grammars). ``slot`` names the
-    embedded model's KV cache to reuse (calls sharing a prompt prefix should share a slot). An empty
-    reply is retried once, then reported as an error."""
+    embedded model's KV cache to reuse (calls sharing a prompt prefix should share a slot); ``subject``
+    gives a model with draft options of its own the parts the messages show. An empty reply is retried
+    once, then reported as an error."""
     model = resolve(spec, max_tokens)
-    options = model.draft_options(grammar=grammar, slot=slot or role) if isinstance(model, TakesDraftOptions) else {}
+    options = (
+        model.draft_options(grammar=grammar, slot=slot or role, subject=subject)
+        if isinstance(model, TakesDraftOptions)
+        else {}
+    )
     usage = Usage(calls=0)
     for _ in range(2):
         message = await model.ainvoke(messages, config=call_config(role, visible=True), **options)

@@ -11,9 +11,11 @@ seed examples, scale) are not evaluated again. Calls on one slot are serialised 
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import importlib.util
 import math
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import suppress
@@ -30,9 +32,11 @@ from pydantic import Field
 
 from spri.models.calls import text_of, usage_of
 from spri.models.errors import LOCAL_EXTRA_HINT
+from spri.models.local_drafts import DraftPlan, draft_options, plan_draft
 from spri.models.local_load import LOADING, open_llama
 from spri.models.local_stream import in_worker_thread, reply_metadata, stream_reply, usage_metadata
 from spri.models.parsing import parse_critique
+from spri.models.subject import Subject
 from spri.state import Critique, SpriError, Usage
 
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -56,10 +60,14 @@ class _Engine:
     llm: Any
     lock: threading.Lock = field(default_factory=threading.Lock)
     digit_tokens: tuple[int, ...] = ()
+    critic: Any = None
+    """The slot's LocalCritic (spri.models.local_critic), made on its first verdict."""
 
 
 @lru_cache(maxsize=16)
 def _engine(model_path: str, n_ctx: int, n_threads: int, slot: str = "default") -> _Engine:
+    # llama.cpp's OpenMP threads otherwise spin while waiting, 2.4x slower on a shared CPU (read at load)
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     try:
         import llama_cpp  # noqa: F401  (the runtime; open_llama uses it)
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -115,6 +123,8 @@ class LocalChatModel(BaseChatModel):
     temperature: float = 0.2
     repeat_penalty: float = 1.1
     seed: int = 0
+    response_tokens: int = 200
+    """Most tokens of a free-text response draft (then trimmed to its last full sentence)."""
 
     @property
     def _llm_type(self) -> str:
@@ -131,26 +141,42 @@ class LocalChatModel(BaseChatModel):
             "temperature": self.temperature,
             "repeat_penalty": self.repeat_penalty,
             "seed": self.seed,
+            "response_tokens": self.response_tokens,
         }
 
     @property
     def model_name(self) -> str:
         return Path(self.model_path).name
 
-    def draft_options(self, *, grammar: str, slot: str) -> dict[str, Any]:
-        """Call options for a draft: the grammar it must follow, and the KV-cache slot to reuse."""
-        return {"grammar": grammar, "slot": slot} if grammar else {"slot": slot}
+    def draft_options(self, *, grammar: str, slot: str, subject: Subject | None = None) -> dict[str, Any]:
+        """Call options for a draft: the grammar it must follow, the KV-cache slot to reuse, and how it is
+        kept clean (spri.models.local_drafts)."""
+        return draft_options(grammar, slot, subject)
 
     async def averdict(
-        self, messages: list[BaseMessage], *, max_tokens: int, slot: str, config: Any
+        self, messages: list[BaseMessage], *, max_tokens: int, slot: str, config: Any, subject: Subject | None = None
     ) -> tuple[Critique, Usage]:
-        """A verdict held to the 'Feedback: ... / Score: N' grammar, its score the probability-weighted
-        mean of the digits 1..5 at the score position. The grammar puts the model's own score on the
-        last line, so nothing needs filtering for quoted text."""
+        """A verdict on a draft (or, in a judgment, on the given response) read from log-probabilities
+        by spri.models.local_critic. Other verdicts (on a judgment draft) are held to the
+        'Feedback: ... / Score: N' grammar, their score the probability-weighted mean of the digits
+        1..5 at the score position."""
+        if subject is not None and (subject.draft is not None or subject.judged is not None):
+            return await asyncio.to_thread(self._read_verdict, subject, slot)
         message = await self.ainvoke(
             messages, config, grammar=critic_grammar(max_tokens), digit_probs_after=SCORE_MARKER, slot=slot
         )
         return _with_probabilities(parse_critique(text_of(message)), message), usage_of(message)
+
+    def _read_verdict(self, subject: Subject, slot: str) -> tuple[Critique, Usage]:
+        from spri.models.local_critic import LocalCritic
+
+        engine = self._engine(slot)
+        with engine.lock:
+            if engine.critic is None:
+                engine.critic = LocalCritic(engine.llm)
+            before = engine.critic.scorer.decoded
+            critique = engine.critic.verdict(subject)
+            return critique, Usage(calls=1, input_tokens=engine.critic.scorer.decoded - before)
 
     def load(self, slot: str = "default") -> Any:
         """The loaded ``llama_cpp.Llama`` of a slot (loading it on first use)."""
@@ -167,36 +193,39 @@ class LocalChatModel(BaseChatModel):
 
     def _request(
         self, messages: list[BaseMessage], stop: list[str] | None, options: dict[str, Any]
-    ) -> tuple[_Engine, dict[str, Any], list[list[float]]]:
-        """The slot's engine, create_chat_completion's arguments, and where the digit probabilities
-        will land (``options``: the call options, see the class)."""
+    ) -> tuple[_Engine, dict[str, Any], list[list[float]], DraftPlan]:
+        """The slot's engine, create_chat_completion's arguments, where the digit probabilities will land,
+        and the draft's plan (how a draft is kept clean and finished; see spri.models.local_drafts)."""
         slot = str(options.get("slot") or "default")
         engine = self._engine(slot)
         chat = [{"role": _role(m), "content": m.text} for m in messages]
         max_tokens = int(options.get("max_tokens") or self.max_tokens)
-        prompt_tokens = self.count_tokens(chat, slot)
-        if prompt_tokens + max_tokens > self.n_ctx:
+        plan = plan_draft(
+            engine.llm, chat, options, max_tokens=max_tokens, seed=self.seed, response_tokens=self.response_tokens
+        )
+        prompt_tokens = self.count_tokens(plan.chat, slot)
+        if prompt_tokens + plan.max_tokens > self.n_ctx:
             raise LocalModelError(
-                f"prompt of about {prompt_tokens} tokens plus {max_tokens} to generate exceeds the "
+                f"prompt of about {prompt_tokens} tokens plus {plan.max_tokens} to generate exceeds the "
                 f"embedded model's context of {self.n_ctx} tokens; shorten the input"
             )
         grammar = options.get("grammar")
         marker = options.get("digit_probs_after")
         captured: list[list[float]] = []
-        processors = None
+        processors = list(plan.processors)
         if marker and engine.digit_tokens:
-            processors = [_digit_probe(engine, marker.encode(), captured)]
+            processors.append(_digit_probe(engine, marker.encode(), captured))
         request = {
-            "messages": chat,
-            "max_tokens": max_tokens,
+            "messages": plan.chat,
+            "max_tokens": plan.max_tokens,
             "temperature": self.temperature,
             "repeat_penalty": self.repeat_penalty,
-            "seed": self.seed,
+            "seed": plan.seed,
             "stop": stop,
             "grammar": _grammar(grammar) if grammar else None,
-            "logits_processor": processors,
+            "logits_processor": processors or None,
         }
-        return engine, request, captured
+        return engine, request, captured, plan
 
     def _generate(
         self,
@@ -205,14 +234,16 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        engine, request, captured = self._request(messages, stop, kwargs)
+        engine, request, captured, plan = self._request(messages, stop, kwargs)
         with engine.lock:
             out = engine.llm.create_chat_completion(**request)
         choice = out["choices"][0]
         usage = out.get("usage") or {}
+        metadata = reply_metadata(choice.get("finish_reason"), self.model_name, captured)
+        content, metadata["trimmed"] = plan.finish((choice["message"].get("content") or "").strip())
         message = AIMessage(
-            content=(choice["message"].get("content") or "").strip(),
-            response_metadata=reply_metadata(choice.get("finish_reason"), self.model_name, captured),
+            content=content,
+            response_metadata=metadata,
             usage_metadata=usage_metadata(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -231,8 +262,9 @@ class LocalChatModel(BaseChatModel):
             whole = self._generate(messages, stop, **kwargs).generations[0].message
             yield ChatGenerationChunk(message=AIMessageChunk(**whole.model_dump(include=_WHOLE), chunk_position="last"))
             return
-        engine, request, captured = self._request(messages, stop, kwargs)
-        yield from stream_reply(engine.llm, engine.lock, request, self.model_name, captured)
+        engine, request, captured, plan = self._request(messages, stop, kwargs)
+        finish = plan.finish if plan.response else None  # other drafts are returned as written
+        yield from stream_reply(engine.llm, engine.lock, request, self.model_name, captured, finish)
 
     async def _astream(
         self,

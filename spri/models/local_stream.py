@@ -19,6 +19,8 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk
 
+from spri.models.local_text import PREAMBLE, PREAMBLE_START, sentence_ends
+
 T = TypeVar("T")
 
 
@@ -73,25 +75,78 @@ class Stripped:
         return body
 
 
+class Finished:
+    """Pieces of a draft in (already stripped), pieces out whose concatenation is the draft as
+    ``finish`` leaves it (spri.models.local_drafts: an announcing first line dropped, cut after the last
+    full sentence). Text is let out up to the end of the sentence before the last complete one, which
+    no later text or trimming can change; the rest comes when the draft is done. Should ``finish``
+    change text already let out (an edge case of quotation marks), the draft is what was let out."""
+
+    def __init__(self, finish: Callable[[str], tuple[str, bool]]) -> None:
+        self.finish = finish
+        self.text = ""
+        self.sent = ""
+
+    def feed(self, piece: str) -> str:
+        self.text += piece
+        safe = settled(self.text)
+        if len(safe) <= len(self.sent) or not safe.startswith(self.sent):
+            return ""
+        out, self.sent = safe[len(self.sent) :], safe
+        return out
+
+    def close(self) -> tuple[str, bool]:
+        """(the rest of the draft, whether it was trimmed)."""
+        finished, trimmed = self.finish(self.text)
+        if not finished.startswith(self.sent):
+            return "", True
+        return finished[len(self.sent) :], trimmed
+
+
+def settled(text: str) -> str:
+    """The part of a finished draft that ``text``, a draft still being written, already fixes."""
+    if text.startswith('"'):  # a reply quoted whole is unwrapped when done
+        return ""
+    if PREAMBLE_START.match(text):
+        if "\n" not in text:
+            return ""
+        text = PREAMBLE.sub("", text).strip()
+    ends = sentence_ends(text)
+    return text[: ends[-2]] if len(ends) >= 2 else ""
+
+
 def stream_reply(
-    llm: Any, lock: threading.Lock, request: dict[str, Any], model_name: str, digit_probs: list[list[float]]
+    llm: Any,
+    lock: threading.Lock,
+    request: dict[str, Any],
+    model_name: str,
+    digit_probs: list[list[float]],
+    finish: Callable[[str], tuple[str, bool]] | None = None,
 ) -> Iterator[ChatGenerationChunk]:
     """The chunks of one streamed chat completion (``request``: create_chat_completion's arguments);
-    the last one carries the finish reason, the digit probabilities and the token usage."""
+    the last one carries the finish reason, the digit probabilities and the token usage. ``finish``: how
+    the whole draft is finished (see :class:`Finished`)."""
     tally = TokenTally()
     processors = [tally, *(request.get("logits_processor") or [])]
     text = Stripped()
+    finished = Finished(finish) if finish is not None else None
     finish_reason = None
     with lock:
         for part in llm.create_chat_completion(**{**request, "logits_processor": processors, "stream": True}):
             choice = part["choices"][0]
             finish_reason = choice.get("finish_reason") or finish_reason
             piece = text.feed(choice.get("delta", {}).get("content") or "")
+            if piece and finished is not None:
+                piece = finished.feed(piece)
             if piece:
                 yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+    metadata = reply_metadata(finish_reason, model_name, digit_probs)
+    rest = ""
+    if finished is not None:
+        rest, metadata["trimmed"] = finished.close()
     last = AIMessageChunk(
-        content="",
-        response_metadata=reply_metadata(finish_reason, model_name, digit_probs),
+        content=rest,
+        response_metadata=metadata,
         usage_metadata=usage_metadata(tally.prompt_tokens, tally.completion_tokens(finish_reason)),
         chunk_position="last",
     )

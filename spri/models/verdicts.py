@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from spri.models.calls import call_config, generate, text_of, usage_of
 from spri.models.parsing import parse_critique
 from spri.models.resolve import resolve
+from spri.models.subject import Subject
 from spri.state import Critique, Usage
 from spri.state.context import ModelSpec
 
@@ -78,7 +79,7 @@ class JudgesNatively(Protocol):
     """A model that produces verdicts its own way (the embedded model)."""
 
     async def averdict(
-        self, messages: list[BaseMessage], *, max_tokens: int, slot: str, config: Any
+        self, messages: list[BaseMessage], *, max_tokens: int, slot: str, config: Any, subject: Subject | None = None
     ) -> tuple[Critique, Usage]: ...
 
 
@@ -91,17 +92,19 @@ async def verdict(
     slot: str = "",
     untrusted: str = "",
     reading: Reading | None = None,
+    subject: Subject | None = None,
 ) -> tuple[Critique, Usage]:
     """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``untrusted``
     is the outside text the model was shown (the input, a draft): score markers of a free-text verdict
     that may merely quote it are not read. ``reading`` says how the verdict is asked for and read
-    (tools or free text, decimals, the reminder). Critics judge drafts this way; in judgment profiles
-    the base model writes its drafts so."""
+    (tools or free text, decimals, the reminder); ``subject`` gives models that judge natively the parts
+    the messages show. Critics judge drafts this way; in judgment profiles the base model writes its
+    drafts so."""
     model = resolve(spec, max_tokens)
     how = reading or Reading()
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[Critique]:
-        critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, untrusted, how)
+        critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, untrusted, how, subject)
         return Attempt(critique.raw, critique, usage, critique.score is not None)
 
     answer = await with_reminder(messages, attempt, how.reminder or FORMAT_REMINDER)
@@ -116,10 +119,11 @@ async def _read_once(
     slot: str,
     untrusted: str,
     how: Reading,
+    subject: Subject | None = None,
 ) -> tuple[Critique, Usage]:
     config = call_config(role)
     if isinstance(model, JudgesNatively):
-        return await model.averdict(messages, max_tokens=max_tokens, slot=slot, config=config)
+        return await model.averdict(messages, max_tokens=max_tokens, slot=slot, config=config, subject=subject)
     if how.tools and _TOOLS.supported(model):
         try:
             raw = await _TOOLS.bound(model).ainvoke(messages, config)
