@@ -20,6 +20,7 @@ from spri.graph import build_graph
 from spri.models import chat_openai
 from spri.nodes.profiles import builtin_profiles
 from spri.state import Context, Output, SpriError, model_name
+from spri.state.context import class_name
 
 CONTEXT_KEY = "spri_context"
 """Checkpoint metadata key holding the run's context (models by name), so a later run can continue it."""
@@ -95,7 +96,7 @@ def settings_json(ctx: Context) -> str:
 
 def _rebuildable(key: str, model: BaseChatModel) -> dict[str, Any]:
     name = getattr(model, "model_name", None)
-    if type(model).__name__ == "ChatOpenAI" and isinstance(name, str):
+    if class_name(model) == "ChatOpenAI" and isinstance(name, str):
         return {key: f"openai:{name}", f"{key}_base_url": getattr(model, "openai_api_base", None)}
     return {key: None, f"{key}_object": model_name(model)}
 

@@ -219,6 +219,16 @@ class Context(BaseModel):
         return json.dumps(data)
 
 
+def class_name(obj: Any) -> str:
+    """The name of an object's class as LangChain serializes it (SPRI's own ``openai:NAME`` model is
+    serialized as the ``ChatOpenAI`` it is), else its class's own name."""
+    lc_id = getattr(type(obj), "lc_id", None)
+    serialized = lc_id() if callable(lc_id) else None
+    if isinstance(serialized, list) and serialized and isinstance(serialized[-1], str):
+        return serialized[-1]
+    return type(obj).__name__
+
+
 def model_name(spec: ModelSpec) -> str:
     """A short stable name for a model spec or object (for results, traces and resume)."""
     if isinstance(spec, str):
@@ -226,5 +236,5 @@ def model_name(spec: ModelSpec) -> str:
     for attr in ("model_name", "model", "model_path"):
         value = getattr(spec, attr, None)
         if isinstance(value, str) and value:
-            return f"{type(spec).__name__}:{value}"
-    return type(spec).__name__
+            return f"{class_name(spec)}:{value}"
+    return class_name(spec)

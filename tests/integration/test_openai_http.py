@@ -176,3 +176,14 @@ def test_serialized_as_chat_openai(monkeypatch):
     )
     assert ours.to_json()["id"] == theirs.to_json()["id"] == ["langchain", "chat_models", "openai", "ChatOpenAI"]
     assert ours._get_llm_string(stop=None) == theirs._get_llm_string(stop=None)
+
+
+def test_named_as_chat_openai_in_results_and_saved_threads(monkeypatch):
+    """A thread continued once (its model rebuilt by chat_openai) is saved as openai:NAME again."""
+    from spri.state import model_name
+    from spri.threads import _rebuildable
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    ours = models.chat_openai("fake", base_url="http://127.0.0.1:9/v1")
+    assert model_name(ours) == "ChatOpenAI:fake"
+    assert _rebuildable("model", ours) == {"model": "openai:fake", "model_base_url": "http://127.0.0.1:9/v1"}
