@@ -240,7 +240,9 @@ class LocalChatModel(BaseChatModel):
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         metadata = reply_metadata(choice.get("finish_reason"), self.model_name, captured)
-        content, metadata["trimmed"] = plan.finish((choice["message"].get("content") or "").strip())
+        content, trimmed = plan.finish((choice["message"].get("content") or "").strip())
+        if plan.response:  # a response draft says whether it was cut to its last full sentence
+            metadata["trimmed"] = trimmed
         message = AIMessage(
             content=content,
             response_metadata=metadata,
