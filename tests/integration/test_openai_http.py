@@ -46,20 +46,25 @@ def comparable(message):
     }
 
 
+def count_calls(monkeypatch, module, name):
+    """The arguments of every call of the coroutine function ``module.name`` from now on."""
+    seen = []
+    original = getattr(module, name)
+
+    async def counted(*args, **kwargs):
+        seen.append(args)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return seen
+
+
 @pytest.fixture
 def transforms(monkeypatch):
     """How often the SDK's request transform ran."""
     from openai.resources.chat.completions import completions
 
-    seen = []
-    transform = completions.async_maybe_transform
-
-    async def counted(*args, **kwargs):
-        seen.append(args)
-        return await transform(*args, **kwargs)
-
-    monkeypatch.setattr(completions, "async_maybe_transform", counted)
-    return seen
+    return count_calls(monkeypatch, completions, "async_maybe_transform")
 
 
 @pytest.mark.parametrize("tools", [False, True])
@@ -99,15 +104,7 @@ def hand_offs(monkeypatch):
     """How often ChatOpenAI handed a reply to a worker thread to build its chat result."""
     from langchain_openai.chat_models import base
 
-    seen = []
-    hand_off = base.run_in_executor
-
-    async def counted(*args, **kwargs):
-        seen.append(args)
-        return await hand_off(*args, **kwargs)
-
-    monkeypatch.setattr(base, "run_in_executor", counted)
-    return seen
+    return count_calls(monkeypatch, base, "run_in_executor")
 
 
 async def test_plain_results_are_built_without_a_worker_thread(server, hand_offs):
