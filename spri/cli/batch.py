@@ -18,6 +18,7 @@ from spri.cli import event_loop
 from spri.options import context_overrides, pairs, run_options
 
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Stopped(Exception):
@@ -29,25 +30,28 @@ class Stopped(Exception):
 
 
 async def stoppable(work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-    """Run ``work``; SIGTERM cancels it the way Ctrl-C does (finished items are kept either way)."""
+    """Run ``work``; SIGINT (Ctrl-C) and SIGTERM cancel it (finished items are kept either way). The
+    loop's own handlers do it, the same way on asyncio's loop and on uvloop's."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
     got: list[int] = []
 
-    def stop() -> None:
-        got.append(signal.SIGTERM)
+    def stop(signum: int) -> None:
+        got.append(signum)
         task.cancel()
 
-    loop.add_signal_handler(signal.SIGTERM, stop)
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop, signum)
     try:
         return await work
     except asyncio.CancelledError:
         if got:
-            raise Stopped(signal.SIGTERM) from None
+            raise Stopped(got[0]) from None
         raise
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
