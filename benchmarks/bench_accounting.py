@@ -4,7 +4,7 @@ The embedded model runs SPRI (2 rounds at most per stage); a LangChain callback 
 SPRI's own bookkeeping, counts every chat-model call and sums the token usage llama.cpp reported.
 The result's totals and per-stage counts must match, and per stage, calls = drafts + critiques (the
 grammar keeps the critic's format, so no reminder calls). Exact counts on every path are unit-tested
-(`tests/unit/test_loop.py`, `test_profiles.py`, `test_accounting.py`).
+(`tests/unit/nodes/test_loop.py`, `test_profiles.py`, `test_accounting.py`).
 """
 
 from __future__ import annotations

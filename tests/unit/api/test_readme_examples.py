@@ -1,0 +1,34 @@
+"""The README's examples work as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from spri import arun
+from tests.support.fakes import critique, scripted
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def readme_block(marker: str) -> str:
+    """The fenced code block of the README whose first line is ``marker``."""
+    for block in re.findall(r"```\w*\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL):
+        if block.startswith(marker):
+            return block
+    raise AssertionError(f"no README block starting with {marker!r}")
+
+
+async def test_the_recipe_profile_renders_as_written(tmp_path, monkeypatch):
+    (tmp_path / "recipe.yaml").write_text(readme_block("# recipe.yaml"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    model = scripted("1. Preheat the pot.", critique(5), "Bake at 230 C.", critique(5))
+    result = await arun("How do I bake bread?", profile="recipe.yaml", extra={"kitchen": "a dutch oven"}, model=model)
+    assert result.response == "Bake at 230 C."
+    draft_principles, draft_response = model.calls[0][-1].text, model.calls[2][-1].text
+    assert draft_principles == (
+        "Question:\nHow do I bake bread?\n\nEquipment available:\na dutch oven\n\nWrite the principles."
+    )
+    assert draft_response == (
+        "Question:\nHow do I bake bread?\n\nEquipment available:\na dutch oven\nPrinciples:\n1. Preheat the pot."
+    )
