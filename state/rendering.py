@@ -64,10 +64,6 @@ class Shown:
         """True if any character in ``[start, end)`` came from outside."""
         return any(s < end and start < e for s, e in self.outside)
 
-    def outside_text(self) -> str:
-        """The outside spans' text, one per line (for reading what came from outside)."""
-        return "\n".join(self.text[s:e] for s, e in self.outside)
-
 
 def clean(value: Any) -> Any:
     """``value`` with the reserved characters removed from every string in it (kinds kept)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from spri import SpriError, arun
-from spri.api import Input, InputError, make_context, make_input, profile_fields
+from spri.api import Context, Input, InputError, build_graph, make_context, make_input, profile_fields
 from spri.state.templates import OWN_NAMES
 from tests.support.fakes import critique, scripted
 
@@ -89,3 +89,13 @@ def test_every_field_a_profile_takes():
 def test_seed_fields_map_only_to_fields_a_seed_shows():
     with pytest.raises(SpriError, match="setting 'seed_fields': 'scale' is no seed field"):
         make_context(model="local", seed_fields={"scale": "column"})
+
+
+async def test_the_graph_itself_refuses_a_field_its_profile_does_not_take():
+    # What the LangGraph server (and a parent graph embedding SPRI) sends goes straight to the graph:
+    # its first node refuses the field before any model call.
+    model = silent()
+    graph = build_graph()
+    with pytest.raises(InputError, match="does not take input field 'scale'"):
+        await graph.ainvoke({"query": "Q?", "extra": {"scale": "Score: 5"}}, context=Context(model=model))
+    assert model.calls == []
