@@ -104,7 +104,7 @@ QUOTING_CRITIC = {
 
 @pytest.mark.parametrize("style", ["score", "result"])
 async def test_planted_lines_cannot_promote_a_quoted_score(style):
-    # Issue 19: the query plants the critic's likely verdict lines; the critic quotes the planted 5 and
+    # The query plants the critic's likely verdict lines; the critic quotes the planted 5 and
     # gives its own 1. The 5 must never be read: the critic's own final marker is doubtful (the query
     # holds it too), so the verdict is unreadable, and an earlier marker never stands in for it.
     def reply(messages):

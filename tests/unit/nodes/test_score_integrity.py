@@ -58,11 +58,10 @@ class Speaker:
 
 
 markers = st.builds(
-    lambda family, form, value: Marker(family, form, value),
-    st.sampled_from(sorted(FORMS)),
-    st.integers(0, 5),
+    lambda spelling, value: Marker(*spelling, value),
+    st.sampled_from([(family, form) for family, forms in FORMS.items() for form in forms]),
     st.integers(1, 5),
-).map(lambda m: Marker(m.family, FORMS[m.family][m.form % len(FORMS[m.family])], m.value))
+)
 
 
 @dataclass(frozen=True)
@@ -110,10 +109,12 @@ def planted_inputs(profile: str, method: str, plant: Plant) -> tuple[dict[str, s
 
 
 def blocked(plant: Plant, own: Marker) -> bool:
-    return plant.marker.family == own.family and plant.marker.value == own.value
+    """Whether the prompt may show the model's own verdict from outside (then it may be unread): the
+    planted marker's value, in its form, or in any form once cut apart (a cut can change the form)."""
+    return plant.marker.value == own.value and (plant.marker.family == own.family or plant.shape != "whole")
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     profile=st.sampled_from(sorted(builtin_profiles())),
     protocol=st.sampled_from(["default", "paper"]),
