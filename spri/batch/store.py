@@ -24,7 +24,16 @@ from spri.batch import settings
 from spri.batch.formats import format_named
 from spri.batch.layout import Layout
 from spri.batch.lock import OutputLock
-from spri.jsonl import AppendLog, LineWriter, cut_torn_tail, has_torn_tail, write_failure, written_records
+from spri.jsonl import (
+    AppendLog,
+    BadLine,
+    LineWriter,
+    cut_torn_tail,
+    has_torn_tail,
+    iter_jsonl,
+    write_failure,
+    written_records,
+)
 
 
 @dataclass
@@ -176,20 +185,18 @@ def check_ours(layout: Layout, fmt: str) -> None:
 
 
 def looks_like_output(path: Path, fmt: str) -> bool:
+    """Whether every complete line of ``path`` (at least one) is a record of ``fmt``: a batch output made
+    before settings files."""
     keys = ("id", *format_named(fmt, "batch").keys)
+    seen = False
     try:
-        with path.open("rb") as handle:
-            lines = [line for line in handle if line.endswith(b"\n") and line.strip()]
-    except OSError:
+        for _, record in iter_jsonl(path, complete_only=True):
+            if isinstance(record, BadLine) or not all(k in record for k in keys):
+                return False
+            seen = True
+    except SpriError:  # not readable
         return False
-    for raw in lines:
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            return False
-        if not isinstance(record, dict) or not all(k in record for k in keys):
-            return False
-    return bool(lines)
+    return seen
 
 
 def drop_lines(path: Path, numbers: Iterable[int]) -> None:

@@ -80,6 +80,11 @@ async def _foreign_file(tmp, stack, mp):
     return tmp / "out.jsonl", {}, "is not a spri batch output of --format full"
 
 
+async def _deeply_nested_file(tmp, stack, mp):
+    (tmp / "out.jsonl").write_bytes(b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    return tmp / "out.jsonl", {}, "is not a spri batch output of --format full"
+
+
 async def _foreign_folder(tmp, stack, mp):
     (tmp / "out").mkdir()
     (tmp / "out" / "notes.txt").write_text("mine")
@@ -183,6 +188,7 @@ REFUSALS: dict[str, Setup] = {
     "the input as output": _input_as_output,
     "a symlink to the input": _symlink_to_the_input,
     "a file that is no batch output": _foreign_file,
+    "a file of JSON nested too deeply to read": _deeply_nested_file,
     "a folder that is no batch output": _foreign_folder,
     "a FIFO": _fifo,
     "other content settings": _other_settings,
