@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from spri.jsonl import BadLine, iter_jsonl
 from spri.state import Context, MethodPlan, Profile, ProfileError, Seed, SpriError
 from spri.state.context import plan_for
+from spri.state.errors import problem_text
 from spri.state.profile import seed_from_record
 
 _PACKAGE = resources.files("spri.nodes")
@@ -67,7 +68,8 @@ def load_profile(name_or_path: str, protocol: str = "default") -> Profile:
         return Profile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {problem_text(err)}" if err["loc"] else problem_text(err)
+            for err in exc.errors()
         )
         raise ProfileError(f"profile file {path} is invalid: {problems}") from exc
 
