@@ -193,6 +193,8 @@ async def _drive(
             continue
         paused = paused or "__interrupt__" in chunk  # how the updates stream reports a pause
         for node, update in chunk.items():
+            if node not in run.graph.nodes:
+                continue  # a task inside a node (a speculation and its judge): the node reports it
             if tokens and isinstance(update, dict) and node not in streamed:
                 token = _adopted(node, update)
                 if token is not None:
