@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph._internal._constants import CONFIG_KEY_CHECKPOINTER
 from langgraph.checkpoint.base import BaseCheckpointSaver, ChannelVersions, Checkpoint, CheckpointMetadata
 
+from spri.compat import config_checkpointer, with_config_checkpointer
 from spri.graph import build_graph
 from spri.state import Context, Output
 
@@ -42,11 +42,12 @@ def run_subgraph(inputs: Mapping[str, Any], ctx: Context, config: RunnableConfig
 
 
 def _with_async_saver(config: RunnableConfig | None) -> RunnableConfig | None:
-    configurable = (config or {}).get("configurable") or {}
-    saver = configurable.get(CONFIG_KEY_CHECKPOINTER)
+    """The parent's config with its checkpointer seen through async methods that call its synchronous
+    ones (``spri.compat``: where the checkpointer cannot be found, the config as it is)."""
+    saver = config_checkpointer(config)
     if not isinstance(saver, BaseCheckpointSaver) or isinstance(saver, SyncSaverForAsync):
         return config
-    return {**(config or {}), "configurable": {**configurable, CONFIG_KEY_CHECKPOINTER: SyncSaverForAsync(saver)}}
+    return with_config_checkpointer(config, SyncSaverForAsync(saver))
 
 
 class SyncSaverForAsync(BaseCheckpointSaver):
