@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeAlias, overload
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.types import Checkpointer, Command
@@ -48,6 +48,9 @@ from spri.state.columns import COLUMN_ALIASES
 from spri.state.profile import UNIVERSAL_FIELDS, compile_template
 from spri.storage import default_db, open_checkpointer
 from spri.threads import durability_for, read_snapshot, run_config, saved_context
+
+Query: TypeAlias = str | Input | Mapping[str, Any] | None
+"""What to run on: the query text, an Input (or its fields), or None to continue a thread."""
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -127,7 +130,7 @@ class _Prepared:
 
 async def _prepare(
     saver: Any,
-    query: str | Input | Mapping[str, Any] | None,
+    query: Query,
     thread_id: str,
     context: Context | Mapping[str, Any] | None,
     resume: Any,
@@ -245,52 +248,13 @@ def _progress(node: str, update: dict[str, Any], values: dict[str, Any]) -> Upda
 
 
 @overload
-def astream(
-    query: str | Input | Mapping[str, Any] | None,
-    *,
-    context: Context | Mapping[str, Any] | None = None,
-    thread_id: str | None = None,
-    checkpointer: Checkpointer | str | None = None,
-    progress: bool = True,
-    tokens: Literal[False] = False,
-    resume: Any = None,
-    parent_config: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> AsyncIterator[Update | Result]: ...
-
-
+def astream(query: Query, *, tokens: Literal[False] = False, **options: Any) -> AsyncIterator[Update | Result]: ...
 @overload
-def astream(
-    query: str | Input | Mapping[str, Any] | None,
-    *,
-    context: Context | Mapping[str, Any] | None = None,
-    thread_id: str | None = None,
-    checkpointer: Checkpointer | str | None = None,
-    progress: bool = True,
-    tokens: Literal[True],
-    resume: Any = None,
-    parent_config: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> AsyncIterator[Update | Token | Result]: ...
-
-
-@overload
-def astream(
-    query: str | Input | Mapping[str, Any] | None,
-    *,
-    context: Context | Mapping[str, Any] | None = None,
-    thread_id: str | None = None,
-    checkpointer: Checkpointer | str | None = None,
-    progress: bool = True,
-    tokens: bool = False,
-    resume: Any = None,
-    parent_config: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> AsyncIterator[Update | Token | Result]: ...
+def astream(query: Query, *, tokens: bool, **options: Any) -> AsyncIterator[Update | Token | Result]: ...
 
 
 async def astream(
-    query: str | Input | Mapping[str, Any] | None,
+    query: Query,
     *,
     context: Context | Mapping[str, Any] | None = None,
     thread_id: str | None = None,
@@ -322,7 +286,7 @@ async def astream(
             yield item
 
 
-async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
+async def arun(query: Query, **kwargs: Any) -> Result:
     """Run SPRI to the end and return the :class:`Result` (see :func:`astream` for the options)."""
     result: Result | None = None
     async for item in astream(query, progress=False, **kwargs):
@@ -332,7 +296,7 @@ async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> 
     return result
 
 
-def run(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
+def run(query: Query, **kwargs: Any) -> Result:
     """Synchronous :func:`arun`. Inside a running event loop (Jupyter) it runs on a private loop in a
     worker thread, so it works there too (``await arun(...)`` is the native way)."""
     try:
