@@ -37,11 +37,10 @@ class RunOption:
         return FLAGS.get(self.field, "--" + self.field.replace("_", "-"))
 
 
-def _kind(info: FieldInfo) -> tuple[Kind, tuple[str, ...]]:
+def _kind(info: FieldInfo, schema: dict[str, Any]) -> tuple[Kind, tuple[str, ...]]:
+    if "enum" in schema:  # a Literal, or a name from a table (e.g. the methods), as it is now
+        return "choice", tuple(str(choice) for choice in schema["enum"])
     annotation = info.annotation
-    choices = _literal_choices(annotation)
-    if choices:
-        return "choice", choices
     if annotation is bool:
         return "flag", ()
     if annotation is int:
@@ -51,22 +50,20 @@ def _kind(info: FieldInfo) -> tuple[Kind, tuple[str, ...]]:
     return "text", ()
 
 
-def _literal_choices(annotation: Any) -> tuple[str, ...]:
-    if typing.get_origin(annotation) is Literal:
-        return tuple(str(a) for a in typing.get_args(annotation))
-    return ()
-
-
 def run_options(names: Iterable[str] | None = None) -> list[RunOption]:
-    """The options for ``names`` (default: every Context field), in Context's field order."""
+    """The options for ``names`` (default: every Context field), in Context's field order, with the
+    choices and help Context's JSON schema gives them now (a method added to the table is offered)."""
     wanted = set(names) if names is not None else None
+    schema = Context.model_json_schema()["properties"]
     options = []
     for name, info in Context.model_fields.items():
         if wanted is not None and name not in wanted:
             continue
-        kind, choices = _kind(info)
+        field_schema = schema.get(name, {})
+        kind, choices = _kind(info, field_schema)
         default = info.default if kind in ("int", "choice") and isinstance(info.default, int | str) else None
-        options.append(RunOption(name, kind, info.description or "", choices, default))
+        help_text = field_schema.get("description") or info.description or ""
+        options.append(RunOption(name, kind, help_text, choices, default))
     return options
 
 

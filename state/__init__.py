@@ -1,18 +1,8 @@
 """SPRI's graph state, runtime context and task profiles (installed as ``spri.state``)."""
 
-from spri.state.context import (
-    METHODS,
-    PAPER_METHODS,
-    Context,
-    Method,
-    MethodPlan,
-    ModelSpec,
-    Protocol,
-    SeedPolicy,
-    model_name,
-    plan_for,
-)
+from spri.state.context import Context, ModelSpec, Protocol, SeedPolicy, model_name
 from spri.state.errors import InputError, ProfileError, SpriError
+from spri.state.methods import METHODS, Method, MethodPlan, compared_in, plan_for
 from spri.state.profile import Profile, Seed, StagePrompts
 from spri.state.state import (
     STAGES,
@@ -29,7 +19,6 @@ from spri.state.state import (
 
 __all__ = [
     "METHODS",
-    "PAPER_METHODS",
     "STAGES",
     "Context",
     "Critique",
@@ -51,6 +40,7 @@ __all__ = [
     "StopReason",
     "Usage",
     "check_input",
+    "compared_in",
     "model_name",
     "plan_for",
     "stop_reason",

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from spri.state.columns import COLUMN_ALIASES, SEED_FIELDS, find_column
-from spri.state.context import METHODS
 from spri.state.errors import InputError, ProfileError
+from spri.state.methods import METHODS
 from spri.state.rendering import Own, Shown, remark, render_shown
 from spri.state.templates import (
     OWN_NAMES,

@@ -11,8 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from spri.state.context import Context, MethodPlan
+from spri.state.context import Context
 from spri.state.errors import InputError
+from spri.state.methods import MethodPlan
 from spri.state.profile import OWN_NAMES, Profile, as_text
 from spri.state.rendering import Own
 
