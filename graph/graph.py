@@ -21,7 +21,7 @@ With ``speculate``, judge_principles also drafts the response from the principle
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -42,6 +42,9 @@ from spri.nodes import (
 )
 from spri.nodes.profiles import plan_of
 from spri.state import Context, Input, Output, State
+
+SpriGraph = CompiledStateGraph[State, Context, Any, Output]
+"""The compiled graph; its input is an :class:`Input` or its fields as a dict."""
 
 
 async def after_begin(state: State, runtime: Runtime[Context]) -> Literal["draft_principles", "draft_response"]:
@@ -80,7 +83,7 @@ async def after_judging_response(state: State, runtime: Runtime[Context]) -> Lit
     return "refine_response" if state.needs_refinement("response", ctx, plan_of(ctx)) else "finalize"
 
 
-def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> CompiledStateGraph:
+def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> SpriGraph:
     """The SPRI graph with ``checkpointer`` (None: no persistence, as Studio wants).
 
     The graph is compiled once per process; each call returns a cheap copy bound to the checkpointer."""
@@ -88,7 +91,7 @@ def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> Com
 
 
 @cache
-def _compiled() -> CompiledStateGraph:
+def _compiled() -> SpriGraph:
     builder = StateGraph(State, context_schema=Context, input_schema=Input, output_schema=Output)
     builder.add_node("begin", begin)
     builder.add_node("draft_principles", draft_principles, retry_policy=MODEL_CALL_RETRY)

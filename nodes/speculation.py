@@ -25,7 +25,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from langgraph.func import task
 from langgraph.runtime import Runtime
@@ -109,8 +109,8 @@ def judging_beside_speculation(judge: Node, draft: Node) -> Node:
     beside it (its calls tagged ``spri:speculative`` and hidden from the messages stream), kept for
     ``draft_response`` or called off by the verdict. The node's retry policy retries both tasks."""
     # A task is called with the node's state; LangGraph passes it the runtime and returns a future.
-    judging: Callable[..., Any] = task(name=JUDGE_TASK)(judge)
-    speculating: Callable[..., Any] = task(name=SPECULATION_TASK)(draft)
+    judging: Callable[..., Any] = task(name=JUDGE_TASK)(cast(Any, judge))
+    speculating: Callable[..., Any] = task(name=SPECULATION_TASK)(cast(Any, draft))
 
     async def judge_principles(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         ctx = runtime.context

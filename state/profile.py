@@ -229,7 +229,7 @@ class Profile(BaseModel):
                 "any profile also takes principles and category)"
             )
 
-    def input_block(self, values: dict[str, str | None], stage: str) -> str:
+    def input_block(self, values: Mapping[str, str | None], stage: str) -> str:
         """The per-input part of a stage's prompts: each provided field under its label, in profile order."""
         shown = [f for f in self.fields if stage in f.stages]
         return "\n\n".join(f"{f.label}:\n{text.strip()}" for f in shown if (text := values.get(f.name)))
