@@ -28,9 +28,9 @@ _EXPORTS = {
     "Token": "spri.api",
     "load_thread": "spri.api",
     "build_graph": "spri.graph",
-    "as_tool": "spri.chat",
-    "spri_node": "spri.chat",
-    "spri_tool": "spri.chat",
+    "as_tool": "spri.agent_adapters",
+    "spri_node": "spri.agent_adapters",
+    "spri_tool": "spri.agent_adapters",
     "Context": "spri.state",
     "Critique": "spri.state",
     "Input": "spri.state",
@@ -59,8 +59,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from spri.agent_adapters import as_tool, spri_node, spri_tool
     from spri.api import Result, Thread, Token, Update, arun, astream, load_thread, run
-    from spri.chat import as_tool, spri_node, spri_tool
     from spri.graph import build_graph
     from spri.state import Context, Critique, Input, Output, SpriError
 

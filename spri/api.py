@@ -22,7 +22,6 @@ from typing import Any, Literal, TypeAlias, overload
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.types import Checkpointer, Command
 
-from spri.embedding import arun_subgraph, run_subgraph
 from spri.errors import explain
 from spri.feedback import record_scores, tracing_on
 from spri.graph import build_graph
@@ -47,6 +46,7 @@ from spri.state import (
 from spri.state.columns import COLUMN_ALIASES
 from spri.state.profile import UNIVERSAL_FIELDS, compile_template
 from spri.storage import default_db, open_checkpointer
+from spri.subgraph import arun_subgraph, run_subgraph
 from spri.threads import durability_for, read_snapshot, run_config, saved_context
 
 Query: TypeAlias = str | Input | Mapping[str, Any] | None

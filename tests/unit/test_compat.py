@@ -10,7 +10,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 
 from spri import compat
-from spri.chat import spri_node
+from spri.agent_adapters import spri_node
 from tests.support.fakes import critique, is_critic_prompt, scripted
 
 

@@ -29,14 +29,14 @@ LAYERS = [
             "spri.inputs",
             "spri.threads",
             "spri.results",
-            "spri.embedding",
+            "spri.subgraph",
             "spri.feedback",
             "spri.storage",
             "spri.errors",
             "spri.options",
         ),
     ),
-    ("surfaces", ("spri.cli", "spri.server", "spri.batch", "spri.chat", "spri.eval")),
+    ("surfaces", ("spri.cli", "spri.server", "spri.batch", "spri.agent_adapters", "spri.chat", "spri.eval")),
 ]
 """Lowest first. A module may import modules of its own layer or of lower layers."""
 
