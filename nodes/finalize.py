@@ -29,11 +29,12 @@ def _tokens(usage: Usage) -> dict[str, int]:
     }
 
 
-def _per_role(role_calls: dict[str, int], wasted: Usage) -> dict[str, int]:
-    """Calls by role; discarded speculative drafts were the base model's."""
-    roles = {"base": 0, "critic": 0, **role_calls}
-    roles["base"] += wasted.calls
-    return roles
+def _per_role(state: State) -> dict[str, int]:
+    """What ``calls_per_role`` still lacks: both roles named (0 if unused), and on a thread saved before
+    it was a channel, the calls by role made before (``role_calls``, ``speculative_waste``)."""
+    earlier = {"base": 0, "critic": 0, **state.role_calls}
+    earlier["base"] += Usage.model_validate(state.speculative_waste).calls
+    return earlier
 
 
 def _judgment(state: State, ctx: Context, principles: str | None) -> dict[str, Any]:
@@ -72,7 +73,7 @@ async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "cache_hits": total.cache_hits,
         "tokens": _tokens(total),
         "calls_per_stage": {stage: u.calls for stage, u in usage.items()},
-        "calls_per_role": _per_role(state.role_calls, wasted),
+        "calls_per_role": _per_role(state),
         "tokens_per_stage": {stage: _tokens(u) for stage, u in usage.items()},
         "speculative_wasted": wasted.calls,
         "speculative_wasted_tokens": _tokens(wasted) if wasted.calls else {},

@@ -164,7 +164,7 @@ def _reading(prompts: StagePrompts, *, judgment: bool) -> models.Reading:
 
 
 def _spent(stage: Stage, role: str, usage: Usage) -> dict[str, Any]:
-    return {"usage": {stage: usage.model_dump()}, "role_calls": {role: usage.calls}}
+    return {"usage": {stage: usage.model_dump()}, "calls_per_role": {role: usage.calls}}
 
 
 def _writer(stage: StageInputs, step: str) -> Node:

@@ -11,8 +11,8 @@ node (``judge`` and ``speculate_response``, each a run of its own in traces).
   ``draft_response`` uses it when its key still holds (the principles stage ended on that draft:
   accepted, or stopped at max_rounds or on an unreadable critique); the result is then exactly what
   drafting there would have given, one model latency earlier. Otherwise it is discarded and counted.
-- Every discarded speculation's calls and tokens go to ``speculative_waste`` (finalize reports them in
-  ``calls``, ``tokens``, ``calls_per_role`` and ``speculative_wasted``).
+- Every discarded speculation's calls and tokens go to ``speculative_wasted_usage``, and its calls to
+  ``calls_per_role['base']`` (finalize reports them in ``calls``, ``tokens`` and ``speculative_wasted``).
 
 Only for methods that draft principles and then draft a response (``plan.principles == 'draft'``),
 and never with ``review_principles`` (the human may change the principles, so the draft could not be
@@ -55,9 +55,14 @@ def key_of(state: State, ctx: Context) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()
 
 
-def _waste(usage: Usage) -> dict[str, Any]:
-    """The update recording discarded speculative calls and tokens."""
-    return {"speculative_waste": usage.model_dump()} if usage.calls else {}
+def _discarding(update: dict[str, Any], pending: dict[str, Any] | None, wasted: Usage) -> dict[str, Any]:
+    """``update`` with the speculation now pending (or none), recording the calls and tokens of those
+    discarded (the base model's calls) beside the calls it reports itself."""
+    if not wasted.calls:
+        return {**update, "speculation": pending}
+    roles = dict(update.get("calls_per_role") or {})
+    roles["base"] = roles.get("base", 0) + wasted.calls
+    return {**update, "speculation": pending, "speculative_wasted_usage": wasted.model_dump(), "calls_per_role": roles}
 
 
 def _usage_of(update: dict[str, Any]) -> Usage:
@@ -73,7 +78,8 @@ def _pending_usage(state: State) -> Usage:
 def wasted_usage(state: State) -> Usage:
     """Calls and tokens of every speculation that was not used: those discarded, and one still pending
     at the end (which routing never leaves: draft_response uses or discards it)."""
-    return Usage.model_validate(state.speculative_waste) + _pending_usage(state)
+    discarded = Usage.model_validate(state.speculative_wasted_usage) + Usage.model_validate(state.speculative_waste)
+    return discarded + _pending_usage(state)
 
 
 def _refines(state: State, ctx: Context, update: dict[str, Any]) -> bool:
@@ -127,9 +133,9 @@ def judging_beside_speculation(judge: Node, draft: Node) -> Node:
         kept, dropped, outcome = await _settled(drafting, tally, call_off=_refines(state, ctx, update))
         describe(ctx, speculation=outcome)
         if kept is None:
-            return {**update, "speculation": None, **_waste(stale + dropped)}
+            return _discarding(update, None, stale + dropped)
         pending = {"key": key_of(state, ctx), "update": to_jsonable_python(kept)}
-        return {**update, "speculation": pending, **_waste(stale)}
+        return _discarding(update, pending, stale)
 
     return judge_principles
 
@@ -146,6 +152,6 @@ def adopting(draft: Node) -> Node:
         update = await draft(state, runtime)
         if not pending:
             return update
-        return {**update, "speculation": None, **_waste(_pending_usage(state))}
+        return _discarding(update, None, _pending_usage(state))
 
     return draft_response

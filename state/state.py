@@ -197,8 +197,10 @@ class State(Input, Output):
     usage: Annotated[dict[str, Usage], add_per_stage] = Field(
         default_factory=dict, description="Model calls and tokens per stage, summed as nodes report them."
     )
-    role_calls: Annotated[dict[str, int], add_counts] = Field(
-        default_factory=dict, description="Model calls per role, summed as nodes report them."
+    calls_per_role: Annotated[dict[str, int], add_counts] = Field(
+        default_factory=dict,
+        description="Model calls by role: 'base' (drafts, refinements, discarded speculative drafts) and "
+        "'critic', summed as nodes report them.",
     )
     sequence: list[str] = Field(
         default_factory=list,
@@ -218,8 +220,18 @@ class State(Input, Output):
         "(Context.speculate), not yet used: ``key`` (what it was drafted from) and ``update`` (what "
         "draft_response would write). Kept apart from ``drafts`` so it is never taken for a real draft.",
     )
-    speculative_waste: Annotated[dict[str, int], add_counts] = Field(
+    speculative_wasted_usage: Annotated[dict[str, int], add_counts] = Field(
         default_factory=dict, description="Calls and tokens of discarded speculative drafts (Usage fields)."
+    )
+    role_calls: Annotated[dict[str, int], add_counts] = Field(
+        default_factory=dict,
+        description="Threads saved before calls_per_role was a channel: their calls by role so far (without "
+        "discarded speculative drafts). Read when such a thread finishes, never written.",
+    )
+    speculative_waste: Annotated[dict[str, int], add_counts] = Field(
+        default_factory=dict,
+        description="Threads saved before speculative_wasted_usage was named so: their discarded speculative "
+        "drafts' usage. Read when such a thread finishes, never written.",
     )
 
     def round(self, stage: Stage) -> int:
@@ -236,10 +248,6 @@ class State(Input, Output):
         """The stage's latest draft, if any."""
         drafts = self.drafts.get(stage)
         return drafts[-1] if drafts else None
-
-    def last_critique(self, stage: Stage) -> Critique | None:
-        critiques = self.critiques.get(stage)
-        return critiques[-1] if critiques else None
 
     def needs_refinement(self, stage: Stage, ctx: Context, plan: MethodPlan | None = None) -> bool:
         """True while the stage's latest critique neither accepts the draft nor ends the stage, or
