@@ -32,6 +32,7 @@ from spri.nodes.review import read_decision
 from spri.results import Result, Thread, Token, Update
 from spri.state import (
     METHODS,
+    RENAMED_FIELDS,
     STAGES,
     Context,
     Critique,
@@ -55,6 +56,7 @@ Query: TypeAlias = str | Input | Mapping[str, Any] | None
 __all__ = [
     "COLUMN_ALIASES",
     "METHODS",
+    "RENAMED_FIELDS",
     "STAGES",
     "Context",
     "EndpointPool",

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic.fields import FieldInfo
 
-from spri.state import Context, SpriError
+from spri.state import RENAMED_FIELDS, Context, SpriError
 
 Kind = Literal["text", "int", "flag", "choice", "pairs"]
 
@@ -35,6 +35,11 @@ class RunOption:
     @property
     def flag(self) -> str:
         return FLAGS.get(self.field, "--" + self.field.replace("_", "-"))
+
+    @property
+    def former_flags(self) -> list[str]:
+        """The flags of the field's former names (still accepted, not shown in the help)."""
+        return ["--" + former.replace("_", "-") for former, name in RENAMED_FIELDS.items() if name == self.field]
 
 
 def _kind(info: FieldInfo, schema: dict[str, Any]) -> tuple[Kind, tuple[str, ...]]:
@@ -78,26 +83,31 @@ def pairs(items: Sequence[str], option: str) -> dict[str, str]:
     return found
 
 
+def _add(group: argparse._ActionsContainer, option: RunOption, flag: str, help_text: str) -> None:
+    if option.kind == "flag":
+        group.add_argument(flag, dest=option.field, action="store_true", default=None, help=help_text)
+    elif option.kind == "pairs":
+        group.add_argument(flag, dest=option.field, action="append", default=None, metavar="NAME=VALUE", help=help_text)
+    elif option.kind == "choice":
+        group.add_argument(flag, dest=option.field, choices=option.choices, help=help_text)
+    else:
+        kind: Any = int if option.kind == "int" else str
+        metavar = "N" if option.kind == "int" else option.field.split("_")[-1].upper()
+        group.add_argument(flag, dest=option.field, type=kind, metavar=metavar, help=help_text)
+
+
 def add_run_options(group: argparse._ActionsContainer, options: Sequence[RunOption]) -> None:
-    """Add each option to an argparse parser or group; defaults stay None ("not given")."""
+    """Add each option to an argparse parser or group (and its former flags, hidden from the help);
+    defaults stay None ("not given")."""
     for option in options:
         help_text = option.help.replace("%", "%%")
         if option.default is not None:
             help_text += f" (default: {option.default})"
         if option.kind == "pairs":  # the command line writes a mapping as NAME=VALUE pairs
             help_text = help_text.replace("{'principles': 'constitution'}", f"{option.flag} principles=constitution")
-        if option.kind == "flag":
-            group.add_argument(option.flag, dest=option.field, action="store_true", default=None, help=help_text)
-        elif option.kind == "pairs":
-            group.add_argument(
-                option.flag, dest=option.field, action="append", default=None, metavar="NAME=VALUE", help=help_text
-            )
-        elif option.kind == "choice":
-            group.add_argument(option.flag, dest=option.field, choices=option.choices, help=help_text)
-        else:
-            kind: Any = int if option.kind == "int" else str
-            metavar = "N" if option.kind == "int" else option.field.split("_")[-1].upper()
-            group.add_argument(option.flag, dest=option.field, type=kind, metavar=metavar, help=help_text)
+        _add(group, option, option.flag, help_text)
+        for former in option.former_flags:
+            _add(group, option, former, argparse.SUPPRESS)
         if option.field == "seed_policy":
             group.add_argument(
                 "--no-seeds", dest="seed_policy", action="store_const", const="none", help="zero-seed: no examples"

@@ -1,6 +1,6 @@
 """SPRI's graph state, runtime context and task profiles (installed as ``spri.state``)."""
 
-from spri.state.context import Context, ModelSpec, Protocol, SeedPolicy, model_name
+from spri.state.context import RENAMED_FIELDS, Context, ModelSpec, Protocol, SeedPolicy, model_name
 from spri.state.errors import InputError, ProfileError, SpriError
 from spri.state.methods import METHODS, Method, MethodPlan, compared_in, plan_for
 from spri.state.profile import Profile, Seed, StagePrompts
@@ -19,6 +19,7 @@ from spri.state.state import (
 
 __all__ = [
     "METHODS",
+    "RENAMED_FIELDS",
     "STAGES",
     "Context",
     "Critique",

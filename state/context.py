@@ -18,6 +18,12 @@ Protocol = Literal["default", "paper"]
 ModelSpec = str | SkipJsonSchema[BaseChatModel]
 
 
+RENAMED_FIELDS = {"random_seed": "random_pick"}
+"""Context fields' former names and their names now. A former name is still accepted wherever settings
+come in: API keywords, settings saved with a thread or a batch output, the server's config keys, and
+command-line flags (hidden from the help)."""
+
+
 def _env_model(name: str) -> str | None:
     return os.environ.get(name) or None
 
@@ -72,8 +78,10 @@ class Context(BaseModel):
     review_principles: bool = Field(
         default=False, description="Pause after stage 1 so a human can approve or edit the principles."
     )
-    random_seed: int = Field(
-        default=0, description="Seed of the methods that pick at random (seed-rubric under protocol paper)."
+    random_pick: int = Field(
+        default=0,
+        description="Decides the picks of the methods that pick at random (seed-rubric under protocol paper): "
+        "the same number, the same picks. Formerly random_seed.",
     )
     speculate: bool = Field(
         default=False,
@@ -82,6 +90,17 @@ class Context(BaseModel):
         "stage ends there and discarded when they are refined. Same results, one model latency less per run; "
         "each discarded draft is one more base-model call (counted in calls and speculative_wasted).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_names(cls, data: Any) -> Any:
+        """Fields given by a former name (:data:`RENAMED_FIELDS`) count under their name now."""
+        if isinstance(data, dict) and not RENAMED_FIELDS.keys().isdisjoint(data):
+            data = dict(data)
+            for former, name in RENAMED_FIELDS.items():
+                if former in data:
+                    data.setdefault(name, data.pop(former))
+        return data
 
     @field_validator("model", "critic_model")
     @classmethod

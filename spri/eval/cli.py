@@ -34,7 +34,7 @@ LIVE_OPTIONS = (
     "seed_policy",
     "seed_fields",
     "max_tokens",
-    "random_seed",
+    "random_pick",
 )
 """The run options a live evaluation takes (profile and method are set per evaluated method)."""
 
