@@ -191,6 +191,11 @@ class Output(BaseModel):
     )
 
 
+def formerly(name: str) -> Any:
+    """A channel under its former name: what threads saved before it was renamed hold, never written."""
+    return Field(default_factory=dict, description=f"Threads saved before the rename: now {name}. Never written.")
+
+
 class State(Input, Output):
     """The full graph state: input fields, the per-stage history, running usage, the output."""
 
@@ -223,16 +228,9 @@ class State(Input, Output):
     speculative_wasted_usage: Annotated[dict[str, int], add_counts] = Field(
         default_factory=dict, description="Calls and tokens of discarded speculative drafts (Usage fields)."
     )
-    role_calls: Annotated[dict[str, int], add_counts] = Field(
-        default_factory=dict,
-        description="Threads saved before calls_per_role was a channel: their calls by role so far (without "
-        "discarded speculative drafts). Read when such a thread finishes, never written.",
-    )
-    speculative_waste: Annotated[dict[str, int], add_counts] = Field(
-        default_factory=dict,
-        description="Threads saved before speculative_wasted_usage was named so: their discarded speculative "
-        "drafts' usage. Read when such a thread finishes, never written.",
-    )
+    # Former names of channels, in threads saved before the rename: read when such a thread finishes.
+    role_calls: Annotated[dict[str, int], add_counts] = formerly("calls_per_role, without discarded speculations")
+    speculative_waste: Annotated[dict[str, int], add_counts] = formerly("speculative_wasted_usage")
 
     def round(self, stage: Stage) -> int:
         """How many critiques the stage has had so far (the round in progress is this + 1)."""
