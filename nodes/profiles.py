@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from spri.jsonl import BadLine, iter_jsonl
+from spri.models import READINGS
 from spri.state import Context, MethodPlan, Profile, ProfileError, Seed, SpriError
 from spri.state.context import plan_for
 from spri.state.errors import problem_text
@@ -65,13 +66,28 @@ def load_profile(name_or_path: str, protocol: str = "default") -> Profile:
             raise ProfileError(f"profile file not found: {path}")
     data = _read_profile_file(path)
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {problem_text(err)}" if err["loc"] else problem_text(err)
             for err in exc.errors()
         )
         raise ProfileError(f"profile file {path} is invalid: {problems}") from exc
+    _check_readings(profile, path)
+    return profile
+
+
+def _check_readings(profile: Profile, path: Path) -> None:
+    """Each stage's readings are ones the model layer knows (``spri.models.READINGS``)."""
+    for stage in ("principles", "response"):
+        prompts = profile.stage(stage)
+        for field in ("reading", "critic_reading"):
+            name = getattr(prompts, field)
+            if name not in READINGS:
+                known = ", ".join(READINGS)
+                raise ProfileError(
+                    f"profile file {path} is invalid: {stage}.{field}: unknown reading {name!r} ({known})"
+                )
 
 
 def profile_of(ctx: Context) -> Profile:

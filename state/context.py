@@ -58,6 +58,11 @@ class MethodPlan(NamedTuple):
     """Runs only under protocol 'paper' (its templates exist only in the paper's profiles)."""
     paper: str = ""
     """What the method is, in the paper's terms; the ``method`` field's description (e.g. in Studio)."""
+    reading: str = ""
+    """Judged stage: how its critiques are read (a name in ``spri.models.READINGS``; '' = the profile's)."""
+    unreadable: Literal["stop", "refine"] = "stop"
+    """Judged stage: after a critique with no readable score, stop ('critic_unparseable') or refine as
+    after a low score, up to ``max_rounds`` critiques."""
 
 
 METHODS: dict[str, MethodPlan] = {
@@ -93,6 +98,8 @@ METHODS: dict[str, MethodPlan] = {
         "base",
         refine_last=True,
         prompts="self-feedback",
+        reading="paper-self-critique",
+        unreadable="refine",
         paper_only=True,
         paper="the base model scores and critiques its own response, then refines (Table 4 self-refine)",
     ),

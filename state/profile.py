@@ -79,6 +79,17 @@ class StagePrompts(BaseModel):
         "always as free text in the layout the prompt asks for (e.g. Prometheus's `[RESULT] N`).",
     )
     decimals: bool = Field(default=False, description="Judgment drafts keep decimal scores such as 4.5.")
+    reading: str = Field(
+        default="default",
+        description="How judgment drafts are read: a reading named in spri.models.READINGS (the marker forms, "
+        "which marker counts, how the feedback is taken, whether an unreadable one gets a reminder).",
+    )
+    critic_reading: str = Field(default="default", description="How critiques are read, by the same names.")
+    judgment_shown: Literal["canonical", "as_written"] = Field(
+        default="canonical",
+        description="How a judgment draft is shown to the calls after it (its critic, its refinement): "
+        "'canonical' (`Feedback: ...` then `Score: N`) or 'as_written' (the judge's text as it wrote it).",
+    )
     reminder: str = Field(default="", description="Format reminder for an unreadable judgment draft.")
     critic_reminder: str = Field(default="", description="Format reminder for an unreadable critique.")
     variants: dict[str, dict[str, str]] = Field(
