@@ -103,6 +103,58 @@ def plan_of(ctx: Context) -> MethodPlan:
     return plan_for(method, ctx.protocol)
 
 
+RELEASE = "the SPRI paper's release (github.com/honglizhan/SPRI-public, its seeds)"
+"""Where the paper's seed files come from, for the message when one is missing."""
+
+
+def with_released_seeds(ctx: Context) -> Context:
+    """The run's settings with its profile's released seeds (``Profile.released_seeds``: the paper's
+    seed file for the task) in place of ``seeds='default'``, and their seed policy where the run set
+    none; unchanged when the run names its seeds or reads none. The file is looked up in ``paper_seeds``
+    and a ProfileError names it and where it comes from when it is not there: the paper's protocol never
+    falls back to other seeds."""
+    released = profile_of(ctx).released_seeds
+    if ctx.seeds != "default" or released is None:
+        return ctx
+    set_by_run = "seed_policy" in ctx.model_fields_set or released.policy is None
+    policy = ctx.seed_policy if set_by_run else released.policy
+    principles = plan_of(ctx).principles
+    if principles not in ("seeds", "seed-sequence") and (principles not in SEEDED or policy == "none"):
+        return ctx
+    return ctx.model_copy(update={"seeds": str(_released_file(released.file, ctx.paper_seeds)), "seed_policy": policy})
+
+
+SEEDED = ("draft", "seeds", "seed-random", "seed-list", "seed-sequence")
+"""Where a method's principles come from when it reads seed examples."""
+
+
+def _released_file(name: str, folder: str | None) -> Path:
+    alternatives = "give other seeds with --seeds FILE, or none with --no-seeds"
+    if not folder:
+        raise ProfileError(
+            f"protocol paper uses the paper's seed file {name} from {RELEASE}: give the folder that holds it "
+            f"with --paper-seeds DIR (paper_seeds=, or $SPRI_PAPER_SEEDS); or {alternatives}"
+        )
+    path = Path(folder).expanduser() / name
+    if not path.is_file():
+        raise ProfileError(
+            f"protocol paper uses the paper's seed file {name} from {RELEASE}, not found at {path}: give the "
+            f"folder that holds it with --paper-seeds DIR (paper_seeds=, or $SPRI_PAPER_SEEDS); or {alternatives}"
+        )
+    return path
+
+
+def seeds_of(ctx: Context) -> tuple[Seed, ...]:
+    """The seed examples a run reads (before its seed policy selects among them)."""
+    settled = with_released_seeds(ctx)
+    return load_seeds(settled.seeds, settled.profile, settled.seed_fields)
+
+
+def seed_policy_of(ctx: Context) -> str:
+    """The seed policy a run applies (its own, or its profile's released seeds' where it set none)."""
+    return with_released_seeds(ctx).seed_policy
+
+
 @lru_cache(maxsize=32)
 def _load_seed_file(path: str, mtime_ns: int, mapping: tuple[tuple[str, str], ...]) -> tuple[Seed, ...]:
     try:

@@ -175,6 +175,12 @@ class Context(BaseModel):
         default="default",
         description="Seed examples for drafting principles: 'default' (the profile's own set) or a JSONL path.",
     )
+    paper_seeds: str | None = Field(
+        default_factory=lambda: _env_model("SPRI_PAPER_SEEDS"),
+        description="Protocol paper: the folder of the paper's released seed files (principles_6.jsonl, "
+        "reappraisal_constitutions_6.jsonl), whose seeds the paper's profiles use when `seeds` is 'default'. "
+        "Default: $SPRI_PAPER_SEEDS.",
+    )
     seed_policy: SeedPolicy = Field(
         default="all",
         description="'all' seeds, only seeds of the input's 'category', all but those ('others'; with the "

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from spri.state.columns import COLUMN_ALIASES, SEED_FIELDS, find_column
-from spri.state.context import METHODS
+from spri.state.context import METHODS, SeedPolicy
 from spri.state.errors import InputError, ProfileError
 from spri.state.rendering import Own, Shown, remark, render_shown
 from spri.state.templates import (
@@ -126,9 +126,23 @@ class StagePrompts(BaseModel):
         return templates[step] if step in templates else str(getattr(self, step))
 
 
+class ReleasedSeeds(BaseModel):
+    """The seed examples a profile uses by default: one of the paper's released seed files."""
+
+    file: str = Field(description="The file's name in the folder of the paper's released seed files.")
+    policy: SeedPolicy | None = Field(
+        default=None, description="The seed policy used with them where the run sets none (e.g. 'category')."
+    )
+
+
 class Profile(BaseModel):
     name: str
     description: str = ""
+    released_seeds: ReleasedSeeds | None = Field(
+        default=None,
+        description="Seeds from the paper's release used when the run's `seeds` is 'default' (found in the "
+        "folder given as `paper_seeds`); without it, a built-in profile's own seeds.",
+    )
     fields: list[InputField]
     principles: StagePrompts
     response: StagePrompts

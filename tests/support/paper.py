@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -12,6 +13,8 @@ from tests.support.fakes import ScriptedChatModel, scripted
 
 CONSTITUTIONS = str(DATA / "seeds" / "reappraisal_constitutions_6.jsonl")
 PRINCIPLE_INSTRUCT = str(DATA / "seeds" / "principles_6.jsonl")
+PAPER_SEEDS = str(Path(PRINCIPLE_INSTRUCT).parent)
+"""The folder of the paper's seed files, which the paper's profiles use by default (``paper_seeds``)."""
 
 
 def is_prometheus_prompt(messages: Sequence[BaseMessage]) -> bool:
@@ -46,4 +49,5 @@ def kinds(call: list[BaseMessage]) -> list[str]:
 
 
 def paper(**options: Any) -> dict[str, Any]:
-    return {"protocol": "paper", **options}
+    """Run options of protocol 'paper', its seeds' folder given."""
+    return {"protocol": "paper", "paper_seeds": PAPER_SEEDS, **options}

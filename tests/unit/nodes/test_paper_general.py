@@ -75,7 +75,7 @@ async def test_seed_principles_lists_every_seed_principle_as_rules_in_one_call()
     seeds = load_seeds(PRINCIPLE_INSTRUCT, "general")
     assert len(seeds) == 6
     for number, seed in enumerate(seeds, 1):
-        assert f"{number}. {seed.principles}" in system.text
+        assert f"{number}: {seed.principles}" in system.text
     assert user.text == f"User Input: {QUESTION}\nResponse:"
 
 

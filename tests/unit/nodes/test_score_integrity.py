@@ -15,14 +15,18 @@ from spri import models, run
 from spri.models.parsing import parse_critique
 from spri.nodes.profiles import builtin_profiles, load_profile
 from tests.support.fakes import scripted
+from tests.support.paper import PAPER_SEEDS
 
 FORMS = {
-    "score": ["Score: {}", "score - {}", "**Score:** {}", "Final score: {}/5", "Rating = {}", "a grade of {}"],
+    "score": [
+        "Score: {}", "score - {}", "**Score:** {}", "Final score: {}/5", "Rating = {}", "a grade of {}",
+        "[Score: {}]", "Overall Score: {}",
+    ],
     "result": ["[RESULT] {}", "[RESULT]: {}", "[ RESULT ] {}", "RESULT: {}"],
     "tag": ["<score>{}</score>", "<score>[{}]</score>"],
     "json": ['"score": {}', "'score': '{}'"],
-    "bracket": ["[SCORE] {}", "[Score: {}]", "Overall Score: {}", "[{}]"],
-}
+    "bracket": ["[SCORE] {}", "[{}]"],
+}  # fmt: skip
 """Every marker form the readers know (this project's and the paper's), several spellings each, by the
 family they count as."""
 
@@ -189,7 +193,7 @@ def test_every_score_read_is_the_models_own_or_none(profile, protocol, method, p
         fields.pop("query"), profile=profile, protocol=protocol, method=method, max_rounds=2,
         model=scripted(default=base), critic_model=scripted(default=lambda m: critic.reply(m, hide)),
         **{k: v for k, v in fields.items() if k in ("goal", "reference", "response_to_judge", "principles")},
-        extra={k: v for k, v in fields.items() if k == "system_prompt"},
+        extra={k: v for k, v in fields.items() if k == "system_prompt"}, paper_seeds=PAPER_SEEDS,
     )  # fmt: skip
     for critique in (c for stage in result.critiques.values() for c in stage):
         event(f"critique {'unread' if critique.score is None else 'read'}")
