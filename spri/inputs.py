@@ -96,6 +96,7 @@ def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: A
 
 def _warn_about_seed_selection(inputs: Input, ctx: Context) -> None:
     """Say so when the category seed policy silently shows all seeds, or none."""
+    ctx = with_released_seeds(ctx)
     if plan_of(ctx).principles != "draft" or ctx.seed_policy != "category":
         return
     seeds = load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)

@@ -44,5 +44,5 @@ async def test_each_judge_is_one_call_read_as_the_authors_read_it(metric, reply,
 
 async def test_the_projects_own_judges_keep_their_reminder():
     judge = scripted("Score: 8", default="<score>8</score><rationale>Meets them.</rationale>")
-    raw, read, usage = await rate(judge, "alignment", VARIABLES)
+    _, read, usage = await rate(judge, "alignment", VARIABLES)
     assert (read, usage.calls, len(judge.calls)) == (8, 2, 2)  # the reply, then one reminder
