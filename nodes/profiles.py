@@ -106,6 +106,10 @@ def plan_of(ctx: Context) -> MethodPlan:
 RELEASE = "the SPRI paper's release (github.com/honglizhan/SPRI-public, its seeds)"
 """Where the paper's seed files come from, for the message when one is missing."""
 
+SEEDED = ("draft", "seed-random", "seed-list")
+"""Where a method's principles come from when it reads the seed examples its seed policy selects (the
+'seeds' and 'seed-sequence' methods read them whatever the policy)."""
+
 
 def with_released_seeds(ctx: Context) -> Context:
     """The run's settings with its profile's released seeds (``Profile.released_seeds``: the paper's
@@ -124,35 +128,16 @@ def with_released_seeds(ctx: Context) -> Context:
     return ctx.model_copy(update={"seeds": str(_released_file(released.file, ctx.paper_seeds)), "seed_policy": policy})
 
 
-SEEDED = ("draft", "seeds", "seed-random", "seed-list", "seed-sequence")
-"""Where a method's principles come from when it reads seed examples."""
-
-
 def _released_file(name: str, folder: str | None) -> Path:
-    alternatives = "give other seeds with --seeds FILE, or none with --no-seeds"
-    if not folder:
-        raise ProfileError(
-            f"protocol paper uses the paper's seed file {name} from {RELEASE}: give the folder that holds it "
-            f"with --paper-seeds DIR (paper_seeds=, or $SPRI_PAPER_SEEDS); or {alternatives}"
-        )
-    path = Path(folder).expanduser() / name
-    if not path.is_file():
-        raise ProfileError(
-            f"protocol paper uses the paper's seed file {name} from {RELEASE}, not found at {path}: give the "
-            f"folder that holds it with --paper-seeds DIR (paper_seeds=, or $SPRI_PAPER_SEEDS); or {alternatives}"
-        )
-    return path
-
-
-def seeds_of(ctx: Context) -> tuple[Seed, ...]:
-    """The seed examples a run reads (before its seed policy selects among them)."""
-    settled = with_released_seeds(ctx)
-    return load_seeds(settled.seeds, settled.profile, settled.seed_fields)
-
-
-def seed_policy_of(ctx: Context) -> str:
-    """The seed policy a run applies (its own, or its profile's released seeds' where it set none)."""
-    return with_released_seeds(ctx).seed_policy
+    path = Path(folder).expanduser() / name if folder else None
+    if path is not None and path.is_file():
+        return path
+    missing = f", not found at {path}" if path is not None else ""
+    raise ProfileError(
+        f"protocol paper uses the paper's seed file {name} from {RELEASE}{missing}: give the folder that holds "
+        "it with --paper-seeds DIR (paper_seeds=, or $SPRI_PAPER_SEEDS); or other seeds with --seeds FILE, or "
+        "none with --no-seeds"
+    )
 
 
 @lru_cache(maxsize=32)
