@@ -105,6 +105,9 @@ class ReappraisalRow(BaseModel):
     significance: dict[str, str] = Field(
         default_factory=dict, description="Table 1's marks per metric: '*' beats vanilla, '†' self-refine."
     )
+    unparsed_by_metric: dict[str, int] = Field(
+        default_factory=dict, description="Per metric, the judge outputs that did not parse (left out of the mean)."
+    )
 
 
 def score_of(metric: str) -> Callable[[Mapping[str, Any]], float | None]:
@@ -132,8 +135,24 @@ def reappraisal_table(records: Iterable[Mapping[str, Any]]) -> list[ReappraisalR
         means = {metric: _mean(score_of(metric)(r) for r in items) for metric in PARSERS}
         means["calls"] = _mean(r["calls"] if isinstance(r.get("calls"), int) else None for r in items)
         significance = marks.get((model, method)) or {"alignment": "", "empathy": ""}
-        rows.append(ReappraisalRow(model=model, method=method, n=len(items), significance=significance, **means))
+        unparsed = {metric: count for metric in PARSERS if (count := _unparsed(items, metric))}
+        rows.append(
+            ReappraisalRow(
+                model=model,
+                method=method,
+                n=len(items),
+                significance=significance,
+                unparsed_by_metric=unparsed,
+                **means,
+            )
+        )
     return sorted(rows, key=lambda r: (r.model, _rank(r.method), r.method))
+
+
+def _unparsed(records: Iterable[Mapping[str, Any]], metric: str) -> int:
+    """How many of the records have a judge output for ``metric`` that gives no score."""
+    read = score_of(metric)
+    return sum(1 for r in records if r.get(f"{metric}_judge_output") is not None and read(r) is None)
 
 
 def _mean(values: Iterable[float | None]) -> float | None:

@@ -4,9 +4,13 @@ their reminder and their more lenient reading."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from spri.eval.judging import judge_prompts, rate
+from spri.eval.reappraisal import evaluate_reappraisal
+from spri.jsonl import read_jsonl
 from tests.support.fakes import scripted
 
 VARIABLES = {"post": "POST-TEXT", "goal": "GOAL-TEXT", "standards": "STANDARDS-TEXT", "response": "RESPONSE-TEXT"}
@@ -46,3 +50,28 @@ async def test_the_projects_own_judges_keep_their_reminder():
     judge = scripted("Score: 8", default="<score>8</score><rationale>Meets them.</rationale>")
     _, read, usage = await rate(judge, "alignment", VARIABLES)
     assert (read, usage.calls, len(judge.calls)) == (8, 2, 2)  # the reply, then one reminder
+
+
+async def test_a_live_evaluation_leaves_unparsed_judgments_out_and_says_how_many(tmp_path):
+    items = [
+        {"id": f"p{i}#dim1", "post": f"POST {i}", "goal": "GOAL", "standards": "STANDARDS", "dimension": "self"}
+        for i in (1, 2)
+    ]
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("".join(json.dumps(item) + "\n" for item in items))
+
+    def judge(messages):
+        prompt = messages[-1].text
+        if "<score>" in prompt:  # alignment: the second post's judgment spans lines, which the paper never read
+            return "<score>\n6\n</score>" if "POST 2" in prompt else "<score>8</score><rationale>ok</rationale>"
+        return "Not Harmful" if "Not Harmful" in prompt else "Minor Error" if "Minor Error" in prompt else "4"
+
+    rows = await evaluate_reappraisal(
+        str(posts), ["vanilla"], model=scripted(default="REPLY"), judge=scripted(default=judge),
+        out_dir=tmp_path / "out", protocol="paper",
+    )  # fmt: skip
+    (row,) = rows
+    assert (row.alignment, row.empathy, row.n, row.unparsed_by_metric) == (8, 4, 2, {"alignment": 1})
+    assert [r["judge_calls"] for r in read_jsonl(tmp_path / "out" / "items.jsonl")] == [4, 4]  # no reminders
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "Judge outputs that did not parse (left out): vanilla: alignment 1." in report
