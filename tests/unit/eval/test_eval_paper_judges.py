@@ -10,8 +10,10 @@ import pytest
 
 from spri.eval.judging import judge_prompts, rate
 from spri.eval.reappraisal import evaluate_reappraisal
+from spri.eval.rubric import evaluate_rubric
 from spri.jsonl import read_jsonl
 from tests.support.fakes import scripted
+from tests.support.paper import PRINCIPLE_INSTRUCT
 
 VARIABLES = {"post": "POST-TEXT", "goal": "GOAL-TEXT", "standards": "STANDARDS-TEXT", "response": "RESPONSE-TEXT"}
 
@@ -75,3 +77,36 @@ async def test_a_live_evaluation_leaves_unparsed_judgments_out_and_says_how_many
     assert [r["judge_calls"] for r in read_jsonl(tmp_path / "out" / "items.jsonl")] == [4, 4]  # no reminders
     report = (tmp_path / "out" / "report.md").read_text()
     assert "Judge outputs that did not parse (left out): vanilla: alignment 1." in report
+
+
+async def test_a_live_rubric_evaluation_drops_unparsed_judgments_after_one_call_each(tmp_path):
+    instance = {
+        "capability": "planning", "task": "travel", "instance_idx": 0, "system_prompt": "", "input": "Plan a trip.",
+        "reference_answer": "A plan.",
+        "score_rubric": {"criteria": "Is it a plan?", **{f"score{i}_description": "-" for i in range(1, 6)}},
+    }  # fmt: skip
+    instances = tmp_path / "instances.jsonl"
+    instances.write_text(json.dumps(instance) + "\n")
+    responses = tmp_path / "responses.jsonl"
+    responses.write_text(
+        "".join(
+            json.dumps({"id": "planning_travel_0", "response": f"answer {i}", "human_score": i}) + "\n"
+            for i in range(1, 5)
+        )
+    )
+
+    def judge(messages):  # the third answer's judgment puts spaces in the tag, which the paper never read
+        return "<score> 3 </score>" if "answer 3" in messages[-1].text else "<feedback>ok</feedback><score>2</score>"
+
+    base = scripted(default=judge)
+    rows = await evaluate_rubric(
+        str(instances), str(responses), ["vanilla"], model=base, out_dir=tmp_path / "out", protocol="paper",
+        seeds=PRINCIPLE_INSTRUCT,
+    )  # fmt: skip
+    assert len(base.calls) == 4  # one call per judgment, no reminder
+    records = read_jsonl(tmp_path / "out" / "items.jsonl")
+    assert sorted((r["human_score"], r["judge_score"], r["calls"]) for r in records) == [
+        (1, 2, 1), (2, 2, 1), (3, None, 1), (4, 2, 1),
+    ]  # fmt: skip
+    (row,) = rows
+    assert row.n == 3  # the unparsed judgment is left out of the correlation
