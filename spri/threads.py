@@ -19,7 +19,7 @@ from langgraph.types import Durability
 
 from spri.graph import build_graph
 from spri.models import chat_openai
-from spri.models.redaction import redact_url
+from spri.models.redaction import MASK, redact_url
 from spri.nodes.profiles import builtin_profiles
 from spri.state import Context, Output, SpriError, model_name
 from spri.state.context import class_name
@@ -109,7 +109,7 @@ def _rebuildable(key: str, model: BaseChatModel) -> dict[str, Any]:
 def _usable_base_url(thread_id: str, key: str, saved: str) -> str:
     """The base URL to continue with: as saved, or, if its credentials were masked when saved, the
     environment's OPENAI_BASE_URL when that is the same endpoint."""
-    if saved == redact_url(saved):
+    if MASK not in saved:
         return saved
     current = os.environ.get("OPENAI_BASE_URL") or ""
     if current and redact_url(current) == saved:
