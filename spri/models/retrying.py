@@ -28,6 +28,7 @@ except ImportError:  # pragma: no cover - older openai
     import httpx  # type: ignore[no-redef]
 
 from spri.models.redaction import redact_url
+from spri.models.retry import MODEL_CALL_RETRY
 
 LOGGER = logging.getLogger("spri.models.retry")
 INITIAL_DELAY = 0.5
@@ -87,8 +88,6 @@ def fault(exc: BaseException) -> str:
 
 def step_attempt() -> tuple[int, int]:
     """(this step's attempt, the attempts the node-level policy allows): (1, 1) outside a graph run."""
-    from spri.models.retry import MODEL_CALL_RETRY
-
     try:
         from langgraph.runtime import get_runtime
 
@@ -109,8 +108,7 @@ def announce(url: Any, what: str, retry: int, retries: int, wait: str) -> None:
 
 def announce_step_retry(url: Any, what: str, retries: int) -> None:
     """The client gave up; if the node-level policy will run the step again, say so (with its wait)."""
-    from spri.models.retry import MODEL_CALL_RETRY as policy
-
+    policy = MODEL_CALL_RETRY
     attempt, attempts = step_attempt()
     if attempt < attempts:
         interval = min(policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1))

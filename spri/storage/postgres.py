@@ -18,6 +18,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg import AsyncConnection, OperationalError
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
 from spri.models.redaction import redact, redact_url
 from spri.storage.errors import DatabaseUnavailable, StorageError, first_line, is_database_error
 from spri.storage.serde import checkpoint_serde
@@ -48,8 +53,6 @@ def db_wait() -> float:
 
 def connection_options(wait: float) -> dict[str, Any]:
     """What LangGraph's PostgreSQL saver expects of its connections, and a bounded connect."""
-    from psycopg.rows import dict_row
-
     return {
         "autocommit": True,
         "prepare_threshold": 0,
@@ -60,16 +63,11 @@ def connection_options(wait: float) -> dict[str, Any]:
 
 @asynccontextmanager
 async def open_postgres(db: str) -> AsyncIterator[ResilientPostgresSaver]:
-    try:
-        from psycopg import AsyncConnection
-        from psycopg_pool import AsyncConnectionPool
-    except ImportError as exc:
-        raise StorageError("PostgreSQL checkpoints need: pip install 'spri[postgres]'") from exc
     wait = db_wait()
     options = connection_options(wait)
     try:  # one direct connection first: its error says why (refused, no such database, password)
         async with await AsyncConnection.connect(db, **options) as conn:
-            await ResilientPostgresSaver(conn, serde=checkpoint_serde()).setup()
+            await AsyncPostgresSaver(conn, serde=checkpoint_serde()).setup()
     except Exception as exc:
         if isinstance(exc, OSError) or is_database_error(exc):
             raise StorageError(f"cannot open PostgreSQL database {redact_url(db)}: {redact(first_line(exc))}") from exc
@@ -87,30 +85,20 @@ async def open_postgres(db: str) -> AsyncIterator[ResilientPostgresSaver]:
     )
     await pool.open(wait=False)
     try:
-        saver = ResilientPostgresSaver(pool, serde=checkpoint_serde())
-        saver.label = redact_url(db)
-        saver.wait = wait
-        yield saver
+        yield ResilientPostgresSaver(pool, label=redact_url(db), wait=wait)
     finally:
         await pool.close()
 
 
-def _saver_class() -> Any:
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
-    return AsyncPostgresSaver
-
-
-class ResilientPostgresSaver(_saver_class()):  # type: ignore[misc]
+class ResilientPostgresSaver(AsyncPostgresSaver):
     """LangGraph's ``AsyncPostgresSaver`` whose operations survive a lost connection (see the module)."""
 
-    label = "PostgreSQL"
-    wait = DEFAULT_WAIT
+    def __init__(self, pool: Any, *, label: str, wait: float) -> None:
+        super().__init__(pool, serde=checkpoint_serde())
+        self.label = label  # the database as it may be named (no password)
+        self.wait = wait  # how long an operation waits for a connection
 
     async def _again(self, operation: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        from psycopg import OperationalError
-        from psycopg_pool import PoolTimeout
-
         for attempt in (1, 2):
             try:
                 return await operation(*args, **kwargs)
@@ -122,8 +110,6 @@ class ResilientPostgresSaver(_saver_class()):  # type: ignore[misc]
         raise AssertionError("not reached")
 
     def unavailable(self, exc: BaseException) -> DatabaseUnavailable:
-        from psycopg_pool import PoolTimeout
-
         why = (
             f"no connection within {self.wait:g} s (SPRI_DB_WAIT)" if isinstance(exc, PoolTimeout) else first_line(exc)
         )
@@ -146,9 +132,6 @@ class ResilientPostgresSaver(_saver_class()):  # type: ignore[misc]
         return await self._again(lambda: parent(config=config, channels=channels))
 
     async def alist(self, config: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        from psycopg import OperationalError
-        from psycopg_pool import PoolTimeout
-
         for attempt in (1, 2):
             given = False
             try:
