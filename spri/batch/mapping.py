@@ -60,6 +60,13 @@ class FieldMap:
         if id_field is None and id_column and ID_COLUMN in first_row:
             id_field = ID_COLUMN
         names = profile_fields(profile)
+        takes = profile_fields(profile, every=True)
+        unknown = [name for name in explicit if name not in takes]
+        if unknown:  # a typo would otherwise make every row an error record, paying for nothing
+            raise InputError(
+                f"--field {unknown[0]}={explicit[unknown[0]]}: profile '{profile}' takes no field "
+                f"'{unknown[0]}' (it takes: {', '.join(takes)})"
+            )
         wanted = list(dict.fromkeys([*names, *explicit, "category", "principles"]))
         columns: dict[str, str] = {}
         for name in wanted:
