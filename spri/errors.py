@@ -6,6 +6,7 @@ import json
 
 from langchain_core import exceptions as lc
 
+from spri.models.redaction import redact
 from spri.models.settings import default_openai_url
 from spri.state.errors import SpriError
 
@@ -27,7 +28,13 @@ def _endpoint(exc: BaseException) -> str:
 
 
 def explain(exc: BaseException) -> tuple[str, bool]:
-    """(message, user_fixable): the message names the input, file, setting or endpoint at fault."""
+    """(message, user_fixable): the message names the input, file, setting or endpoint at fault, and
+    holds no credential (URL passwords, secret query parameters and keys are masked)."""
+    message, user_fixable = _explain(exc)
+    return redact(message), user_fixable
+
+
+def _explain(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, SpriError):
         return str(exc), True
     where = _endpoint(exc)

@@ -7,6 +7,7 @@ checkpoint database and `spri resume THREAD` continues from them.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -19,11 +20,30 @@ def _warning(message: Warning | str, category: type[Warning], *args: object, **k
     print(f"spri: warning: {message}", file=sys.stderr)
 
 
+def show_retries() -> None:
+    """Print the model layer's retry notices on stderr, as ``spri: endpoint ... unreachable, retry 2/11 in
+    1.0 s`` (they are logged without credentials), so a run waiting on an endpoint is never silent."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("spri: %(message)s"))
+    logger = logging.getLogger("spri.models.retry")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def own_notes(exc: BaseException) -> list[str]:
+    """The notes spri added to an error (how to resume), without the ones LangGraph adds ("During task
+    with name ..."), which name internals rather than anything a user can act on."""
+    return [str(note) for note in getattr(exc, "__notes__", []) if not str(note).startswith("During task")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from spri.cli.parsers import build_parser
 
     warnings.showwarning = _warning
     args = build_parser().parse_args(argv)
+    if args.command in ("ask", "resume") and not getattr(args, "quiet", False):
+        show_retries()
     try:
         code: int = args.handler(args)
         return code
@@ -32,16 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except KeyboardInterrupt as exc:
-        notes = getattr(exc, "__notes__", [])
-        print("spri: interrupted" + "".join(f"; {note}" for note in notes), file=sys.stderr)
+        print("; ".join(["spri: interrupted", *own_notes(exc)]), file=sys.stderr)
         return 130
     except Exception as exc:
         from spri.api import explain
 
         message, user_fixable = explain(exc)
-        print(f"spri: error: {message}", file=sys.stderr)
-        for note in getattr(exc, "__notes__", []):
-            print(f"spri: {note}", file=sys.stderr)
+        print("spri: error: " + "; ".join([message, *own_notes(exc)]), file=sys.stderr)
         if os.environ.get("SPRI_DEBUG"):
             raise
         return EXIT_USAGE if user_fixable else 1

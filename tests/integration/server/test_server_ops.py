@@ -111,10 +111,10 @@ def test_metrics_count_a_runs_calls_tokens_and_stop_reasons(tmp_path):
 def test_metrics_sit_behind_the_api_key_and_probes_do_not(tmp_path):
     with (
         OpenAIServer(deterministic) as model,
-        serving(tmp_path, OPENAI_BASE_URL=model.base_url, SPRI_API_KEY="operator-key-42") as server,
+        serving(tmp_path, OPENAI_BASE_URL=model.base_url, SPRI_API_KEY="operator-key-0042-abcd") as server,
     ):
         assert httpx.get(server.url + "/metrics", timeout=30).status_code == 401
-        assert samples(server.url, {"Authorization": "Bearer operator-key-42"})
+        assert samples(server.url, {"Authorization": "Bearer operator-key-0042-abcd"})
         assert httpx.get(server.url + "/ready", timeout=30).status_code == 200
         assert httpx.get(server.url + "/health", timeout=30).status_code == 200
 

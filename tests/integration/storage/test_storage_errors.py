@@ -8,12 +8,8 @@ import sqlite3
 import subprocess
 import sys
 
-import pytest
-
 from spri import run
 from tests.support.fakes import critique, is_critic_prompt, scripted
-from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.processes import cli_env
 from tests.support.readonly import unwritable_dir
 
 
@@ -22,17 +18,6 @@ def spri(env: dict[str, str], *args: str, stdin: bytes = b"") -> subprocess.Comp
         [sys.executable, "-m", "spri.cli", *args], env=env, input=stdin, capture_output=True, timeout=120
     )
     return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
-
-
-@pytest.fixture
-def server():
-    with OpenAIServer(lambda request: Reply(text="never asked")) as running:
-        yield running
-
-
-@pytest.fixture
-def env(tmp_path, server) -> dict[str, str]:
-    return cli_env(tmp_path, OPENAI_API_KEY="test-key", OPENAI_BASE_URL=server.base_url)
 
 
 def one_line(done: subprocess.CompletedProcess[str], *parts: str) -> None:
