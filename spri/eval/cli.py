@@ -45,6 +45,12 @@ def _live(parser: argparse.ArgumentParser) -> None:
     live.add_argument("--out", metavar="DIR", help="output folder (items.jsonl, report.md, ...); default ./spri-eval")
     live.add_argument("--limit", type=int, help="only the first N items")
     live.add_argument("--concurrency", type=int, default=4, help="items in flight at once (default 4)")
+    live.add_argument(
+        "--paper-seeds",
+        metavar="DIR",
+        help="protocol paper: the folder of the paper's released seed files (reappraisal_constitutions_6.jsonl, "
+        "principles_6.jsonl); default: seeds/ beside the data file's folder, as released",
+    )
     add_run_options(parser.add_argument_group("run options"), run_options(LIVE_OPTIONS))
 
 
@@ -136,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         "out_dir": args.out or "spri-eval",
         "limit": args.limit,
         "concurrency": args.concurrency,
+        "paper_seeds": args.paper_seeds,
         **_options(args),
     }
     _warn(args, common)

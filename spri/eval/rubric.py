@@ -66,12 +66,16 @@ async def evaluate_rubric(
     with_reference: bool = False,
     concurrency: int = 4,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    paper_seeds: str | Path | None = None,
     **options: Any,
 ) -> list[MetaRow]:
+    """Judge every (response, method) not yet in ``out_dir/items.jsonl``; return the agreement table.
+    ``paper_seeds``: the folder of the paper's released seed files (protocol paper, unless ``seeds`` is
+    given; default: ``seeds/`` beside the instances file's folder, as released)."""
     check_methods(methods, METHODS)
     protocol = options.get("protocol") or "default"
     if protocol == "paper" and not options.get("seeds"):
-        options["seeds"] = paper_seed_file(instances_path, PRINCIPLE_INSTRUCT)
+        options["seeds"] = paper_seed_file(instances_path, PRINCIPLE_INSTRUCT, paper_seeds)
     instances = _instances(instances_path)
     responses = _responses(responses_path, instances, limit)
     name = model_name(model)
