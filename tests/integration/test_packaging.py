@@ -102,8 +102,8 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
 def test_the_core_install_has_no_embedded_model_and_works_with_an_endpoint(tmp_path):
     """`pip install .` into a fresh venv: no llama.cpp build, `spri --version`/`--help` work, an
     OpenAI-compatible endpoint works, and asking for the embedded model names the extra to install."""
-    from tests.integration.cli.test_cli import deterministic
     from tests.support.openai_server import OpenAIServer
+    from tests.support.policies import deterministic
     from tests.support.processes import cli_env
 
     venv = tmp_path / "venv"

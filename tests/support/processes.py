@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -24,6 +26,23 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     }
     env.pop("LANGSMITH_API_KEY", None)
     return env
+
+
+def spri_cli(*args: str, env: dict[str, str], timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess:
+    """`spri ARGS` as a child process (this Python), output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "spri.cli", *args], env=env, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
+
+def eventually(probe: Callable[[], Any], want: Callable[[Any], bool], timeout: float = 60) -> Any:
+    """Call ``probe`` until ``want`` holds for what it returns; the last value otherwise (the assert fails)."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not want(value) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        value = probe()
+    return value
 
 
 def wait_for_http(url: str, proc: subprocess.Popen, *, timeout: float = 60.0) -> None:

@@ -8,8 +8,8 @@ import json
 from langchain_openai import ChatOpenAI
 
 from spri import arun, load_thread
-from tests.integration.cli.test_cli import deterministic
 from tests.support.openai_server import OpenAIServer
+from tests.support.policies import deterministic
 
 
 async def test_a_chatopenai_thread_continues_without_the_model_object(db, monkeypatch):

@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.batch.test_batch_cli import accepting, make_input, run_batch
+from tests.support.batch import make_input, run_batch
 from tests.support.openai_server import OpenAIServer
+from tests.support.policies import accepting
 from tests.support.processes import batch_command, cli_env
 
 if importlib.util.find_spec("ray") is None:  # (not imported here: Ray reads its token settings when imported)

@@ -12,27 +12,8 @@ from typing import Any
 import pytest
 
 from tests.support.openai_server import HangingCritic, OpenAIServer, Reply, free_port, is_critic_request
-from tests.support.processes import cli_env
-
-
-def deterministic(request: dict[str, Any]) -> Reply:
-    """Replies as a pure function of the prompt, so two processes see the same run."""
-    messages = request["messages"]
-    if is_critic_request(request):
-        # the draft shown for review (a format-reminder retry comes after it and repeats nothing)
-        shown = [m["content"] for m in messages if "under review:" in (m.get("content") or "")]
-        under_review = (shown or [messages[-1]["content"]])[-1].split("under review:")[-1]
-        score = 5 if "revised" in under_review else 2
-        return Reply(tool_args={"feedback": "Be more specific.", "score": score})
-    revised = any(m["role"] == "assistant" for m in messages)
-    kind = "principles" if "guiding principles" in messages[0]["content"] else "response"
-    return Reply(text=f"{'revised ' if revised else ''}{kind} text")
-
-
-def spri_cli(*args: str, env: dict[str, str], timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "spri.cli", *args], env=env, capture_output=True, text=True, timeout=timeout, **kwargs
-    )
+from tests.support.policies import deterministic
+from tests.support.processes import cli_env, spri_cli
 
 
 def ask_json(policy: Any, env: dict[str, str], db: str, *args: str) -> dict[str, Any]:
