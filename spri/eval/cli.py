@@ -13,7 +13,6 @@ from pydantic import BaseModel
 
 from spri.options import add_run_options, context_overrides, run_options
 
-META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n")
 REAPPRAISAL_COLUMNS = ("model", "method", "alignment", "empathy", "n")
 
 
@@ -122,14 +121,14 @@ def _progress(describe: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, 
 
 def run(args: argparse.Namespace) -> int:
     if args.eval_command == "meta":
-        from spri.eval.meta import meta_table, read_judgments
+        from spri.eval.meta import META_COLUMNS, meta_table, method_rank, read_judgments
         from spri.eval.report import pivot_markdown
 
         table = meta_table(read_judgments(args.file), drop_invalid=args.drop_invalid)
         _emit(args, table, META_COLUMNS, 3)
         if not args.json:
             print("\nPearson by method and judge model (the paper's Table 2 layout):")
-            print(pivot_markdown(table, "method", "judge_model", "pearson"))
+            print(pivot_markdown(table, "method", "judge_model", "pearson", order=method_rank))
         return 0
     if args.eval_command == "reappraisal" and args.judged:
         from spri.eval.reappraisal_scores import reappraisal_table
@@ -150,8 +149,20 @@ def run(args: argparse.Namespace) -> int:
         _live_reappraisal(args, common) if args.eval_command == "reappraisal" else _live_rubric(args, common)
     )
     _emit(args, rows, columns, digits)
+    _warn_unparsed(rows)
     print(f"report: {Path(common['out_dir']) / 'report.md'}", file=sys.stderr)
     return 0
+
+
+def _warn_unparsed(rows: Sequence[BaseModel]) -> None:
+    """Say so on stderr when a method's judgments did not parse (its row shows '-' for what they miss)."""
+    for row in rows:
+        unparsed, parsed = getattr(row, "unparsed", 0), getattr(row, "n", 0)
+        if not unparsed:
+            continue
+        what = "none of its judgments parsed" if not parsed else f"{unparsed} of {unparsed + parsed} did not parse"
+        name = f"{getattr(row, 'method', '')} ({getattr(row, 'judge_model', '')})"
+        print(f"spri eval: warning: {name}: {what}", file=sys.stderr)
 
 
 def _live_reappraisal(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
@@ -170,6 +181,7 @@ def _live_reappraisal(args: argparse.Namespace, common: dict[str, Any]) -> tuple
 
 
 def _live_rubric(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
+    from spri.eval.meta import META_COLUMNS
     from spri.eval.rubric import METHODS, evaluate_rubric
 
     def describe(r: dict[str, Any]) -> str:

@@ -21,12 +21,11 @@ from typing import Any
 from spri.api import ModelSpec, SpriError, arun, model_name
 from spri.eval import check_methods
 from spri.eval.arms import PRINCIPLE_INSTRUCT, paper_seed_file
-from spri.eval.meta import MetaRow, meta_table, parse_score
+from spri.eval.meta import META_COLUMNS, MetaRow, meta_table, parse_score
 from spri.eval.report import markdown_table
 from spri.jsonl import AppendLog, read_jsonl
 
 METHODS = ("vanilla", "self-refine", "mt-bench-rubric", "flask-rubric", "seed-rubric", "spri", "oracle")
-META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n")
 
 
 def _responses(path: str, instances: dict[str, dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from spri.cli import EXIT_PAUSED
 from tests.support.openai_server import HangingCritic, OpenAIServer, Reply, free_port, is_critic_request
 from tests.support.policies import deterministic
 from tests.support.processes import cli_env, spri_cli
@@ -23,11 +24,6 @@ def ask_json(policy: Any, env: dict[str, str], db: str, *args: str) -> dict[str,
         done = spri_cli("ask", *args, "--model", "openai:fake", "--db", db, "--json", env=env)
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
-
-
-@pytest.fixture
-def env(tmp_path) -> dict[str, str]:
-    return cli_env(tmp_path, OPENAI_API_KEY="test-key", SPRI_MAX_RETRIES="0", SPRI_TIMEOUT="20")
 
 
 def test_ask_json_over_openai_endpoint(env, db):
@@ -195,7 +191,7 @@ def test_review_pauses_and_a_new_process_resumes_with_an_edit(env, db):
         paused = spri_cli(
             "ask", "Q?", "--review", "--model", "openai:fake", "--db", db, "--thread", "rv", env=env, input="q\n"
         )
-        assert paused.returncode == 0, paused.stderr
+        assert paused.returncode == EXIT_PAUSED, paused.stderr
         assert "principles for review" in paused.stderr and "revised principles text" in paused.stderr
         assert "spri resume rv --approve" in paused.stderr
         assert paused.stdout == ""
@@ -210,12 +206,12 @@ def test_a_rejection_from_the_command_line_refines_then_pauses_again(env, db):
     with OpenAIServer(deterministic) as server:
         env["OPENAI_BASE_URL"] = server.base_url
         ask = ("ask", "Q?", "--review", "--model", "openai:fake", "--db", db, "--thread", "rj")
-        assert spri_cli(*ask, env=env, input="q\n").returncode == 0
+        assert spri_cli(*ask, env=env, input="q\n").returncode == EXIT_PAUSED
         shown = json.loads(spri_cli("show", "rj", "--db", db, "--json", env=env).stdout)
         paused_drafts = shown["drafts"]["principles"]
         before = len(server.requests)
         rejected = spri_cli("resume", "rj", "--reject", "Name the deadline.", "--db", db, env=env)
-        assert rejected.returncode == 0, rejected.stderr
+        assert rejected.returncode == EXIT_PAUSED, rejected.stderr
         assert "--reject NOTE|@FILE" in rejected.stderr and rejected.stdout == ""
         refined = server.requests[before:]
         assert len(refined) == 1 and "Name the deadline." in json.dumps(refined[0])  # one refinement, the note

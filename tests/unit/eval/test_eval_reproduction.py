@@ -220,7 +220,7 @@ def test_cli_reproduces_both_tables_with_json_markdown_and_csv(tmp_path):
     rows = json.loads(
         cli("meta", str(BIGGEN), "--json", "--markdown", str(tmp_path / "t2.md"), "--csv", str(tmp_path / "t2.csv"))
     )
-    assert set(rows[0]) == {"judge_model", "method", "pearson", "spearman", "mae", "alpha", "n"}
+    assert set(rows[0]) == {"judge_model", "method", "pearson", "spearman", "mae", "alpha", "n", "unparsed"}
     cell = next(r for r in rows if r["judge_model"] == "gpt-4o-mini" and r["method"] == "oracle rubrics")
     assert abs(cell["pearson"] - 0.550) <= 0.002
     assert "| gpt-4o-mini | oracle rubrics | 0.550 |" in (tmp_path / "t2.md").read_text()

@@ -283,7 +283,7 @@ async def test_input_checks_follow_a_profiles_method_alias(tmp_path):
     path = tmp_path / "aliased.toml"
     path.write_text("\n".join(lines))
     with pytest.raises(SpriError, match="needs principles"):  # before a thread or a model is touched
-        make_input("Q?", make_context(profile=str(path), model="local"))
+        make_input("Q?", make_context(profile=str(path), model=accepting()))
     model = accepting()
     assert (await arun("Q?", profile=str(path), model=model, principles="1. Be brief.")).calls == 2
 
