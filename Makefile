@@ -20,7 +20,8 @@ JOBS := $(shell nproc 2>/dev/null || echo 2)
 
 DEMO_QUERY ?= How can I get better sleep when I work night shifts?
 
-# The integration tests run on this many pytest-xdist workers (1: one process, in order).
+# The integration tests other than the embedded model's run on this many pytest-xdist workers (1: one
+# process, in order).
 WORKERS ?= 2
 
 .PHONY: demo check test lint typecheck unit integration bench clean
@@ -65,8 +66,12 @@ unit: $(VENV)/.dev
 check: $(VENV)/.dev
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit
 
+# The embedded-model tests and the notebook each keep both cores busy with llama.cpp: they run one at a
+# time, after the rest (servers, processes, databases: mostly waiting) has run on the workers.
 integration: $(VENV)/.dev $(VENV)/.llama
-	$(BIN)/pytest $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS)) --nbmake tests/integration notebooks
+	$(BIN)/pytest $(if $(filter-out 1,$(WORKERS)),-n $(WORKERS)) -m "not embedded" tests/integration
+	$(BIN)/pytest -m embedded tests/integration
+	$(BIN)/pytest --nbmake notebooks
 
 test: check
 	$(MAKE) --no-print-directory integration
