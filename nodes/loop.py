@@ -21,20 +21,23 @@ from spri import models
 from spri.nodes.profiles import plan_of, profile_of
 from spri.nodes.tracing import annotate
 from spri.state import Context, MethodPlan, ModelSpec, Profile, Stage, StagePrompts, State, Usage
+from spri.state.profile import PromptParts
+from spri.state.rendering import Own, Shown
+from spri.state.state import TEMPLATE_FIELDS
 
-Variables = Callable[[State, Context, Profile], dict[str, Any]]
+Parts = Callable[[State, Context, Profile], PromptParts]
 Node = Callable[[State, Runtime[Context]], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class StageInputs:
-    """What one stage's prompts see."""
+    """What one stage's prompts see besides the input fields."""
 
     name: Stage
-    stable: Variables
-    """Variables of the stable prefix (the system and critic messages), e.g. seed examples."""
-    variables: Variables
-    """Variables of the per-input messages: the input fields, and principles where the stage uses them."""
+    stable: Parts
+    """Parts of the stable prefix (the system and critic messages), e.g. seed examples."""
+    variables: Parts
+    """Parts of the per-input messages: the input block, and principles where the stage uses them."""
     follows_plan: bool = False
     """The method's row shapes this stage: its template variant (``prompts``) and who judges it."""
 
@@ -49,59 +52,99 @@ class StageInputs:
         return ctx.critic, "critic"
 
 
-def input_variables(state: State, profile: Profile, stage: Stage) -> dict[str, Any]:
-    """The input as prompt variables: each field by name (None when not given), plus ``input``, the
-    stage's labelled block."""
+def input_fields(state: State, profile: Profile) -> dict[str, Any]:
+    """The input fields as templates see them, by name: each field the profile declares (None when not
+    given) and the named input fields. Input never names anything else: a field the profile did not
+    declare was refused before the run (``check_input``), and no declared field may take a name the
+    templates use for the profile's own text."""
     values: dict[str, Any] = {f.name: None for f in profile.fields}
-    values.update(state.extra)
-    for name in ("query", "goal", "reference", "response_to_judge", "category"):
-        values[name] = getattr(state, name)
-    return {**values, "input": profile.input_block(values, stage)}
+    values.update({name: text for name, text in state.extra.items() if name in values})
+    values.update({name: getattr(state, name) for name in TEMPLATE_FIELDS})
+    return values
 
 
-def untrusted_text(variables: dict[str, Any], draft: str | None = None) -> str:
-    """What a stage's prompt shows from outside (its input fields, the principles, the draft), so
-    that a verdict merely quoting it is not scored from it (see spri.models.parsing)."""
-    return "\n".join(text for text in (variables.get("input"), variables.get("principles"), draft) if text)
+def input_block(state: State, profile: Profile, stage: Stage) -> PromptParts:
+    """The stage's labelled input block, ``input``."""
+    return {"input": profile.input_block(input_fields(state, profile), stage)}
 
 
-def _messages(system: str, *turns: str) -> list[BaseMessage]:
-    """A conversation: the system message (left out when empty), then user and assistant turns."""
-    messages: list[BaseMessage] = [SystemMessage(content=system)] if system else []
-    for index, text in enumerate(turns):
-        messages.append(HumanMessage(content=text) if index % 2 == 0 else AIMessage(content=text))
-    return messages
+@dataclass(frozen=True)
+class _Templates:
+    """One stage's templates with everything they are shown, for one node."""
+
+    profile: Profile
+    stage: StageInputs
+    variant: str
+    fields: dict[str, Any]
+    parts: PromptParts
+
+    @classmethod
+    def of(cls, stage: StageInputs, state: State, ctx: Context) -> _Templates:
+        profile = profile_of(ctx)
+        variant = stage.variant(plan_of(ctx))
+        return cls(profile, stage, variant, input_fields(state, profile), stage.variables(state, ctx, profile))
+
+    def __call__(self, step: str, **parts: Any) -> Shown:
+        return self.profile.shown(self.stage.name, step, self.variant, self.fields, **{**self.parts, **parts})
+
+
+def _messages(system: Shown, *turns: Shown) -> tuple[list[BaseMessage], Shown]:
+    """A conversation: the system message (left out when empty), then user and assistant turns; and
+    all it shows, with what came from outside."""
+    messages: list[BaseMessage] = [SystemMessage(content=system.text)] if system.text else []
+    for index, turn in enumerate(turns):
+        messages.append(HumanMessage(content=turn.text) if index % 2 == 0 else AIMessage(content=turn.text))
+    return messages, Shown.join([system, *turns] if system.text else turns)
+
+
+def _draft(prompts: StagePrompts, text: str) -> str:
+    """A draft as templates show it: a judgment the base model wrote in the verdict format is the
+    project's own text (its score line is the verdict read from it); any other draft is outside text."""
+    return Own(text) if prompts.output == "verdict" else text
 
 
 def _writer_messages(
-    stage: StageInputs, state: State, ctx: Context, profile: Profile, variables: dict[str, Any], refine: bool
-) -> list[BaseMessage]:
-    variant = stage.variant(plan_of(ctx))
-
-    def render(step: str, **extra: Any) -> str:
-        return profile.render(stage.name, step, variant, **variables, **extra)
-
-    system = render("system", **stage.stable(state, ctx, profile))
+    stage: StageInputs, state: State, ctx: Context, templates: _Templates, refine: bool
+) -> tuple[list[BaseMessage], Shown]:
+    system = templates("system", **stage.stable(state, ctx, templates.profile))
     if not refine:
-        return _messages(system, render("draft"))
+        return _messages(system, templates("draft"))
     current = state.current(stage.name)
     assert current is not None, "refine runs only after a draft"
-    revise = render("refine", draft=current, feedback=state.next_feedback(stage.name))
-    own_system = render("refine_system", draft=current)
-    if own_system:  # a refinement conversation of its own
+    draft = _draft(templates.profile.stage(stage.name), current)
+    revise = templates("refine", draft=draft, feedback=state.next_feedback(stage.name))
+    own_system = templates("refine_system", draft=draft)
+    if own_system.text:  # a refinement conversation of its own
         return _messages(own_system, revise)
-    return _messages(system, render("draft"), current, revise)
+    return _messages(system, templates("draft"), Shown.of(draft), revise)
+
+
+def _judge_messages(templates: _Templates, draft: str) -> tuple[list[BaseMessage], Shown]:
+    return _messages(templates("critic"), templates("judge", draft=draft))
+
+
+def _shown(state: State, ctx: Context, stage: StageInputs, templates: _Templates, prompt: Shown) -> Shown:
+    """What a verdict of this stage is compared with: the call's own prompt and, where the stage's
+    drafts are judgments, the prompts their writers and critics were shown (the critic's feedback and a
+    judgment may repeat what those showed from outside)."""
+    prompts = templates.profile.stage(stage.name)
+    if prompts.output != "verdict":
+        return prompt
+    writer = _messages(templates("system", **stage.stable(state, ctx, templates.profile)), templates("draft"))[1]
+    current = state.current(stage.name)
+    judged = _judge_messages(templates, _draft(prompts, current))[1] if current is not None else Shown("")
+    return Shown.join([prompt, writer, judged])
 
 
 def _subject(
-    stage: Stage, state: State, variables: dict[str, Any], *, draft: str | None = None, judged: bool = False
+    stage: Stage, state: State, parts: PromptParts, *, draft: str | None = None, judged: bool = False
 ) -> models.Subject:
     """The parts a stage's messages show, for models that write or judge their own way."""
     return models.Subject(
         stage=stage,
-        request=variables.get("input") or "",
+        request=parts.get("input") or "",
         query=state.query or "",
-        principles=variables.get("principles"),
+        principles=parts.get("principles"),
         draft=draft,
         feedback=state.next_feedback(stage) if draft is not None and not judged else None,
         judged=(state.response_to_judge or "") if judged else None,
@@ -125,11 +168,10 @@ def _writer(stage: StageInputs, step: str) -> Node:
 
     async def node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         ctx = runtime.context
-        profile = profile_of(ctx)
-        prompts = profile.stage(stage.name)
+        templates = _Templates.of(stage, state, ctx)
+        prompts = templates.profile.stage(stage.name)
         annotate(ctx, stage=stage.name, round=state.round(stage.name) + 1)
-        variables = stage.variables(state, ctx, profile)
-        messages = _writer_messages(stage, state, ctx, profile, variables, refine=step == "refine")
+        messages, prompt = _writer_messages(stage, state, ctx, templates, refine=step == "refine")
         slot = f"base:{stage.name}"
         if prompts.output == "verdict":
             verdict, usage = await models.verdict(
@@ -138,16 +180,16 @@ def _writer(stage: StageInputs, step: str) -> Node:
                 max_tokens=ctx.max_tokens,
                 role="base",
                 slot=slot,
-                untrusted=untrusted_text(variables),
+                shown=_shown(state, ctx, stage, templates, prompt),
                 reading=_reading(prompts, judgment=True),
-                subject=_subject(stage.name, state, variables, judged=True),
+                subject=_subject(stage.name, state, templates.parts, judged=True),
             )
             return {
                 "drafts": {stage.name: [verdict.as_text()]},
                 "verdicts": {stage.name: [verdict.model_dump()]},
                 **_spent(stage.name, "base", usage),
             }
-        grammar = profile.render(stage.name, "grammar", max_chars=(ctx.max_tokens - 16) * 3)
+        grammar = templates.profile.render(stage.name, "grammar", max_chars=(ctx.max_tokens - 16) * 3)
         revised = state.current(stage.name) if step == "refine" else None
         reply = await models.generate(
             ctx.model,
@@ -156,7 +198,7 @@ def _writer(stage: StageInputs, step: str) -> Node:
             max_tokens=ctx.max_tokens,
             grammar=grammar,
             slot=slot,
-            subject=_subject(stage.name, state, variables, draft=revised),
+            subject=_subject(stage.name, state, templates.parts, draft=revised),
         )
         return {"drafts": {stage.name: [reply.text]}, **_spent(stage.name, "base", reply.usage)}
 
@@ -175,27 +217,23 @@ def refine(stage: StageInputs) -> Node:
 def judge(stage: StageInputs) -> Node:
     async def node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         ctx = runtime.context
-        profile = profile_of(ctx)
-        plan = plan_of(ctx)
-        prompts = profile.stage(stage.name)
-        variables = stage.variables(state, ctx, profile)
-        variant, current = stage.variant(plan), state.current(stage.name)
-        messages = _messages(
-            profile.render(stage.name, "critic", variant, **variables),
-            profile.render(stage.name, "judge", variant, **variables, draft=current),
-        )
-        # The draft is outside text too, unless it is a verdict the base model wrote in our own format.
+        templates = _Templates.of(stage, state, ctx)
+        prompts = templates.profile.stage(stage.name)
+        current = state.current(stage.name)
+        assert current is not None, "judge runs only after a draft"
+        messages, prompt = _judge_messages(templates, _draft(prompts, current))
+        model, role = stage.judge(ctx, plan_of(ctx))
+        # Models that judge their own way are given a draft written as free text, not a judgment.
         draft = current if prompts.output == "text" else None
-        model, role = stage.judge(ctx, plan)
         critique, usage = await models.verdict(
             model,
             messages,
             max_tokens=ctx.max_tokens,
             role=role,
             slot=f"{role}:{stage.name}",
-            untrusted=untrusted_text(variables, draft),
+            shown=_shown(state, ctx, stage, templates, prompt),
             reading=_reading(prompts, judgment=False),
-            subject=_subject(stage.name, state, variables, draft=draft, judged=False) if draft is not None else None,
+            subject=_subject(stage.name, state, templates.parts, draft=draft) if draft is not None else None,
         )
         round_ = state.round(stage.name) + 1
         annotate(ctx, stage=stage.name, round=round_, score=critique.score, expected_score=critique.expected_score)

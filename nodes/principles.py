@@ -8,9 +8,11 @@ from typing import Any
 from spri.nodes import loop, speculation
 from spri.nodes.profiles import load_seeds, select_seeds
 from spri.state import Context, Profile, Seed, State
+from spri.state.profile import PromptParts
+from spri.state.state import TEMPLATE_FIELDS
 
 
-def _examples(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
+def _examples(state: State, ctx: Context, profile: Profile) -> PromptParts:
     """Seed examples for the system message: the same for every input of a category, so it caches."""
     seeds = select_seeds(load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields), ctx.seed_policy, state.category)
     return {"examples": _rendered(profile, seeds)}
@@ -20,12 +22,13 @@ def _examples(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
 def _rendered(profile: Profile, seeds: tuple[Seed, ...]) -> list[str]:
     """Each seed through the profile's example template, which sees the seed's fields by name (None
     where the seed has none), ``input`` (their labelled block) and ``principles``."""
-    names = {f.name: None for f in profile.fields}
+    names: dict[str, Any] = {f.name: None for f in profile.fields}
+    names.update({name: None for name in TEMPLATE_FIELDS})
     return [
         profile.render(
             "principles",
             "example",
-            **{**names, **seed.inputs},
+            fields={**names, **{k: v for k, v in seed.inputs.items() if k in names}},
             input=profile.input_block(seed.inputs, "principles"),
             principles=seed.principles,
         )
@@ -33,8 +36,8 @@ def _rendered(profile: Profile, seeds: tuple[Seed, ...]) -> list[str]:
     ]
 
 
-def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
-    return loop.input_variables(state, profile, "principles")
+def _variables(state: State, ctx: Context, profile: Profile) -> PromptParts:
+    return loop.input_block(state, profile, "principles")
 
 
 STAGE = loop.StageInputs(name="principles", stable=_examples, variables=_variables)

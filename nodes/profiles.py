@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from functools import lru_cache
 from importlib import resources
@@ -12,8 +11,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from spri.state import Context, MethodPlan, Profile, ProfileError, Seed
+from spri.jsonl import BadLine, iter_jsonl
+from spri.state import Context, MethodPlan, Profile, ProfileError, Seed, SpriError
 from spri.state.context import plan_for
+from spri.state.errors import problem_text
 from spri.state.profile import seed_from_record
 
 _PACKAGE = resources.files("spri.nodes")
@@ -67,7 +68,8 @@ def load_profile(name_or_path: str, protocol: str = "default") -> Profile:
         return Profile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {problem_text(err)}" if err["loc"] else problem_text(err)
+            for err in exc.errors()
         )
         raise ProfileError(f"profile file {path} is invalid: {problems}") from exc
 
@@ -87,29 +89,27 @@ def plan_of(ctx: Context) -> MethodPlan:
 
 @lru_cache(maxsize=32)
 def _load_seed_file(path: str, mtime_ns: int, mapping: tuple[tuple[str, str], ...]) -> tuple[Seed, ...]:
-    seeds = []
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"cannot read seeds file {path}: {exc.strerror or exc}") from exc
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ProfileError(f"seeds file {path}, line {number}: not UTF-8 ({exc.reason})") from exc
-        except json.JSONDecodeError as exc:
-            raise ProfileError(f"seeds file {path}, line {number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict):
-            raise ProfileError(f"seeds file {path}, line {number}: expected a JSON object")
-        try:
-            seeds.append(seed_from_record(record, dict(mapping)))
-        except ValueError as exc:
-            raise ProfileError(f"seeds file {path}, line {number}: {exc}") from exc
+        lines = list(iter_jsonl(path))
+    except SpriError as exc:  # the file cannot be opened: "cannot read seeds file PATH: reason"
+        raise ProfileError(str(exc).replace(path, f"seeds file {path}", 1)) from exc
+    seeds = []
+    for number, record in lines:
+        if isinstance(record, BadLine):
+            raise ProfileError(f"seeds file {path}, line {number}: {record.reason}")
+        seeds.append(_seed(record, dict(mapping), f"seeds file {path}, line {number}"))
     if not seeds:
         raise ProfileError(f"seeds file {path} holds no examples")
     return tuple(seeds)
+
+
+def _seed(record: dict[str, Any], mapping: dict[str, str], where: str) -> Seed:
+    try:
+        return seed_from_record(record, mapping)
+    except ValueError as exc:
+        raise ProfileError(f"{where}: {exc}") from exc
+    except (MemoryError, RecursionError) as exc:  # what ast.literal_eval gives for a "{...}" nested deep
+        raise ProfileError(f"{where}: a value is not example text (nested too deeply to read)") from exc
 
 
 def load_seeds(source: str, profile: str, mapping: dict[str, str] | None = None) -> tuple[Seed, ...]:

@@ -3,20 +3,19 @@ the method's row says, written once, refined in fixed passes, or judged by the b
 
 from __future__ import annotations
 
-from typing import Any
-
 from spri.nodes import loop, speculation
 from spri.nodes.profiles import plan_of
 from spri.state import Context, Profile, State
+from spri.state.profile import PromptParts
 
 
-def _no_stable_variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
+def _no_stable_variables(state: State, ctx: Context, profile: Profile) -> PromptParts:
     return {}
 
 
-def _variables(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
+def _variables(state: State, ctx: Context, profile: Profile) -> PromptParts:
     """The input and, where the method uses them, the principles (stage 1's or the given ones)."""
-    return {**loop.input_variables(state, profile, "response"), "principles": state.principles_used(plan_of(ctx))}
+    return {**loop.input_block(state, profile, "response"), "principles": state.principles_used(plan_of(ctx))}
 
 
 STAGE = loop.StageInputs(name="response", stable=_no_stable_variables, variables=_variables, follows_plan=True)

@@ -45,7 +45,7 @@ from spri.state import (
     model_name,
 )
 from spri.state.columns import COLUMN_ALIASES
-from spri.state.profile import compile_template
+from spri.state.profile import UNIVERSAL_FIELDS, compile_template
 from spri.storage import default_db, open_checkpointer
 from spri.threads import durability_for, read_snapshot, run_config, saved_context
 
@@ -97,9 +97,12 @@ async def load_thread(thread_id: str, checkpointer: Checkpointer | str | None = 
     return Thread(input=inputs, result=Result.of(snapshot), settings=snapshot.settings)
 
 
-def profile_fields(profile: str, *, required: bool = False) -> list[str]:
-    """The input fields a profile (built-in name or file) takes (or only those it requires), in order."""
-    return [f.name for f in load_profile(profile).fields if f.required or not required]
+def profile_fields(profile: str, *, required: bool = False, every: bool = False) -> list[str]:
+    """The input fields a profile (built-in name or file) declares (or only those it requires), in
+    order; with ``every``, also those every profile takes (principles, category). Any other field is
+    refused before a run starts."""
+    declared = [f.name for f in load_profile(profile).fields if f.required or not required]
+    return list(dict.fromkeys([*declared, *UNIVERSAL_FIELDS])) if every else declared
 
 
 def prompt_messages(system: str, user: str, variables: Mapping[str, Any]) -> list[BaseMessage]:

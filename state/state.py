@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from spri.state.context import Context, MethodPlan
 from spri.state.errors import InputError
-from spri.state.profile import Profile, as_text
+from spri.state.profile import OWN_NAMES, Profile, as_text
+from spri.state.rendering import Own
 
 Stage = Literal["principles", "response"]
 STAGES: tuple[Stage, ...] = ("principles", "response")
@@ -262,7 +263,7 @@ class State(Input, Output):
         if stage == "principles" and self.review == "rejected" and self.review_note:
             return self.review_note
         if critiques and len(critiques) == len(drafts):
-            return critiques[-1].feedback
+            return Own(critiques[-1].feedback)  # the critic's text, not outside text
         if stage == "response" and len(drafts) < len(self.sequence):
             return self.sequence[len(drafts)]
         return ""
@@ -289,10 +290,27 @@ def stop_reason(critiques: list[Critique], min_score: int, max_rounds: int) -> S
     return None
 
 
+NAMED_FIELDS = tuple(name for name in Input.model_fields if name not in ("principles", "extra"))
+"""The input fields that have a name of their own on :class:`Input` (the others a profile declares
+come in ``extra``); templates see each of them by name."""
+
+TEMPLATE_FIELDS = tuple(name for name in NAMED_FIELDS if name not in OWN_NAMES)
+
+
+def given_fields(inputs: Input) -> list[str]:
+    """The names of the input fields given (not empty), named ones first, then ``extra``'s."""
+    named = [name for name in (*NAMED_FIELDS, "principles") if getattr(inputs, name) not in (None, "")]
+    return [*named, *inputs.extra]
+
+
 def check_input(inputs: Input, method: MethodPlan, profile: Profile) -> None:
-    """Raise :class:`InputError` naming what is missing before any model is called."""
+    """Raise :class:`InputError` naming what is missing, or given but not taken, before any model is called."""
     if not inputs.query or not inputs.query.strip():
         raise InputError("the query is empty: give the text to answer")
+    named = sorted(set(inputs.extra) & set(Input.model_fields))
+    if named:
+        raise InputError(f"give {', '.join(named)} as input field(s) of their own, not under 'extra'")
+    profile.refuse_unknown(given_fields(inputs))
     values = {**inputs.extra, **inputs.model_dump(exclude={"extra"})}
     missing = profile.missing_fields(values)
     if missing:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from spri.api import Context, SpriError
+from spri.batch.layout import Layout
 from spri.options import run_options
 
 MARKER = "spri_batch_output"
@@ -107,6 +108,16 @@ def check(meta: Mapping[str, Any], content: Mapping[str, Any], out: Path, meta_p
 
 def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+
+
+def takes_id_column(layout: Layout) -> bool:
+    """Whether a column named ``id`` holds the ids when --id-field names none: yes for a new output and
+    one made that way; no for an output made with hashed ids (its settings say ``id_field: null``, or it
+    has records but no settings file, from before settings files), so continuing it keeps its ids."""
+    meta = read_meta(layout.meta)
+    if meta is not None:
+        return "id_field" not in meta["content"] or meta["content"]["id_field"] is not None
+    return not any(path.stat().st_size for path in layout.record_files())
 
 
 def write_meta(

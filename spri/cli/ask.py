@@ -186,7 +186,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     options = context_overrides(args, run_options())
     if args.seeds and not Path(args.seeds).expanduser().is_file():
         raise SpriError(f"--seeds: file not found: {args.seeds}")
-    check_required(options.get("profile") or Context().profile, {**fields, **(extra or {})})
+    profile = options.get("profile") or Context().profile
+    given = {**{k: v for k, v in fields.items() if k != "extra"}, **extra}
+    check_taken(profile, given)
+    check_required(profile, given)
     thread = args.thread or uuid.uuid4().hex[:12]
     session = Session(thread, args.db or default_db(), args.quiet, args.stream, events=args.stream and args.json)
     return session.execute(query, True, args.json, **fields, **options)
@@ -214,6 +217,22 @@ QUIT = ("q", "quit")
 
 
 FLAGS = {"goal": "--goal", "reference": "--reference", "response_to_judge": "--response", "principles": "--principles"}
+
+
+def _flag(name: str) -> str:
+    return {"query": "QUERY", "category": "--category"}.get(name) or FLAGS.get(name) or f"--field {name}"
+
+
+def check_taken(profile: str, given: dict[str, Any]) -> None:
+    """Name the command-line flags for input fields the profile does not take (a typo in --field, or
+    --response without a profile that judges a response), before anything runs."""
+    takes = profile_fields(profile, every=True)
+    unknown = [name for name, value in given.items() if value is not None and name not in takes]
+    if unknown:
+        raise SpriError(
+            f"profile '{profile}' does not take {', '.join(_flag(n) for n in unknown)} "
+            f"(it takes: {', '.join(_flag(n) for n in takes)})"
+        )
 
 
 def check_required(profile: str, given: dict[str, Any]) -> None:

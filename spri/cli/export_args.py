@@ -7,6 +7,15 @@ from typing import Any
 from spri.cli.handlers import handler
 
 
+def add_format_option(parser: Any, command: str, default: str) -> None:
+    """--format with the output formats `spri batch` or `spri export` writes (spri.batch.formats)."""
+    from spri.batch.formats import FORMATS, formats_for
+
+    names = formats_for(command)
+    described = "; ".join(f"{name}: {FORMATS[name].help}" for name in names)
+    parser.add_argument("--format", choices=names, default=default, help=f"{described} (default {default})")
+
+
 def add_export(sub: Any) -> None:
     export = sub.add_parser(
         "export",
@@ -18,9 +27,7 @@ def add_export(sub: Any) -> None:
     export.set_defaults(handler=handler("spri.cli.export", "cmd_export"))
     export.add_argument("batch_output", metavar="OUT", help="the batch output: a JSONL file or a part folder")
     export.add_argument("-o", "--output", metavar="FILE", help="write the rows to this JSONL file")
-    export.add_argument(
-        "--format", choices=["messages", "alpaca", "dpo"], default="messages", help="(default messages)"
-    )
+    add_format_option(export, "export", "messages")
     export.add_argument("--min-score", type=int, metavar="N", help="only items whose final score is at least N")
     export.add_argument(
         "--stop-reason", metavar="REASON", help="only items whose response stage stopped so, e.g. accepted"

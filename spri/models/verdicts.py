@@ -18,11 +18,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from spri.models.calls import call_config, generate, text_of, usage_of
-from spri.models.parsing import parse_critique
+from spri.models.parsing import DEFAULT_FORMS, parse_critique
 from spri.models.resolve import resolve
 from spri.models.subject import Subject
 from spri.state import Critique, Usage
 from spri.state.context import ModelSpec
+from spri.state.rendering import Shown
 
 FORMAT_REMINDER = (
     "Your reply did not end with a score I could read. Answer again, in exactly this format:\n"
@@ -36,11 +37,13 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Reading:
     """How a verdict is asked for and read: by tool call where the model supports it (else the text
-    is parsed), whether decimal scores are kept, and the format reminder (default: FORMAT_REMINDER)."""
+    is parsed), whether decimal scores are kept, the format reminder (default: FORMAT_REMINDER), and
+    the score marker forms a free-text verdict is read in (``spri.models.parsing.FORMS``)."""
 
     tools: bool = True
     decimals: bool = False
     reminder: str = ""
+    forms: tuple[str, ...] = DEFAULT_FORMS
 
 
 @dataclass
@@ -90,13 +93,14 @@ async def verdict(
     max_tokens: int,
     role: str = "critic",
     slot: str = "",
-    untrusted: str = "",
+    shown: Shown | str = "",
     reading: Reading | None = None,
     subject: Subject | None = None,
 ) -> tuple[Critique, Usage]:
-    """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``untrusted``
-    is the outside text the model was shown (the input, a draft): score markers of a free-text verdict
-    that may merely quote it are not read. ``reading`` says how the verdict is asked for and read
+    """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``shown`` is
+    what the messages showed, with the spans that came from outside (the input, a draft, ...; a plain
+    string is outside text as a whole): a free-text verdict whose final score marker the prompt showed
+    from outside may merely quote it and is not read. ``reading`` says how the verdict is asked for and read
     (tools or free text, decimals, the reminder); ``subject`` gives models that judge natively the parts
     the messages show. Critics judge drafts this way; in judgment profiles the base model writes its
     drafts so."""
@@ -104,7 +108,7 @@ async def verdict(
     how = reading or Reading()
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[Critique]:
-        critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, untrusted, how, subject)
+        critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, shown, how, subject)
         return Attempt(critique.raw, critique, usage, critique.score is not None)
 
     answer = await with_reminder(messages, attempt, how.reminder or FORMAT_REMINDER)
@@ -117,7 +121,7 @@ async def _read_once(
     max_tokens: int,
     role: str,
     slot: str,
-    untrusted: str,
+    shown: Shown | str,
     how: Reading,
     subject: Subject | None = None,
 ) -> tuple[Critique, Usage]:
@@ -132,9 +136,9 @@ async def _read_once(
                 raise
             _TOOLS.refused(model)
         else:
-            return _verdict_from_tool_call(raw, untrusted), usage_of(raw)
+            return _verdict_from_tool_call(raw, shown, how), usage_of(raw)
     message = await model.ainvoke(messages, config)
-    return parse_critique(text_of(message), untrusted, decimals=how.decimals), usage_of(message)
+    return parse_critique(text_of(message), shown, decimals=how.decimals, forms=how.forms), usage_of(message)
 
 
 def _refuses_tools(exc: Exception) -> bool:
@@ -175,7 +179,7 @@ class _VerdictTool:
 _TOOLS = _VerdictTool()
 
 
-def _verdict_from_tool_call(message: BaseMessage, untrusted: str) -> Critique:
+def _verdict_from_tool_call(message: BaseMessage, shown: Shown | str, how: Reading) -> Critique:
     """The verdict from the CriticReply tool call, or, failing that, from whatever the model wrote."""
     for call in getattr(message, "tool_calls", None) or []:
         if call.get("name") == CriticReply.__name__:
@@ -186,7 +190,7 @@ def _verdict_from_tool_call(message: BaseMessage, untrusted: str) -> Critique:
             raw = reply.model_dump_json()
             return Critique(score=reply.score, feedback=reply.feedback.strip(), raw=raw, sampled_score=reply.score)
     args = " ".join(str(call.get("args", "")) for call in getattr(message, "tool_calls", None) or [])
-    return parse_critique((text_of(message) + "\n" + args).strip(), untrusted)
+    return parse_critique((text_of(message) + "\n" + args).strip(), shown, forms=how.forms)
 
 
 async def formatted_answer(

@@ -15,6 +15,7 @@ SOURCE_DIRS = {"spri": "spri", "graph": "spri.graph", "nodes": "spri.nodes", "st
 
 LAYERS = [
     ("state", ("spri.state",)),
+    ("io", ("spri.jsonl",)),
     ("models", ("spri.models",)),
     ("nodes", ("spri.nodes",)),
     ("graph", ("spri.graph",)),
@@ -32,12 +33,12 @@ LAYERS = [
             "spri.options",
         ),
     ),
-    ("surfaces", ("spri.cli", "spri.server", "spri.batch", "spri.chat", "spri.eval", "spri.jsonl")),
+    ("surfaces", ("spri.cli", "spri.server", "spri.batch", "spri.chat", "spri.eval")),
 ]
 """Lowest first. A module may import modules of its own layer or of lower layers."""
 
-SURFACE_ENGINE_DOORS = ("spri.api", "spri.options")
-"""The only modules below the surfaces that a surface may import."""
+SURFACE_ENGINE_DOORS = ("spri.api", "spri.options", "spri.jsonl")
+"""The only modules below the surfaces that a surface may import (spri.jsonl: files, not the engine)."""
 
 
 def modules() -> dict[str, Path]:

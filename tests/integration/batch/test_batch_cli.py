@@ -124,3 +124,19 @@ def test_bad_batch_arguments(env, tmp_path):
     missing = run_batch(env, str(tmp_path / "nope.jsonl"), tmp_path / "o.jsonl", timeout=60)
     assert missing.returncode == 2 and "input file not found" in missing.stderr
     assert not (tmp_path / "o.jsonl").exists() and not errors_path(tmp_path / "o.jsonl").exists()
+
+
+def test_a_batch_stopped_early_prints_its_summary(env, tmp_path):
+    """Many items failing in a row (here the endpoint refuses the key) stop the batch with exit code 2,
+    one line on stderr saying why, and the JSON summary on stdout like any other end."""
+    source = make_input(tmp_path / "in.jsonl", 30)
+    out = tmp_path / "out.jsonl"
+    refused = Fault(status=401, body='{"error": {"message": "bad key", "type": "invalid_request_error"}}')
+    with OpenAIServer(lambda request: refused) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        done = run_batch(env, source, out, "--concurrency", "1", timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("spri: error: 20 items in a row failed") and done.stderr.count("\n") == 1
+    summary = json.loads(done.stdout)
+    assert summary["failed"] == 20 and summary["done"] == 0 and summary["errors"] == str(errors_path(out))
+    assert len(errors_path(out).read_text().splitlines()) == 20

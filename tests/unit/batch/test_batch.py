@@ -115,6 +115,10 @@ async def test_field_mapping_errors_are_explained(tmp_path):
         await run_batch(source, tmp_path / "o.jsonl", model=echo_model(), progress=False)
     with pytest.raises(SpriError, match=r"--field query=missing: no column 'missing'"):
         await run_batch(source, tmp_path / "o.jsonl", fields={"query": "missing"}, model=echo_model(), progress=False)
+    unknown = r"--field kitchn=body: profile 'general' takes no field 'kitchn' \(it takes: query"
+    with pytest.raises(SpriError, match=unknown):
+        await run_batch(source, tmp_path / "o.jsonl", fields={"query": "body", "kitchn": "body"}, model=echo_model())
+    assert not (tmp_path / "o.jsonl").exists()
     with pytest.raises(SpriError, match=r"--id-field uid: no such column"):
         await run_batch(
             source, tmp_path / "o.jsonl", fields={"query": "body"}, id_field="uid", model=echo_model(), progress=False

@@ -304,3 +304,24 @@ def test_bad_profile_files_are_explained(tmp_path, change, message):
     with pytest.raises(SpriError, match=r"bad.yaml is invalid") as error:
         load_profile(str(path))
     assert message in str(error.value)
+
+
+NOT_EXAMPLES = {
+    "a literal nested too deeply": ('"{' + "-" * 100_000 + '1}"', "a value is not example text (nested too deeply"),
+    "JSON nested too deeply": ("[" * 100_000 + "]" * 100_000, "nested too deeply to read"),
+    "a 5000-digit number": ("9" * 5000, "holds a number too long to read"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_EXAMPLES)
+def test_a_seeds_value_that_is_not_an_example_names_the_file_and_line(tmp_path, case):
+    from spri.api import explain
+
+    value, reason = NOT_EXAMPLES[case]
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text('{"query": "q", "principles": "1. Be kind."}\n{"query": "q", "principles": ' + value + "}\n")
+    with pytest.raises(SpriError) as caught:
+        load_seeds(str(seeds), "general")
+    message, user_fixable = explain(caught.value)
+    assert message.startswith(f"seeds file {seeds}, line 2: {reason}") and user_fixable
+    assert "\n" not in message
