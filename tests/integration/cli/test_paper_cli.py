@@ -9,11 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.paper import PAPER_SEEDS
-from tests.support.processes import batch_command, cli_env
+from tests.support.processes import batch_command
 
 
 def paper_policy(request: dict[str, Any]) -> Reply:
@@ -24,11 +22,6 @@ def paper_policy(request: dict[str, Any]) -> Reply:
     if "[RESULT]:" in text:
         return Reply(text="Feedback: Accurate enough. [RESULT]: 4")
     return Reply(text=f"draft {len(text)}")
-
-
-@pytest.fixture
-def env(tmp_path) -> dict[str, str]:
-    return cli_env(tmp_path, OPENAI_API_KEY="test-key", SPRI_MAX_RETRIES="0", SPRI_TIMEOUT="20")
 
 
 def ask(env: dict[str, str], db: str, *args: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

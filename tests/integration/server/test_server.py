@@ -12,8 +12,8 @@ import httpx
 import pytest
 from langserve import RemoteRunnable
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support.openai_server import OpenAIServer, free_port
+from tests.support.policies import deterministic
 from tests.support.processes import cli_env, wait_for_http
 
 

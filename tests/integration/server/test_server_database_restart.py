@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 
-from tests.integration.cli.test_cli import deterministic, spri_cli
 from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.policies import deterministic
 from tests.support.postgres import private_postgres
-from tests.support.processes import cli_env
+from tests.support.processes import cli_env, spri_cli
 from tests.support.serving import serving
 
 CLIENTS = 4

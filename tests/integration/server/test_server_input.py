@@ -15,8 +15,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support.openai_server import OpenAIServer
+from tests.support.policies import deterministic
 from tests.support.serving import serving
 
 

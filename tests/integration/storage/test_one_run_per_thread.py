@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support.openai_server import HangingCritic, OpenAIServer
+from tests.support.policies import deterministic
 from tests.support.processes import cli_env
 from tests.support.serving import serving
 

@@ -109,4 +109,6 @@ async def test_a_live_rubric_evaluation_drops_unparsed_judgments_after_one_call_
         (1, 2, 1), (2, 2, 1), (3, None, 1), (4, 2, 1),
     ]  # fmt: skip
     (row,) = rows
-    assert row.n == 3  # the unparsed judgment is left out of the correlation
+    assert (row.n, row.unparsed) == (3, 1)  # the unparsed judgment is left out of the correlation, and counted
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| unparsed |" in report and report.rstrip().splitlines()[-1].endswith("| 3 | 1 |")
