@@ -15,7 +15,8 @@ from spri.state import STAGES, Context, MethodPlan, Stage, State, StopReason, Us
 def _stop_reason(state: State, ctx: Context, plan: MethodPlan, stage: Stage) -> StopReason | None:
     critiques = state.critiques.get(stage, [])
     if critiques:
-        return stop_reason(critiques, ctx.min_score, ctx.max_rounds)
+        unreadable = plan.unreadable if stage == "response" else "stop"
+        return stop_reason(critiques, ctx.min_score, ctx.max_rounds, unreadable)
     if stage == "principles":
         return None if plan.principles in ("draft", "none") else "given"
     return "not_judged" if state.drafts.get(stage) else None

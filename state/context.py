@@ -58,6 +58,11 @@ class MethodPlan(NamedTuple):
     """Runs only under protocol 'paper' (its templates exist only in the paper's profiles)."""
     paper: str = ""
     """What the method is, in the paper's terms; the ``method`` field's description (e.g. in Studio)."""
+    reading: str = ""
+    """Judged stage: how its critiques are read (a name in ``spri.models.READINGS``; '' = the profile's)."""
+    unreadable: Literal["stop", "refine"] = "stop"
+    """Judged stage: after a critique with no readable score, stop ('critic_unparseable') or refine as
+    after a low score, up to ``max_rounds`` critiques."""
 
 
 METHODS: dict[str, MethodPlan] = {
@@ -93,6 +98,8 @@ METHODS: dict[str, MethodPlan] = {
         "base",
         refine_last=True,
         prompts="self-feedback",
+        reading="paper-self-critique",
+        unreadable="refine",
         paper_only=True,
         paper="the base model scores and critiques its own response, then refines (Table 4 self-refine)",
     ),
@@ -167,6 +174,12 @@ class Context(BaseModel):
     seeds: str = Field(
         default="default",
         description="Seed examples for drafting principles: 'default' (the profile's own set) or a JSONL path.",
+    )
+    paper_seeds: str | None = Field(
+        default_factory=lambda: _env_model("SPRI_PAPER_SEEDS"),
+        description="Protocol paper: the folder of the paper's released seed files (principles_6.jsonl, "
+        "reappraisal_constitutions_6.jsonl), whose seeds the paper's profiles use when `seeds` is 'default'. "
+        "Default: $SPRI_PAPER_SEEDS.",
     )
     seed_policy: SeedPolicy = Field(
         default="all",

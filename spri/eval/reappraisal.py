@@ -155,10 +155,22 @@ def write_report(rows: Sequence[ReappraisalRow], out: Path, *, title: str, proto
         "",
         markdown_table(rows, columns(protocol), digits=2),
         "",
+        _unparsed_line(rows),
+        "",
         f"![scores by method]({chart.name})",
         "",
     ]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _unparsed_line(rows: Sequence[ReappraisalRow]) -> str:
+    """How many judge outputs did not parse, per method and metric (they are left out of the means)."""
+    counts = [
+        f"{row.method}: " + ", ".join(f"{metric} {count}" for metric, count in row.unparsed_by_metric.items())
+        for row in rows
+        if row.unparsed_by_metric
+    ]
+    return "Judge outputs that did not parse (left out): " + ("; ".join(counts) if counts else "none") + "."
 
 
 def _chart(rows: Sequence[ReappraisalRow], path: Path, protocol: str) -> None:
