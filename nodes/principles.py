@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from spri.nodes import loop, speculation
-from spri.nodes.profiles import load_seeds, select_seeds
+from spri.nodes.profiles import load_seeds, select_seeds, with_released_seeds
 from spri.nodes.response import write_response
 from spri.state import Context, Profile, Seed, State
 from spri.state.profile import PromptParts
@@ -15,7 +15,8 @@ from spri.state.state import TEMPLATE_FIELDS
 
 def _examples(state: State, ctx: Context, profile: Profile) -> PromptParts:
     """Seed examples for the system message: the same for every input of a category, so it caches."""
-    seeds = select_seeds(load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields), ctx.seed_policy, state.category)
+    settled = with_released_seeds(ctx)  # the paper's profiles: the paper's seeds
+    seeds = select_seeds(load_seeds(settled.seeds, ctx.profile, ctx.seed_fields), settled.seed_policy, state.category)
     return {"examples": _rendered(profile, seeds)}
 
 

@@ -27,6 +27,7 @@ from spri.feedback import record_scores, tracing_on
 from spri.graph import build_graph
 from spri.inputs import make_context, make_input
 from spri.models import EndpointPool, endpoint_pool, formatted_answer
+from spri.models.redaction import redact, redact_url
 from spri.nodes.profiles import builtin_profiles, load_profile
 from spri.nodes.review import read_decision
 from spri.results import Result, Thread, Token, Update
@@ -46,7 +47,7 @@ from spri.state import (
 )
 from spri.state.columns import COLUMN_ALIASES
 from spri.state.profile import UNIVERSAL_FIELDS, compile_template
-from spri.storage import default_db, open_checkpointer
+from spri.storage import DatabaseUnavailable, ThreadBusy, default_db, open_checkpointer, thread_lease
 from spri.subgraph import arun_subgraph, run_subgraph
 from spri.threads import durability_for, read_snapshot, run_config, saved_context
 
@@ -59,6 +60,7 @@ __all__ = [
     "RENAMED_FIELDS",
     "STAGES",
     "Context",
+    "DatabaseUnavailable",
     "EndpointPool",
     "Input",
     "InputError",
@@ -67,6 +69,7 @@ __all__ = [
     "Result",
     "SpriError",
     "Thread",
+    "ThreadBusy",
     "Token",
     "Update",
     "Usage",
@@ -86,6 +89,8 @@ __all__ = [
     "open_checkpointer",
     "profile_fields",
     "prompt_messages",
+    "redact",
+    "redact_url",
     "run",
     "run_subgraph",
 ]
@@ -280,6 +285,7 @@ async def astream(
     thread_id = thread_id or uuid.uuid4().hex[:12]
     async with AsyncExitStack() as stack:
         saver = await stack.enter_async_context(open_checkpointer(checkpointer))
+        await stack.enter_async_context(thread_lease(saver, thread_id))  # one run per thread: ThreadBusy
         prepared = await _prepare(saver, query, thread_id, context, resume, parent_config, options, fields)
         if prepared.answer is not None:
             yield prepared.answer

@@ -6,6 +6,7 @@ import json
 
 from langchain_core import exceptions as lc
 
+from spri.models.redaction import redact
 from spri.models.settings import default_openai_url
 from spri.state.errors import SpriError
 
@@ -51,7 +52,13 @@ error's own message, ``error`` the error) and whether the user can fix it."""
 
 
 def explain(exc: BaseException) -> tuple[str, bool]:
-    """(message, user_fixable): the message names the input, file, setting or endpoint at fault."""
+    """(message, user_fixable): the message names the input, file, setting or endpoint at fault, and
+    holds no credential (URL passwords, secret query parameters and keys are masked)."""
+    message, user_fixable = _explain(exc)
+    return redact(message), user_fixable
+
+
+def _explain(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, SpriError):
         return str(exc), True
     for kinds, line, fixable in EXPLAINED:

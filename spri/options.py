@@ -19,6 +19,8 @@ Kind = Literal["text", "int", "flag", "choice", "pairs"]
 
 FLAGS = {"critic_model": "--critic", "review_principles": "--review", "seed_fields": "--seed-field"}
 """Command-line names that differ from the field's (kept short, as users know them)."""
+METAVARS = {"paper_seeds": "DIR"}
+"""Placeholders that say more than the field name's last word."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def _add(group: argparse._ActionsContainer, option: RunOption, flag: str, help_t
         group.add_argument(flag, dest=option.field, choices=option.choices, help=help_text)
     else:
         kind: Any = int if option.kind == "int" else str
-        metavar = "N" if option.kind == "int" else option.field.split("_")[-1].upper()
+        metavar = "N" if option.kind == "int" else METAVARS.get(option.field, option.field.split("_")[-1].upper())
         group.add_argument(flag, dest=option.field, type=kind, metavar=metavar, help=help_text)
 
 

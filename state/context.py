@@ -64,6 +64,12 @@ class Context(BaseModel):
         default="default",
         description="Seed examples for drafting principles: 'default' (the profile's own set) or a JSONL path.",
     )
+    paper_seeds: str | None = Field(
+        default_factory=lambda: _env_model("SPRI_PAPER_SEEDS"),
+        description="Protocol paper: the folder of the paper's released seed files (principles_6.jsonl, "
+        "reappraisal_constitutions_6.jsonl), whose seeds the paper's profiles use when `seeds` is 'default'. "
+        "Default: $SPRI_PAPER_SEEDS.",
+    )
     seed_policy: SeedPolicy = Field(
         default="all",
         description="'all' seeds, only seeds of the input's 'category', all but those ('others'; with the "
@@ -76,7 +82,9 @@ class Context(BaseModel):
     )
     max_tokens: int = Field(default=512, ge=16, le=32768, description="Most tokens a model may generate per call.")
     review_principles: bool = Field(
-        default=False, description="Pause after stage 1 so a human can approve or edit the principles."
+        default=False,
+        description="Pause after stage 1 so a human can approve the principles, edit them, or reject them with "
+        "a note (they are refined once with it and reviewed again).",
     )
     random_pick: int = Field(
         default=0,

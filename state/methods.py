@@ -43,6 +43,11 @@ class MethodPlan(NamedTuple):
     """Runs only under protocol 'paper' (its templates exist only in the paper's profiles)."""
     description: str = ""
     """What the method is, in the paper's terms: the ``method`` option's help (e.g. in Studio)."""
+    reading: str = ""
+    """Judged stage: how its critiques are read (a name in ``spri.models.READINGS``; '' = the profile's)."""
+    unreadable: Literal["stop", "refine"] = "stop"
+    """Judged stage: after a critique with no readable score, stop ('critic_unparseable') or refine as
+    after a low score, up to ``max_rounds`` critiques."""
     under_paper: MethodPlan | None = None
     """How it runs under protocol 'paper' where its call structure differs there (None: the same row)."""
     evaluations: tuple[Evaluation, ...] = ()
@@ -89,7 +94,7 @@ METHODS: dict[str, MethodPlan] = {
     "self-instruct": paper_only("none", "self-instruct", "Self-Instruct few-shot response, one call"),
     "self-align": paper_only("none", "self-align", "Self-Align rules + demonstrations, one call"),
     "self-feedback": paper_only(
-        "none", "self-feedback", critic="base", refine_last=True,
+        "none", "self-feedback", critic="base", refine_last=True, reading="paper-self-critique", unreadable="refine",
         description="the base model scores and critiques its own response, then refines (Table 4 self-refine)"),
 }
 # fmt: on

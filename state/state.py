@@ -251,7 +251,7 @@ class State(Input, Output):
         """True while the stage's latest critique neither accepts the draft nor ends the stage, or
         (``plan.refine_last``) when the last critique did not accept the draft it judged."""
         critiques = self.critiques.get(stage, [])
-        reason = stop_reason(critiques, ctx.min_score, ctx.max_rounds)
+        reason = stop_reason(critiques, ctx.min_score, ctx.max_rounds, plan.unreadable if plan else "stop")
         if reason is None:
             return True
         judged_last = len(self.drafts.get(stage, ())) == len(critiques)
@@ -283,14 +283,17 @@ class State(Input, Output):
         return self.current("principles") or self.principles
 
 
-def stop_reason(critiques: list[Critique], min_score: int, max_rounds: int) -> StopReason | None:
-    """Why a stage stops after its latest critique, or None if it should refine again."""
+def stop_reason(
+    critiques: list[Critique], min_score: int, max_rounds: int, unreadable: str = "stop"
+) -> StopReason | None:
+    """Why a stage stops after its latest critique, or None if it should refine again. A critique with
+    no readable score stops the stage, or (``unreadable='refine'``) counts as one that did not accept."""
     if not critiques:
         return None
     last = critiques[-1]
-    if last.score is None:
+    if last.score is None and unreadable == "stop":
         return "critic_unparseable"
-    if last.score >= min_score:
+    if last.score is not None and last.score >= min_score:
         return "accepted"
     if len(critiques) >= max_rounds:
         return "max_rounds"

@@ -13,7 +13,6 @@ from pydantic import BaseModel
 
 from spri.options import add_run_options, context_overrides, run_options
 
-META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n")
 REAPPRAISAL_COLUMNS = ("model", "method", "alignment", "empathy", "n")
 
 
@@ -45,6 +44,12 @@ def _live(parser: argparse.ArgumentParser) -> None:
     live.add_argument("--out", metavar="DIR", help="output folder (items.jsonl, report.md, ...); default ./spri-eval")
     live.add_argument("--limit", type=int, help="only the first N items")
     live.add_argument("--concurrency", type=int, default=4, help="items in flight at once (default 4)")
+    live.add_argument(
+        "--paper-seeds",
+        metavar="DIR",
+        help="protocol paper: the folder of the paper's released seed files (reappraisal_constitutions_6.jsonl, "
+        "principles_6.jsonl); default: seeds/ beside the data file's folder, as released",
+    )
     add_run_options(parser.add_argument_group("run options"), run_options(LIVE_OPTIONS))
 
 
@@ -116,14 +121,14 @@ def _progress(describe: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, 
 
 def run(args: argparse.Namespace) -> int:
     if args.eval_command == "meta":
-        from spri.eval.meta import meta_table, read_judgments
+        from spri.eval.meta import META_COLUMNS, meta_table, method_rank, read_judgments
         from spri.eval.report import pivot_markdown
 
         table = meta_table(read_judgments(args.file), drop_invalid=args.drop_invalid)
         _emit(args, table, META_COLUMNS, 3)
         if not args.json:
             print("\nPearson by method and judge model (the paper's Table 2 layout):")
-            print(pivot_markdown(table, "method", "judge_model", "pearson"))
+            print(pivot_markdown(table, "method", "judge_model", "pearson", order=method_rank))
         return 0
     if args.eval_command == "reappraisal" and args.judged:
         from spri.eval.reappraisal_scores import reappraisal_table
@@ -136,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         "out_dir": args.out or "spri-eval",
         "limit": args.limit,
         "concurrency": args.concurrency,
+        "paper_seeds": args.paper_seeds,
         **_options(args),
     }
     _warn(args, common)
@@ -143,8 +149,20 @@ def run(args: argparse.Namespace) -> int:
         _live_reappraisal(args, common) if args.eval_command == "reappraisal" else _live_rubric(args, common)
     )
     _emit(args, rows, columns, digits)
+    _warn_unparsed(rows)
     print(f"report: {Path(common['out_dir']) / 'report.md'}", file=sys.stderr)
     return 0
+
+
+def _warn_unparsed(rows: Sequence[BaseModel]) -> None:
+    """Say so on stderr when a method's judgments did not parse (its row shows '-' for what they miss)."""
+    for row in rows:
+        unparsed, parsed = getattr(row, "unparsed", 0), getattr(row, "n", 0)
+        if not unparsed:
+            continue
+        what = "none of its judgments parsed" if not parsed else f"{unparsed} of {unparsed + parsed} did not parse"
+        name = f"{getattr(row, 'method', '')} ({getattr(row, 'judge_model', '')})"
+        print(f"spri eval: warning: {name}: {what}", file=sys.stderr)
 
 
 def _live_reappraisal(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
@@ -163,6 +181,7 @@ def _live_reappraisal(args: argparse.Namespace, common: dict[str, Any]) -> tuple
 
 
 def _live_rubric(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
+    from spri.eval.meta import META_COLUMNS
     from spri.eval.rubric import METHODS, evaluate_rubric
 
     def describe(r: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
-"""The HTTP client of ``openai:NAME`` models: the openai SDK's default async client, whose connection
-pool checks idle connections without re-deriving their socket on every check.
+"""The HTTP client of ``openai:NAME`` models: the openai SDK's default async client, retrying (and
+announcing each retry, spri.models.retrying), whose connection pool checks idle connections without
+re-deriving their socket on every check.
 
 Each time a request joins or leaves the pool, httpcore asks every idle connection whether the server
 closed it (is its socket readable?). Its anyio stream answers by rebuilding the whole table of socket
@@ -15,8 +16,6 @@ from __future__ import annotations
 import select
 from collections.abc import Iterable
 from typing import Any
-
-import openai
 
 from spri.compat import replace_network_backend
 
@@ -101,9 +100,12 @@ def keep_sockets(client: Any) -> bool:
     return replace_network_backend(client, httpcore.AsyncConnectionPool, kept)
 
 
-def http_client() -> Any:
-    """A new ``openai.DefaultAsyncHttpxClient`` (the SDK's limits, timeouts and redirects) with
-    :func:`keep_sockets` applied."""
-    client = openai.DefaultAsyncHttpxClient()
+def http_client(retries: int = 0) -> Any:
+    """A new HTTP client with the SDK's limits, timeouts and redirects that retries ``retries`` times,
+    announcing each retry (:class:`spri.models.retrying.RetryingHttpClient`), with :func:`keep_sockets`
+    applied."""
+    from spri.models.retrying import RetryingHttpClient
+
+    client = RetryingHttpClient(retries)
     keep_sockets(client)
     return client

@@ -22,6 +22,7 @@ from langchain_openai import ChatOpenAI
 
 from spri.compat import chat_completion_on_loop
 from spri.models.openai_http import PlainCompletions
+from spri.models.redaction import redact_url
 
 
 class PlainChatOpenAI(ChatOpenAI):
@@ -32,6 +33,16 @@ class PlainChatOpenAI(ChatOpenAI):
         """Serialized as the ``ChatOpenAI`` it is: the model-call cache's keys (and traces) are
         ``ChatOpenAI``'s, so a cache filled before still answers."""
         return ChatOpenAI.lc_id()
+
+    def to_json(self) -> Any:
+        """Serialized as ``ChatOpenAI`` serializes, but with a base URL's credentials masked: this form is
+        what LangSmith traces show and what the model-call cache keys (a URL without credentials, the
+        usual case, is kept exactly, so existing caches still answer)."""
+        data = super().to_json()
+        kwargs = data.get("kwargs") if isinstance(data, dict) else None
+        if isinstance(kwargs, dict) and isinstance(kwargs.get("openai_api_base"), str):
+            kwargs["openai_api_base"] = redact_url(kwargs["openai_api_base"])
+        return data
 
     def get_name(self, suffix: str | None = None, *, name: str | None = None) -> str:
         """Named as the ``ChatOpenAI`` it is (in its serialized form and traces), unless given a name."""

@@ -78,13 +78,14 @@ def _absolute(node: ast.ImportFrom, module: str, path: Path) -> str:
 
 
 def _named_by_string(node: ast.AST, known: set[str]) -> set[str]:
-    """Modules a string names: the argument of ``import_module``/``__import__``, or a constant that is
-    one of ours ("spri.x" or "spri.x:attribute")."""
+    """Modules a string names: the argument of ``import_module``/``__import__``, or a path to an object
+    of ours, "spri.x:attribute" (how entry points and app factories are named). Other strings that
+    look like module names (logger names) import nothing."""
     if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
         callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         if callee in ("import_module", "__import__") and isinstance(node.args[0].value, str):
             return {node.args[0].value}
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and ":" in node.value:
         name = node.value.partition(":")[0]
         if name in known:
             return {name}
@@ -176,11 +177,11 @@ def test_the_layout_checks_see_relative_and_string_imports(tmp_path):
         "importlib.import_module('ray._raylet')\n"
         "__import__('langgraph._internal._constants')\n"
         "FACTORY = 'spri.state.context:Context'\n"
-        "LOGGER_NAME = 'spri.server'\n"
+        "LOGGER = logging.getLogger('spri.batch')\n"
     )
-    found = imports(source, "spri.surface.mod", {"spri.state.context", "spri.models"})
+    found = imports(source, "spri.surface.mod", {"spri.state.context", "spri.models", "spri.batch"})
     assert {"spri.surface.sibling", "spri.models.resolve", "spri.state.context"} <= found
     assert {"ray._raylet", "langgraph._internal._constants"} <= found
-    assert "spri.server" not in found  # not a module of this (made-up) tree
+    assert "spri.batch" not in found  # a logger's name
     assert private_names("langgraph._internal._constants") == ["_internal", "_constants"]
     assert private_names("spri.__init__") == []

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.batch.test_batch_cli import accepting, check_output, make_input, run_batch
+from tests.support.batch import check_output, make_input, run_batch
 from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.policies import accepting
 from tests.support.processes import batch_command, cli_env
 from tests.support.readonly import unwritable_dir
 

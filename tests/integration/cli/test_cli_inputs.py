@@ -8,9 +8,9 @@ from importlib import resources
 
 import pytest
 
-from tests.integration.cli.test_cli import deterministic, spri_cli
 from tests.support.openai_server import OpenAIServer
-from tests.support.processes import cli_env
+from tests.support.policies import deterministic
+from tests.support.processes import cli_env, spri_cli
 
 GENERAL_TAKES = "(it takes: QUERY, --goal, --principles, --category)"
 BUILT_IN = (resources.files("spri.nodes") / "prompts" / "general.toml").read_text(encoding="utf-8")

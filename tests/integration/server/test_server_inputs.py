@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support.openai_server import OpenAIServer
+from tests.support.policies import deterministic
 from tests.support.serving import serving
 
 REFUSED = [

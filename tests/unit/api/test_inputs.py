@@ -51,7 +51,7 @@ async def test_fields_a_profile_declares_come_by_name_or_in_extra():
     row = {"query": "Q?", "system_prompt": "SYSTEM-7", "response_to_judge": "A."}
     await arun(row, profile="rubric", model=model)
     assert "SYSTEM-7" in model.calls[0][1].text
-    ctx = make_context(profile="general", model="local")
+    ctx = make_context(profile="general", model=silent())
     assert make_input("Q?", ctx, extra={"goal": "calm"}).goal == "calm"  # a named field given in extra
     with pytest.raises(InputError, match="'goal' is given twice"):
         make_input({"query": "Q?", "goal": "a", "extra": {"goal": "b"}}, ctx)
@@ -65,7 +65,7 @@ async def test_the_scale_a_field_tries_to_set_is_the_profiles():
 
 @pytest.mark.parametrize("query", [{"goal": "calm"}, {"query": ""}, {"query": "  "}, {"query": None}])
 def test_an_empty_query_says_so(query):
-    ctx = make_context(model="local")
+    ctx = make_context(model=silent())
     with pytest.raises(InputError) as refused:
         make_input(query, ctx)
     assert str(refused.value) == "the query is empty: give the text to answer"

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spri.batch import errors_path, run_batch
-from tests.unit.batch.test_batch import echo_model
+from tests.support.batch import echo_model
 
 NOT_ROWS = [
     b'{"id": "x", "prompt": ' + b"1" * 5000 + b"}",

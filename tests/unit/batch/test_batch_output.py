@@ -17,9 +17,9 @@ from spri.batch.lock import OutputBusy
 from spri.batch.settings import SettingsMismatch
 from spri.jsonl import LineWriter, read_jsonl
 from spri.state import SpriError
+from tests.support.batch import ROWS, echo_model, write_jsonl
 from tests.support.fakes import critique, is_critic_prompt, scripted
 from tests.support.readonly import unwritable_dir
-from tests.unit.batch.test_batch import ROWS, echo_model, write_jsonl
 
 
 def meta_of(out):

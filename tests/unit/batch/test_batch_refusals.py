@@ -19,8 +19,8 @@ from spri.batch import run_batch, settings
 from spri.batch.layout import Layout
 from spri.batch.lock import OutputLock
 from spri.state import SpriError
+from tests.support.batch import ROWS, echo_model, write_jsonl
 from tests.support.readonly import unwritable_dir, unwritable_file
-from tests.unit.batch.test_batch import ROWS, echo_model, write_jsonl
 
 TORN = b'{"id": "q9", "input": {"qu'
 """The start of a line a killed run left: kept by every refused run."""
