@@ -2,7 +2,7 @@
 
 from spri.state.context import RENAMED_FIELDS, Context, ModelSpec, Protocol, SeedPolicy, model_name
 from spri.state.errors import InputError, ProfileError, SpriError
-from spri.state.methods import METHODS, Method, MethodPlan, compared_in, plan_for
+from spri.state.methods import METHODS, Evaluation, Method, MethodPlan, compared_in, plan_for
 from spri.state.profile import Profile, Seed, StagePrompts
 from spri.state.state import (
     STAGES,
@@ -23,6 +23,7 @@ __all__ = [
     "STAGES",
     "Context",
     "Critique",
+    "Evaluation",
     "Input",
     "InputError",
     "Method",

@@ -53,6 +53,8 @@ class MethodPlan(NamedTuple):
     evaluations: tuple[Evaluation, ...] = ()
     """The evaluations (``spri eval rubric``, ``spri eval reappraisal``) that compare it with the others,
     which list their methods in this table's order."""
+    significance_mark: str = ""
+    """A baseline of the paper's significance tests (Table 1): the mark a method that beats it gets."""
 
 
 BOTH: tuple[Evaluation, ...] = ("rubric", "reappraisal")
@@ -70,9 +72,11 @@ def paper_only(
 METHODS: dict[str, MethodPlan] = {
     "vanilla": MethodPlan(
         "none", "none", description="direct response (or direct judgment), no critic", evaluations=BOTH,
+        significance_mark="*",
         under_paper=MethodPlan("none", "none", prompts="baseline", description="the baseline prompt, one call")),
     "self-refine": MethodPlan(
         "none", description="Self-Refine: response, critique without principles, refine", evaluations=BOTH,
+        significance_mark="†",
         under_paper=MethodPlan("none", "none", passes=5, prompts="baseline",
                                description="a draft and 5 passes with a fixed request, no critic")),
     "mt-bench-rubric": MethodPlan(

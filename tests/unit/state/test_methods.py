@@ -3,9 +3,11 @@ offered and routed everywhere, as ARCHITECTURE.md says."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from spri import Context, arun
+from spri import Context, SpriError, arun
 from spri.state import METHODS, MethodPlan, compared_in, plan_for
 from spri.state.methods import method_help
 from tests.support.fakes import critique, is_critic_prompt, scripted
@@ -56,8 +58,18 @@ async def test_the_graph_routes_it_by_its_row(dummy_method):
     assert result.stop_reason == {"response": "not_judged"} and not any(map(is_critic_prompt, model.calls))
 
 
-def test_the_evaluations_compare_it(dummy_method):
+def test_the_evaluations_compare_it(dummy_method, tmp_path):
+    from spri.eval.cli import LIVE_OPTIONS
+    from spri.eval.methods import compared, rank
+    from spri.eval.reappraisal import evaluate_reappraisal
+
     assert compared_in("reappraisal")[-1] == DUMMY and DUMMY not in compared_in("rubric")
+    assert compared("reappraisal") == ("vanilla", "self-refine", "spri", DUMMY, "oracle")
+    assert rank("self-refine", "reappraisal") < rank(DUMMY, "reappraisal") < rank("oracle", "reappraisal")
+    assert "random_pick" in LIVE_OPTIONS and "method" not in LIVE_OPTIONS  # run options come from Context
+    with pytest.raises(SpriError, match=r"unknown method.*choose from vanilla, self-refine, spri, two-passes"):
+        run = evaluate_reappraisal("posts.jsonl", ["no-such-method"], out_dir=str(tmp_path), model="m", judge="m")
+        asyncio.run(run)
 
 
 def test_every_method_has_a_description_and_its_paper_row():
