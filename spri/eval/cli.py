@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from spri.cli.handlers import command
 from spri.options import add_run_options, context_overrides, run_options
 
 REAPPRAISAL_COLUMNS = ("model", "method", "alignment", "empathy", "n")
@@ -48,7 +49,7 @@ def _live(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """The `eval` command with its kinds (meta, reappraisal, rubric)."""
-    evaluate: argparse.ArgumentParser = sub.add_parser("eval", help="evaluate methods; reproduce the paper's tables")
+    evaluate = command(sub, "eval", "spri.eval.cli:run", help="evaluate methods; reproduce the paper's tables")
     kinds = evaluate.add_subparsers(dest="eval_command", required=True, metavar="KIND")
 
     meta = kinds.add_parser("meta", help="judge-human agreement from a judgments CSV (Table 2)")
