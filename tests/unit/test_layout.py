@@ -110,3 +110,19 @@ def test_files_and_functions_stay_small():
                 if length > 60:
                     too_long.append(f"{module}.{node.name}: {length} lines")
     assert not too_long, "split these (files <= 400 lines, functions <= 60): " + "; ".join(too_long)
+
+
+def test_pyproject_lists_every_package_folder():
+    """A folder with an ``__init__.py`` left out of pyproject's ``packages`` is missing from the wheel
+    (the installed ``spri`` then fails on import); caught here in the fast lane, not only by the wheel build."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {installed: ROOT / source for installed, source in setuptools["package-dir"].items()}
+    found = set()
+    for installed, folder in folders.items():
+        for init in folder.rglob("__init__.py"):
+            if "__pycache__" not in init.parts:
+                relative = init.parent.relative_to(folder).parts
+                found.add(".".join((installed, *relative)))
+    assert found - set(setuptools["packages"]) == set(), "add these to [tool.setuptools] packages"
