@@ -185,3 +185,19 @@ def test_the_layout_checks_see_relative_and_string_imports(tmp_path):
     assert "spri.batch" not in found  # a logger's name
     assert private_names("langgraph._internal._constants") == ["_internal", "_constants"]
     assert private_names("spri.__init__") == []
+
+
+def test_pyproject_lists_every_package_folder():
+    """A folder with an ``__init__.py`` left out of pyproject's ``packages`` is missing from the wheel
+    (the installed ``spri`` then fails on import); caught here in the fast lane, not only by the wheel build."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {installed: ROOT / source for installed, source in setuptools["package-dir"].items()}
+    found = set()
+    for installed, folder in folders.items():
+        for init in folder.rglob("__init__.py"):
+            if "__pycache__" not in init.parts:
+                relative = init.parent.relative_to(folder).parts
+                found.add(".".join((installed, *relative)))
+    assert found - set(setuptools["packages"]) == set(), "add these to [tool.setuptools] packages"
