@@ -53,7 +53,7 @@ def _from_seeds(state: State, ctx: Context, plan: MethodPlan) -> list[str]:
     if not selected:
         raise InputError(f"method '{ctx.method}' needs seed examples (the seeds and seed policy leave none)")
     if plan.principles == "seed-random":  # one per input, the same for the same seed and input
-        return [random.Random(f"{ctx.random_seed}\n{state.query}").choice(selected).principles]
+        return [random.Random(f"{ctx.random_pick}\n{state.query}").choice(selected).principles]
     return [rule_list(s.principles for s in selected)]
 
 

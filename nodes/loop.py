@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -26,7 +26,12 @@ from spri.state.rendering import Own, Shown
 from spri.state.state import TEMPLATE_FIELDS
 
 Parts = Callable[[State, Context, Profile], PromptParts]
-Node = Callable[[State, Runtime[Context]], Awaitable[dict[str, Any]]]
+
+
+class Node(Protocol):
+    """A node of the SPRI graph: ``async (state, runtime) -> update``."""
+
+    def __call__(self, state: State, runtime: Runtime[Context]) -> Awaitable[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ def _judgment_text(prompts: StagePrompts, verdict: Critique) -> str:
 
 
 def _spent(stage: Stage, role: str, usage: Usage) -> dict[str, Any]:
-    return {"usage": {stage: usage.model_dump()}, "role_calls": {role: usage.calls}}
+    return {"usage": {stage: usage.model_dump()}, "calls_per_role": {role: usage.calls}}
 
 
 def _writer(stage: StageInputs, step: str) -> Node:

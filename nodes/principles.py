@@ -7,6 +7,7 @@ from typing import Any
 
 from spri.nodes import loop, speculation
 from spri.nodes.profiles import load_seeds, select_seeds, with_released_seeds
+from spri.nodes.response import write_response
 from spri.state import Context, Profile, Seed, State
 from spri.state.profile import PromptParts
 from spri.state.state import TEMPLATE_FIELDS
@@ -44,5 +45,5 @@ def _variables(state: State, ctx: Context, profile: Profile) -> PromptParts:
 STAGE = loop.StageInputs(name="principles", stable=_examples, variables=_variables)
 
 draft_principles = loop.draft(STAGE)
-judge_principles = speculation.calling_off(loop.judge(STAGE))
+judge_principles = speculation.judging_beside_speculation(loop.judge(STAGE), write_response)
 refine_principles = loop.refine(STAGE)

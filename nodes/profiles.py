@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from spri.jsonl import BadLine, iter_jsonl
 from spri.models import READINGS
 from spri.state import Context, MethodPlan, Profile, ProfileError, Seed, SpriError
-from spri.state.context import plan_for
 from spri.state.errors import problem_text
+from spri.state.methods import plan_for
 from spri.state.profile import seed_from_record
 
 _PACKAGE = resources.files("spri.nodes")

@@ -16,8 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from spri.state.columns import COLUMN_ALIASES, SEED_FIELDS, find_column
-from spri.state.context import METHODS, SeedPolicy
+from spri.state.context import SeedPolicy
 from spri.state.errors import InputError, ProfileError
+from spri.state.methods import METHODS
 from spri.state.rendering import Own, Shown, remark, render_shown
 from spri.state.templates import (
     OWN_NAMES,
@@ -254,7 +255,7 @@ class Profile(BaseModel):
                 "any profile also takes principles and category)"
             )
 
-    def input_block(self, values: dict[str, str | None], stage: str) -> str:
+    def input_block(self, values: Mapping[str, str | None], stage: str) -> str:
         """The per-input part of a stage's prompts: each provided field under its label, in profile order."""
         shown = [f for f in self.fields if stage in f.stages]
         return "\n\n".join(f"{f.label}:\n{text.strip()}" for f in shown if (text := values.get(f.name)))

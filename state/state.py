@@ -11,8 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from spri.state.context import Context, MethodPlan
+from spri.state.context import Context
 from spri.state.errors import InputError
+from spri.state.methods import MethodPlan
 from spri.state.profile import OWN_NAMES, Profile, as_text
 from spri.state.rendering import Own
 
@@ -190,14 +191,21 @@ class Output(BaseModel):
     )
 
 
+def formerly(name: str) -> Any:
+    """A channel under its former name: what threads saved before it was renamed hold, never written."""
+    return Field(default_factory=dict, description=f"Threads saved before the rename: now {name}. Never written.")
+
+
 class State(Input, Output):
     """The full graph state: input fields, the per-stage history, running usage, the output."""
 
     usage: Annotated[dict[str, Usage], add_per_stage] = Field(
         default_factory=dict, description="Model calls and tokens per stage, summed as nodes report them."
     )
-    role_calls: Annotated[dict[str, int], add_counts] = Field(
-        default_factory=dict, description="Model calls per role, summed as nodes report them."
+    calls_per_role: Annotated[dict[str, int], add_counts] = Field(
+        default_factory=dict,
+        description="Model calls by role: 'base' (drafts, refinements, discarded speculative drafts) and "
+        "'critic', summed as nodes report them.",
     )
     sequence: list[str] = Field(
         default_factory=list,
@@ -217,9 +225,12 @@ class State(Input, Output):
         "(Context.speculate), not yet used: ``key`` (what it was drafted from) and ``update`` (what "
         "draft_response would write). Kept apart from ``drafts`` so it is never taken for a real draft.",
     )
-    speculative_waste: Annotated[dict[str, int], add_counts] = Field(
+    speculative_wasted_usage: Annotated[dict[str, int], add_counts] = Field(
         default_factory=dict, description="Calls and tokens of discarded speculative drafts (Usage fields)."
     )
+    # Former names of channels, in threads saved before the rename: read when such a thread finishes.
+    role_calls: Annotated[dict[str, int], add_counts] = formerly("calls_per_role, without discarded speculations")
+    speculative_waste: Annotated[dict[str, int], add_counts] = formerly("speculative_wasted_usage")
 
     def round(self, stage: Stage) -> int:
         """How many critiques the stage has had so far (the round in progress is this + 1)."""
@@ -235,10 +246,6 @@ class State(Input, Output):
         """The stage's latest draft, if any."""
         drafts = self.drafts.get(stage)
         return drafts[-1] if drafts else None
-
-    def last_critique(self, stage: Stage) -> Critique | None:
-        critiques = self.critiques.get(stage)
-        return critiques[-1] if critiques else None
 
     def needs_refinement(self, stage: Stage, ctx: Context, plan: MethodPlan | None = None) -> bool:
         """True while the stage's latest critique neither accepts the draft nor ends the stage, or

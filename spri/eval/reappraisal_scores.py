@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from spri.eval.methods import rank
 from spri.eval.significance import significance_marks
 
 _SCORE_TAG = re.compile(r"<score>(.*?)</score>", re.DOTALL | re.IGNORECASE)
 _INTEGER = re.compile(r"\d+")
-METHOD_ORDER = ("vanilla", "self-refine", "spri", "oracle principles", "oracle")
 
 
 def _in_range(value: float, low: float, high: float) -> float | None:
@@ -146,7 +146,7 @@ def reappraisal_table(records: Iterable[Mapping[str, Any]]) -> list[ReappraisalR
                 **means,
             )
         )
-    return sorted(rows, key=lambda r: (r.model, _rank(r.method), r.method))
+    return sorted(rows, key=lambda r: (r.model, rank(r.method, "reappraisal"), r.method))
 
 
 def _unparsed(records: Iterable[Mapping[str, Any]], metric: str) -> int:
@@ -158,7 +158,3 @@ def _unparsed(records: Iterable[Mapping[str, Any]], metric: str) -> int:
 def _mean(values: Iterable[float | None]) -> float | None:
     kept = [v for v in values if v is not None]
     return sum(kept) / len(kept) if kept else None
-
-
-def _rank(method: str) -> int:
-    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)

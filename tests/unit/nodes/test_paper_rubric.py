@@ -57,17 +57,17 @@ async def test_single_call_judges_are_one_call(method, options, shows, hides):
     )
 
 
-async def test_the_seed_rubric_is_one_seed_principle_picked_with_a_settable_seed():
+async def test_the_seed_rubric_is_one_seed_principle_picked_at_random_reproducibly():
     with open(PRINCIPLE_INSTRUCT, encoding="utf-8") as handle:
         principles = [line.split('"principle": "')[1].split('", "')[0][:60] for line in handle]
     picks = []
-    for seed in range(6):
-        result = await grade("seed-rubric", judge(), seeds=PRINCIPLE_INSTRUCT, random_seed=seed)
+    for pick in range(6):
+        result = await grade("seed-rubric", judge(), seeds=PRINCIPLE_INSTRUCT, random_pick=pick)
         assert result.calls == 1
         picks.append(next(i for i, p in enumerate(principles) if p in result.rubric))
-    again = await grade("seed-rubric", judge(), seeds=PRINCIPLE_INSTRUCT, random_seed=3)
-    assert principles[picks[3]] in again.rubric  # the same seed picks the same principle
-    assert len(set(picks)) > 1  # and other seeds pick others
+    again = await grade("seed-rubric", judge(), seeds=PRINCIPLE_INSTRUCT, random_seed=3)  # its former name
+    assert principles[picks[3]] in again.rubric  # the same number picks the same principle
+    assert len(set(picks)) > 1  # and other numbers pick others
 
 
 async def test_self_refine_is_the_vanilla_judgment_and_five_refinements_without_a_critic():
