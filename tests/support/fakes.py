@@ -10,14 +10,15 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
-Reply = str | BaseException | Callable[[list[BaseMessage]], str]
+Reply = str | AIMessage | BaseException | Callable[[list[BaseMessage]], str]
 
 
 class ScriptedChatModel(BaseChatModel):
     """Answers each call with the next scripted reply and records every prompt it was sent.
 
-    A reply may be a string, an exception (raised), or a function of the messages. When the script
-    runs out, ``default`` (a reply of the same kinds) answers, or the call fails loudly.
+    A reply may be a string, an exception (raised), a function of the messages, or an AIMessage (sent
+    as it is: tool calls, for an agent; ``bind_tools`` accepts any tools). When the script runs out,
+    ``default`` (a reply of the same kinds) answers, or the call fails loudly.
     Token usage is reported as whitespace-separated word counts, so accounting can be checked.
     """
 
@@ -42,6 +43,10 @@ class ScriptedChatModel(BaseChatModel):
     def calls(self) -> list[list[BaseMessage]]:
         return self._calls
 
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
+        """An agent's model: the script says which tools it calls."""
+        return self
+
     def _generate(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
@@ -55,6 +60,8 @@ class ScriptedChatModel(BaseChatModel):
             raise AssertionError(f"scripted model ran out of replies at call {index + 1}")
         if isinstance(reply, BaseException):
             raise reply
+        if isinstance(reply, AIMessage):
+            return ChatResult(generations=[ChatGeneration(message=reply)])
         text = reply(messages) if callable(reply) else str(reply)
         words_in = sum(len(m.text.split()) for m in messages)
         message = AIMessage(
