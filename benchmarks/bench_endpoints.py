@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import ROOT, fake_endpoint, free_port, listed, main, repeats
-
-from tests.support.processes import cli_env, wait_for_http
+from harness import fake_endpoint, listed, main, repeats, spri_server
 
 REQUESTS, ROUNDS = 20, repeats(5)
 ROUTES = {
@@ -46,37 +42,20 @@ def block(client: httpx.Client, url: str, route: str, pid: int, start: int) -> f
 
 
 async def measure() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, fake_endpoint(0.0) as model_url:
-        env = cli_env(
-            Path(tmp),
-            SPRI_MODEL="openai:fake",
-            OPENAI_API_KEY="bench",
-            OPENAI_BASE_URL=model_url,
-            SPRI_SERVE_DB=str(Path(tmp) / "serve.sqlite"),
-        )
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "spri.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        runs: dict[str, list[float]] = {route: [] for route in ROUTES}
-        try:
-            wait_for_http(url + "/health", server)
-            with httpx.Client(timeout=120) as client:
-                sent = 0
-                for round_ in range(ROUNDS + 1):  # the first round warms up
-                    for route in ROUTES:
-                        ms = block(client, url, route, server.pid, sent)
-                        sent += REQUESTS
-                        if round_:
-                            runs[route].append(round(ms, 2))
-        finally:
-            server.terminate()
-            server.wait(10)
+    runs: dict[str, list[float]] = {route: [] for route in ROUTES}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fake_endpoint(0.0) as model_url,
+        spri_server(Path(tmp), model_url) as (url, server),
+        httpx.Client(timeout=120) as client,
+    ):
+        sent = 0
+        for round_ in range(ROUNDS + 1):  # the first round warms up
+            for route in ROUTES:
+                ms = block(client, url, route, server.pid, sent)
+                sent += REQUESTS
+                if round_:
+                    runs[route].append(round(ms, 2))
     medians = {route: statistics.median(values) for route, values in runs.items()}
     return {"runs": runs, "medians": medians, "ratio": medians["/v1/chat/completions"] / medians["/spri/invoke"]}
 
