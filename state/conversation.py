@@ -48,12 +48,13 @@ def _text(content: Any) -> str:
         return "".join(piece for piece in pieces if isinstance(piece, str))
     if content is None:
         return ""
-    raise ValueError(f"a message's content must be text, not {type(content).__name__}")
+    raise ValueError(f"content that is no text ({type(content).__name__})")
 
 
-def as_turn(message: Any, index: int = 0) -> Turn:
+def as_turn(message: Any) -> Turn:
     """One message (a LangChain message, a ``{role|type, content}`` mapping or a ``(role, content)``
-    pair) as a :class:`Turn`; ValueError naming the message's position if it is none of these."""
+    pair) as a :class:`Turn`; ValueError saying what is wrong with it (its text starts with a verb, so
+    a caller can put what names the message first)."""
     if isinstance(message, tuple | list) and len(message) == 2:
         role, content = message
     elif isinstance(message, dict):
@@ -61,18 +62,27 @@ def as_turn(message: Any, index: int = 0) -> Turn:
     elif hasattr(message, "type") and hasattr(message, "content"):
         role, content = message.type, message.content
     else:
-        raise ValueError(f"message {index + 1} is no message: give {{role, content}} (or a LangChain message)")
+        raise ValueError("is no message: give {role, content} (or a LangChain message)")
     known = ROLES.get(str(role).lower()) if role is not None else None
     if known is None:
-        raise ValueError(f"message {index + 1} has role {role!r}: use one of user, assistant, system, tool")
-    return {"role": known, "content": _text(content)}
+        raise ValueError(f"has role {role!r}: use one of user, assistant, system, tool")
+    try:
+        return {"role": known, "content": _text(content)}
+    except ValueError as exc:
+        raise ValueError(f"has {exc}") from None
 
 
 def as_turns(messages: Iterable[Any]) -> list[Turn]:
-    """Every message as a :class:`Turn`, in order."""
+    """Every message as a :class:`Turn`, in order; ValueError naming the first that is none."""
     if isinstance(messages, str | bytes) or not isinstance(messages, Iterable):
         raise ValueError("messages must be a list of messages ({role, content})")
-    return [as_turn(message, index) for index, message in enumerate(messages)]
+    turns = []
+    for index, message in enumerate(messages):
+        try:
+            turns.append(as_turn(message))
+        except ValueError as exc:
+            raise ValueError(f"message {index + 1} {exc}") from None
+    return turns
 
 
 def last_user_text(turns: Sequence[Turn]) -> str | None:
