@@ -124,10 +124,7 @@ class ToolFailed(SpriError):
 
 def conversation_input(query: str | None, messages: list[Message] | None) -> dict[str, Any]:
     if messages:
-        try:
-            return run_input([m.model_dump() for m in messages])
-        except ValueError as exc:
-            raise ToolFailed(str(exc)) from None
+        return run_input([m.model_dump() for m in messages])
     if not query or not query.strip():
         raise ToolFailed("give a query, or messages whose last user turn has text")
     return {"query": query}

@@ -31,6 +31,7 @@ from spri.server.openai_shapes import (
     extension,
     model_card,
     models,
+    refused_input,
     run_request,
     usage,
 )
@@ -63,7 +64,7 @@ def add_openai_routes(app: Any, service: SpriService) -> None:
             body = ChatRequest.model_validate(await request.json())
             run, configurable = run_request(body)
         except ValidationError as exc:
-            return refused(invalid(exc))
+            return refused(refused_input(exc))
         except RequestRefused as exc:
             return refused(exc)
         thread = request.headers.get("x-thread-id")
@@ -86,13 +87,6 @@ def add_openai_routes(app: Any, service: SpriService) -> None:
 
     def refused(exc: RequestRefused) -> Any:
         return JSONResponse(error_body(exc.status, str(exc), exc.code, exc.param), status_code=exc.status)
-
-
-def invalid(exc: ValidationError) -> RequestRefused:
-    """A body that is not a chat-completions request, naming its first wrong field (never its value)."""
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error.get("loc", ()))
-    return RequestRefused(f"{where or 'body'}: {error.get('msg', 'invalid')}", where or None)
 
 
 def data(payload: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from spri.api import METHODS, Input, Result, builtin_profiles
 from spri.server.client_options import CLIENT_OPTIONS
@@ -26,8 +26,8 @@ RUN_ONLY_OPTIONS = ("review_principles", "thread_id")
 """Whitelisted options a chat completion cannot take: it cannot pause for a review, and the thread is
 named by the ``X-Thread-Id`` header, as on the LangServe routes."""
 
-INPUT_FIELDS = tuple(name for name in Input.model_fields if name != "query")
-"""Input fields a request's ``spri`` extension may carry (the query comes from the messages)."""
+INPUT_FIELDS = tuple(name for name in Input.model_fields if name not in ("query", "messages"))
+"""Input fields a request's ``spri`` extension may carry (the query and conversation are the messages)."""
 
 
 def model_name(profile: str, method: str) -> str:
@@ -76,24 +76,10 @@ class RequestRefused(ValueError):
         self.param, self.status, self.code = param, status, code
 
 
-def text_of(content: Any) -> str:
-    """A message's text: a string, or the text parts of a list of content parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
-
-
 def run_input(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run's input from the conversation: the last user turn is the query."""
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            query = text_of(message.get("content")).strip()
-            if query:
-                return {"query": query}
-            break
-    raise RequestRefused("messages: the last user message must have text", "messages")
+    """The run's input from a conversation: the messages, whose last user turn the run answers with the
+    turns before it as context (:class:`spri.api.Input` reads them)."""
+    return {"messages": messages}
 
 
 def run_request(request: ChatRequest) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -119,8 +105,21 @@ def run_request(request: ChatRequest) -> tuple[dict[str, Any], dict[str, Any]]:
     for key in ("profile", "method"):
         if extension.get(key) not in (None, ""):
             raise RequestRefused(f"spri.{key}: the model name chooses it ({request.model!r})", f"spri.{key}")
+    try:
+        run = Input.model_validate({**run_input(request.messages), **fields})
+    except ValidationError as exc:
+        raise refused_input(exc) from None
     profile, method = chosen
-    return {**run_input(request.messages), **fields}, {**extension, "profile": profile, "method": method}
+    return run.model_dump(exclude_defaults=True), {**extension, "profile": profile, "method": method}
+
+
+def refused_input(exc: ValidationError) -> RequestRefused:
+    """A body or input that does not validate, naming its first wrong field (never its value)."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    param = where or ("messages" if "messages" in message else None)
+    return RequestRefused(f"{where or param or 'body'}: {message}", param)
 
 
 def final_scores(result: Result) -> dict[str, float | None]:

@@ -16,9 +16,8 @@ Reply = str | AIMessage | BaseException | Callable[[list[BaseMessage]], str]
 class ScriptedChatModel(BaseChatModel):
     """Answers each call with the next scripted reply and records every prompt it was sent.
 
-    A reply may be a string, an exception (raised), a function of the messages, or an AIMessage (sent
-    as it is: tool calls, for an agent; ``bind_tools`` accepts any tools). When the script runs out,
-    ``default`` (a reply of the same kinds) answers, or the call fails loudly.
+    A reply may be a string, an exception (raised), or a function of the messages. When the script
+    runs out, ``default`` (a reply of the same kinds) answers, or the call fails loudly.
     Token usage is reported as whitespace-separated word counts, so accounting can be checked.
     """
 
@@ -43,10 +42,6 @@ class ScriptedChatModel(BaseChatModel):
     def calls(self) -> list[list[BaseMessage]]:
         return self._calls
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
-        """An agent's model: the script says which tools it calls."""
-        return self
-
     def _generate(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
@@ -60,7 +55,7 @@ class ScriptedChatModel(BaseChatModel):
             raise AssertionError(f"scripted model ran out of replies at call {index + 1}")
         if isinstance(reply, BaseException):
             raise reply
-        if isinstance(reply, AIMessage):
+        if isinstance(reply, AIMessage):  # a scripted message as it is (e.g. one with tool calls)
             return ChatResult(generations=[ChatGeneration(message=reply)])
         text = reply(messages) if callable(reply) else str(reply)
         words_in = sum(len(m.text.split()) for m in messages)
@@ -77,6 +72,22 @@ class ScriptedChatModel(BaseChatModel):
 
 def scripted(*replies: Reply, default: Reply | None = None, name: str = "scripted") -> ScriptedChatModel:
     return ScriptedChatModel(replies=list(replies), default=default, name_=name)
+
+
+class ScriptedToolCaller(ScriptedChatModel):
+    """A scripted model an agent can give tools to: it records them and answers from its script (an
+    AIMessage with tool calls where the script says so)."""
+
+    tools: list[Any] = Field(default_factory=list)
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedToolCaller:  # type: ignore[override]
+        self.tools = list(tools)
+        return self
+
+
+def tool_call(name: str, **args: Any) -> AIMessage:
+    """An agent model's reply calling tool ``name`` with ``args``."""
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"call-{name}"}])
 
 
 def critique(score: int | None, feedback: str = "Looks fine.") -> str:

@@ -150,6 +150,16 @@ async def exercise(session: ClientSession) -> None:
 async def test_over_stdio(tmp_path, upstream):
     async with over_stdio(tmp_path, upstream) as session:
         await exercise(session)
+        upstream.requests.clear()
+        turns = [
+            {"role": "user", "content": "My landlord kept my deposit."},
+            {"role": "assistant", "content": "Write him a letter asking for it back."},
+            {"role": "user", "content": "And if he ignores my letter?"},
+        ]
+        answered = await session.call_tool("answer", {"messages": turns})
+    assert not answered.isError and answered.content[0].text == "revised response text"
+    drafting = [str(r["messages"]) for r in upstream.requests if "You review" not in str(r["messages"][0])]
+    assert len(drafting) == 4 and all("My landlord kept my deposit." in prompt for prompt in drafting)
 
 
 async def test_over_streamable_http_with_the_servers_keys(http_server):

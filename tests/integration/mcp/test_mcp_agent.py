@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 
 from langchain.agents import create_agent
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import ToolMessage
 from langchain_mcp_adapters.client import MultiServerMCPClient
 
-from tests.support.fakes import scripted
+from tests.support.fakes import ScriptedToolCaller, tool_call
 from tests.support.openai_server import OpenAIServer
 from tests.support.policies import deterministic
 from tests.support.serving import server_env
@@ -23,10 +23,11 @@ async def test_an_agent_calls_answer_and_gets_the_response(tmp_path):
         )
         tools = await client.get_tools()
         assert {tool.name for tool in tools} == {"answer", "judge", "principles"}
-        call = {"name": "answer", "args": {"query": "How do I tell my team I missed a deadline?"}, "id": "call-1"}
-        model = scripted(
-            AIMessage(content="", tool_calls=[call]),
-            lambda messages: "SPRI says: " + messages[-1].text,
+        model = ScriptedToolCaller(
+            replies=[
+                tool_call("answer", query="How do I tell my team I missed a deadline?"),
+                lambda messages: "SPRI says: " + messages[-1].text,
+            ]
         )
         agent = create_agent(model, tools)
         state = await agent.ainvoke({"messages": [{"role": "user", "content": "Help me tell my team."}]})

@@ -12,7 +12,7 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from tests.support.openai_server import Fault, OpenAIServer
+from tests.support.openai_server import Fault, OpenAIServer, is_critic_request
 from tests.support.policies import deterministic
 from tests.support.serving import SpriServer, serving
 
@@ -166,3 +166,18 @@ def test_a_thread_named_by_header_is_the_keys_own(client, server):
     )
     thread = httpx.get(server.url + "/spri/threads/chat-thread-1", headers={"Authorization": f"Bearer {KEY}"})
     assert thread.status_code == 200 and thread.json()["input"]["query"] == "Threaded?"
+
+
+FOLLOW_UP = [
+    {"role": "user", "content": "My landlord kept my deposit."},
+    {"role": "assistant", "content": "Write him a letter asking for it back."},
+    {"role": "user", "content": "And if he ignores my letter?"},
+]
+
+
+def test_a_follow_up_reaches_the_model_with_its_earlier_turn(client, upstream):
+    answer = client.chat.completions.create(model="spri", messages=FOLLOW_UP)
+    assert answer.choices[0].message.content == "revised response text"
+    prompts = [json.dumps(r["messages"]) for r in upstream.requests if not is_critic_request(r)]
+    assert len(prompts) == 4  # two drafts and two refinements, each shown the conversation
+    assert all("My landlord kept my deposit." in p and "And if he ignores my letter?" in p for p in prompts)

@@ -25,11 +25,9 @@ def test_a_query_or_the_last_user_turn():
         Message(role="assistant", content="A."),
         Message(role="user", content="Then?"),
     ]
-    assert conversation_input(None, turns) == {"query": "Then?"}
+    assert conversation_input(None, turns) == {"messages": [turn.model_dump() for turn in turns]}
     with pytest.raises(ToolFailed, match="give a query"):
         conversation_input("  ", None)
-    with pytest.raises(ToolFailed, match="last user message"):
-        conversation_input(None, [Message(role="assistant", content="Hello.")])
 
 
 def test_the_command_defaults_to_stdio_on_loopback():

@@ -9,7 +9,7 @@ import pytest
 
 from spri.api import METHODS, Critique, Result
 from spri.server.openai_compat import openai_shaped
-from spri.server.openai_shapes import ChatRequest, RequestRefused, completion, models, run_input, run_request
+from spri.server.openai_shapes import ChatRequest, RequestRefused, completion, models, run_request
 
 
 def request(**fields) -> ChatRequest:
@@ -27,19 +27,25 @@ def test_model_names_are_a_profile_and_a_method():
 
 def test_a_request_becomes_the_runs_input_and_options():
     run, options = run_request(request(model="spri-reappraisal", spri={"goal": "calm", "max_rounds": 2}))
-    assert run == {"query": "Hi?", "goal": "calm"}
+    assert run == {"query": "Hi?", "messages": [{"role": "user", "content": "Hi?"}], "goal": "calm"}
     assert options == {"max_rounds": 2, "profile": "reappraisal", "method": "spri"}
 
 
-def test_the_query_is_the_last_user_turns_text():
+def test_the_conversation_is_the_input_and_its_last_user_turn_the_query():
     messages = [
+        {"role": "developer", "content": "Be brief."},
         {"role": "user", "content": "First?"},
         {"role": "assistant", "content": "An answer."},
         {"role": "user", "content": [{"type": "text", "text": "And "}, {"type": "text", "text": "then?"}]},
     ]
-    assert run_input(messages) == {"query": "And then?"}
-    with pytest.raises(RequestRefused, match="last user message"):
-        run_input([{"role": "assistant", "content": "Hello."}])
+    run, _ = run_request(request(messages=messages))
+    assert run["query"] == "And then?"
+    assert run["messages"][0] == {"role": "system", "content": "Be brief."} and len(run["messages"]) == 4
+    with pytest.raises(RequestRefused, match="no user turn") as refused:
+        run_request(request(messages=[{"role": "assistant", "content": "Hello."}]))
+    assert refused.value.param == "messages"
+    with pytest.raises(RequestRefused, match="role 'robot'"):
+        run_request(request(messages=[{"role": "robot", "content": "Beep?"}]))
 
 
 @pytest.mark.parametrize(
