@@ -23,8 +23,10 @@ def http_app(server: Any) -> Any:
 def cmd_mcp(args: argparse.Namespace) -> int:
     try:
         from spri.mcp.server import build_server
-    except ImportError as exc:
-        raise SpriError(f"spri mcp needs the MCP SDK ({exc.name} is missing): pip install 'spri[mcp]'") from exc
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "mcp":
+            raise
+        raise SpriError("spri mcp needs the MCP SDK: pip install 'spri[mcp]'") from exc
     server = build_server(args.host, args.port)
     if args.transport == "stdio":
         server.run("stdio")

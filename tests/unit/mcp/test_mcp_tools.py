@@ -35,3 +35,15 @@ def test_the_command_defaults_to_stdio_on_loopback():
     assert (args.transport, args.host, args.port) == ("stdio", "127.0.0.1", 8000)
     args = build_parser().parse_args(["mcp", "--transport", "streamable-http", "--port", "9001"])
     assert (args.transport, args.port) == ("streamable-http", 9001)
+
+
+def test_without_the_sdk_the_command_says_what_to_install(monkeypatch):
+    import sys
+
+    from spri.api import SpriError
+    from spri.mcp.run import cmd_mcp
+
+    monkeypatch.delitem(sys.modules, "spri.mcp.server", raising=False)
+    monkeypatch.setitem(sys.modules, "mcp", None)
+    with pytest.raises(SpriError, match=r"pip install 'spri\[mcp\]'"):
+        cmd_mcp(build_parser().parse_args(["mcp"]))
