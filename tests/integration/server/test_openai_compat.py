@@ -127,6 +127,12 @@ def test_errors_have_openais_shape(client, server):
     assert refused.value.code == "invalid_api_key"
     bare = httpx.get(server.url + "/v1/models")
     assert bare.status_code == 401 and set(bare.json()["error"]) == {"message", "type", "param", "code"}
+    auth = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    huge = httpx.post(server.url + "/v1/chat/completions", content=b" " * 1_100_000, headers=auth)
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "body_too_large"
+    out_of_range = b'{"model": "spri", "messages": [{"role": "user", "content": "Hi?"}], "temperature": 1e999}'
+    broken = httpx.post(server.url + "/v1/chat/completions", content=out_of_range, headers=auth)
+    assert broken.status_code == 400 and "out of range" in broken.json()["error"]["message"]
 
     with pytest.raises(openai.BadRequestError) as bad:
         client.chat.completions.create(
