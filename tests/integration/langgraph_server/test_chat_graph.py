@@ -1,8 +1,8 @@
 """The chat graph ``spri_chat`` through LangGraph's server (`langgraph dev`) and `langgraph_sdk`, as Agent
 Chat UI or a `useStream` client drives it: messages in, an AI message out with the principles and scores
-in its metadata, each step a custom event, and a second turn on the same thread answered with the first
-in view; the `spri` graph takes a conversation as its input `messages`. The server's log must hold no
-checkpoint-type warnings (the fixture checks)."""
+in its metadata, each step a custom event, a review paused in the human-in-the-loop format, and a second
+turn on the same thread answered with the first in view; the `spri` graph takes a conversation as its
+input `messages`. The server's log must hold no checkpoint-type warnings (the fixture checks)."""
 
 from __future__ import annotations
 
@@ -70,3 +70,22 @@ async def test_the_spri_graph_takes_a_conversation_too(studio):
     shown = prompt(studio.model.requests[start])
     assert "User: My landlord kept my deposit without a reason.\n\nAssistant: Write him a formal letter." in shown
     assert "Request:\nAnd if he ignores my letter?" in shown
+
+
+async def test_a_review_pauses_the_chat_in_the_hitl_format(studio):
+    client = get_client(url=studio.url)
+    assistant = await client.assistants.create(graph_id="spri_chat", context={"review_principles": True})
+    thread_id = (await client.threads.create())["thread_id"]
+    first = {"messages": [{"type": "human", "content": "My landlord kept my deposit without a reason."}]}
+    await client.runs.wait(thread_id, assistant["assistant_id"], input=first)
+    state = await client.threads.get_state(thread_id)
+    request = state["tasks"][0]["interrupts"][0]["value"]
+    (action,) = request["action_requests"]
+    assert action["name"] == "review_principles" and action["args"] == {"principles": "revised principles text"}
+    assert request["review_configs"] == [
+        {"action_name": "review_principles", "allowed_decisions": ["approve", "edit", "reject"]}
+    ]
+    approve = {"decisions": [{"type": "approve"}]}
+    final = await client.runs.wait(thread_id, assistant["assistant_id"], command={"resume": approve})
+    reply = final["messages"][-1]
+    assert reply["content"] == "revised response text" and reply["response_metadata"]["spri"]["calls"] == 8
