@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal, overload
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -47,7 +48,19 @@ from spri.state import (
 )
 from spri.state.columns import COLUMN_ALIASES
 from spri.state.profile import UNIVERSAL_FIELDS, compile_template
-from spri.storage import DatabaseUnavailable, ThreadBusy, default_db, open_checkpointer, thread_lease
+from spri.storage import (
+    DatabaseUnavailable,
+    Pruned,
+    ThreadBusy,
+    compacts,
+    default_db,
+    delete,
+    open_checkpointer,
+    parse_duration,
+    prune,
+    thread_lease,
+)
+from spri.storage import compact as compact_thread
 from spri.threads import durability_for, read_snapshot, run_config, saved_context
 
 __all__ = [
@@ -61,6 +74,7 @@ __all__ = [
     "InputError",
     "ModelSpec",
     "Output",
+    "Pruned",
     "Result",
     "SpriError",
     "Thread",
@@ -74,6 +88,7 @@ __all__ = [
     "build_graph",
     "builtin_profiles",
     "default_db",
+    "delete_thread",
     "endpoint_pool",
     "explain",
     "formatted_answer",
@@ -82,8 +97,10 @@ __all__ = [
     "make_input",
     "model_name",
     "open_checkpointer",
+    "parse_duration",
     "profile_fields",
     "prompt_messages",
+    "prune_threads",
     "redact",
     "redact_url",
     "run",
@@ -100,6 +117,23 @@ async def load_thread(thread_id: str, checkpointer: Checkpointer | str | None = 
         return None
     inputs = Input.model_validate({k: v for k, v in snapshot.values.items() if k in Input.model_fields})
     return Thread(input=inputs, result=Result.of(snapshot), settings=snapshot.settings)
+
+
+async def delete_thread(thread_id: str, checkpointer: Checkpointer | str | None = None) -> bool:
+    """Delete a thread (every checkpoint of it) from the checkpoint database (default: the CLI's);
+    False if there is no such thread. A thread that a run is using is refused with :class:`ThreadBusy`."""
+    async with open_checkpointer(checkpointer or default_db()) as saver:
+        return await delete(saver, thread_id)
+
+
+async def prune_threads(
+    older_than: timedelta | str, checkpointer: Checkpointer | str | None = None, *, now: datetime | None = None
+) -> Pruned:
+    """Delete every thread of the checkpoint database (default: the CLI's) whose last step is older than
+    ``older_than`` (a timedelta or a duration such as "30d"); threads a run is using are left alone."""
+    age = parse_duration(older_than, "older_than") if isinstance(older_than, str) else older_than
+    async with open_checkpointer(checkpointer or default_db()) as saver:
+        return await prune(saver, age, now=now)
 
 
 def profile_fields(profile: str, *, required: bool = False, every: bool = False) -> list[str]:
@@ -258,6 +292,7 @@ def astream(
     tokens: Literal[False] = False,
     resume: Any = None,
     parent_config: Mapping[str, Any] | None = None,
+    compact: bool | None = None,
     **options: Any,
 ) -> AsyncIterator[Update | Result]: ...
 
@@ -273,6 +308,7 @@ def astream(
     tokens: Literal[True],
     resume: Any = None,
     parent_config: Mapping[str, Any] | None = None,
+    compact: bool | None = None,
     **options: Any,
 ) -> AsyncIterator[Update | Token | Result]: ...
 
@@ -288,6 +324,7 @@ def astream(
     tokens: bool = False,
     resume: Any = None,
     parent_config: Mapping[str, Any] | None = None,
+    compact: bool | None = None,
     **options: Any,
 ) -> AsyncIterator[Update | Token | Result]: ...
 
@@ -302,6 +339,7 @@ async def astream(
     tokens: bool = False,
     resume: Any = None,
     parent_config: Mapping[str, Any] | None = None,
+    compact: bool | None = None,
     **options: Any,
 ) -> AsyncIterator[Update | Token | Result]:
     """Run SPRI, yielding an :class:`Update` per finished node (unless ``progress`` is False), with
@@ -312,6 +350,10 @@ async def astream(
     ``checkpointer`` is a LangGraph checkpointer, a SQLite path or a postgresql:// URL; None runs
     without persistence (fastest). Keyword options are Context fields (model, critic_model,
     min_score, ...) or input fields (goal, reference, response_to_judge, principles, category).
+
+    When the run ends (finished, or paused for a review), its thread keeps only its latest checkpoint
+    (all that reading it back and continuing it need) if ``compact`` is True, or, with ``compact`` None,
+    if spri opened the database (a path or URL, not a saver object you pass in).
     """
     fields = {k: options.pop(k) for k in list(options) if k in Input.model_fields}
     thread_id = thread_id or uuid.uuid4().hex[:12]
@@ -323,6 +365,8 @@ async def astream(
             yield prepared.answer
             return
         async for item in _drive(prepared, thread_id, progress, tokens):
+            if isinstance(item, Result) and compacts(saver, compact):
+                await compact_thread(saver, thread_id)
             yield item
 
 

@@ -1,4 +1,4 @@
-"""The `spri` command line: ask, resume, show, batch, serve, eval.
+"""The `spri` command line: ask, resume, show, batch, export, serve, threads, eval.
 
 Progress goes to stderr, the answer (or with --json the whole result) to stdout. Problems the user
 can fix print one line, `spri: error: ...`, and exit with code 2; finished steps stay in the
