@@ -57,8 +57,14 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check spri graph nodes state tests benchmarks
 	$(BIN)/ruff format --check spri graph nodes state tests benchmarks
 
+# mypy checks the package as it is installed (graph/, nodes/, state/ inside spri/, as pyproject's
+# package-dir puts them), in a tree of links, so it follows spri.state etc. to the real modules.
+TYPECHECK_TREE := .typecheck
 typecheck: $(VENV)/.dev
-	$(BIN)/mypy spri graph nodes state
+	rm -rf $(TYPECHECK_TREE) && mkdir -p $(TYPECHECK_TREE)/spri
+	for entry in spri/*; do ln -s ../../$$entry $(TYPECHECK_TREE)/spri/; done
+	for package in graph nodes state; do ln -s ../../$$package $(TYPECHECK_TREE)/spri/$$package; done
+	cd $(TYPECHECK_TREE) && ../$(BIN)/mypy --config-file ../pyproject.toml -p spri
 
 unit: $(VENV)/.dev
 	$(BIN)/pytest tests/unit
@@ -80,4 +86,4 @@ bench: $(VENV)/.dev $(VENV)/.llama
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache $(TYPECHECK_TREE)

@@ -10,12 +10,14 @@ from spri.nodes.profiles import plan_of, profile_of
 from spri.nodes.speculation import wasted_usage
 from spri.nodes.tracing import annotate
 from spri.state import STAGES, Context, MethodPlan, Stage, State, StopReason, Usage, model_name, stop_reason
+from spri.state.state import add_counts
 
 
 def _stop_reason(state: State, ctx: Context, plan: MethodPlan, stage: Stage) -> StopReason | None:
     critiques = state.critiques.get(stage, [])
     if critiques:
-        return stop_reason(critiques, ctx.min_score, ctx.max_rounds)
+        unreadable = plan.unreadable if stage == "response" else "stop"
+        return stop_reason(critiques, ctx.min_score, ctx.max_rounds, unreadable)
     if stage == "principles":
         return None if plan.principles in ("draft", "none") else "given"
     return "not_judged" if state.drafts.get(stage) else None
@@ -29,11 +31,13 @@ def _tokens(usage: Usage) -> dict[str, int]:
     }
 
 
-def _per_role(role_calls: dict[str, int], wasted: Usage) -> dict[str, int]:
-    """Calls by role; discarded speculative drafts were the base model's."""
-    roles = {"base": 0, "critic": 0, **role_calls}
-    roles["base"] += wasted.calls
-    return roles
+def _not_yet_per_role(state: State) -> dict[str, int]:
+    """Calls by role that the ``calls_per_role`` channel does not hold: both roles named (0 if unused),
+    a pending speculation's (the base model's), and on a thread saved before that channel had its name,
+    the calls made before (``role_calls``, ``speculative_waste``)."""
+    missing = {"base": 0, "critic": 0, **state.role_calls}
+    missing["base"] += wasted_usage(state).calls - Usage.model_validate(state.speculative_wasted_usage).calls
+    return missing
 
 
 def _judgment(state: State, ctx: Context, principles: str | None) -> dict[str, Any]:
@@ -62,7 +66,7 @@ def spending(state: State) -> dict[str, Any]:
         "cache_hits": total.cache_hits,
         "tokens": _tokens(total),
         "calls_per_stage": {stage: u.calls for stage, u in usage.items()},
-        "calls_per_role": _per_role(state.role_calls, wasted),
+        "calls_per_role": add_counts(state.calls_per_role, _not_yet_per_role(state)),
         "tokens_per_stage": {stage: _tokens(u) for stage, u in usage.items()},
         "speculative_wasted": wasted.calls,
         "speculative_wasted_tokens": _tokens(wasted) if wasted.calls else {},
@@ -85,4 +89,5 @@ async def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "stop_reason": {stage: reason for stage, reason in reasons.items() if reason},
         "rounds": {stage: state.round(stage) for stage in STAGES},
         **spending(state),
+        "calls_per_role": _not_yet_per_role(state),  # added to the channel by its reducer
     }

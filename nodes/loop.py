@@ -11,8 +11,8 @@ message of its own, starts one with it), so prefix caches of providers and llama
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -20,13 +20,18 @@ from langgraph.runtime import Runtime
 from spri import models
 from spri.nodes.profiles import plan_of, profile_of
 from spri.nodes.tracing import annotate
-from spri.state import Context, MethodPlan, ModelSpec, Profile, Stage, StagePrompts, State, Usage
+from spri.state import Context, Critique, MethodPlan, ModelSpec, Profile, Stage, StagePrompts, State, Usage
 from spri.state.profile import PromptParts
 from spri.state.rendering import Own, Shown
 from spri.state.state import TEMPLATE_FIELDS
 
 Parts = Callable[[State, Context, Profile], PromptParts]
-Node = Callable[[State, Runtime[Context]], Awaitable[dict[str, Any]]]
+
+
+class Node(Protocol):
+    """A node of the SPRI graph: ``async (state, runtime) -> update``."""
+
+    def __call__(self, state: State, runtime: Runtime[Context]) -> Awaitable[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,10 @@ class StageInputs:
 
     def variant(self, plan: MethodPlan) -> str:
         return plan.prompts if self.follows_plan else ""
+
+    def reading(self, plan: MethodPlan) -> str:
+        """How the method says this stage's critiques are read ('' = as the profile says)."""
+        return plan.reading if self.follows_plan else ""
 
     def judge(self, ctx: Context, plan: MethodPlan) -> tuple[ModelSpec, str]:
         """The model that judges this stage's drafts and its role: the critic, or the base model
@@ -151,15 +160,24 @@ def _subject(
     )
 
 
-def _reading(prompts: StagePrompts, *, judgment: bool) -> models.Reading:
-    """How a verdict of this stage is asked for and read: a judgment draft or a critique."""
+def _reading(prompts: StagePrompts, *, judgment: bool, method: str = "") -> models.Reading:
+    """How a verdict of this stage is asked for and read: a judgment draft (the profile's ``reading``)
+    or a critique (the method's reading where it names one, else the profile's ``critic_reading``)."""
     if judgment:
-        return models.Reading(prompts.structured, prompts.decimals, prompts.reminder)
-    return models.Reading(prompts.structured, False, prompts.critic_reminder)
+        name, decimals, reminder = prompts.reading, prompts.decimals, prompts.reminder
+    else:
+        name, decimals, reminder = method or prompts.critic_reading, False, prompts.critic_reminder
+    preset = models.READINGS[name]
+    return replace(preset, tools=prompts.structured and preset.tools, decimals=decimals, reminder=reminder)
+
+
+def _judgment_text(prompts: StagePrompts, verdict: Critique) -> str:
+    """A judgment draft as the calls after it see it: as the judge wrote it, or in the canonical form."""
+    return verdict.raw if prompts.judgment_shown == "as_written" else verdict.as_text()
 
 
 def _spent(stage: Stage, role: str, usage: Usage) -> dict[str, Any]:
-    return {"usage": {stage: usage.model_dump()}, "role_calls": {role: usage.calls}}
+    return {"usage": {stage: usage.model_dump()}, "calls_per_role": {role: usage.calls}}
 
 
 def _writer(stage: StageInputs, step: str) -> Node:
@@ -185,7 +203,7 @@ def _writer(stage: StageInputs, step: str) -> Node:
                 subject=_subject(stage.name, state, templates.parts, judged=True),
             )
             return {
-                "drafts": {stage.name: [verdict.as_text()]},
+                "drafts": {stage.name: [_judgment_text(prompts, verdict)]},
                 "verdicts": {stage.name: [verdict.model_dump()]},
                 **_spent(stage.name, "base", usage),
             }
@@ -232,7 +250,7 @@ def judge(stage: StageInputs) -> Node:
             role=role,
             slot=f"{role}:{stage.name}",
             shown=_shown(state, ctx, stage, templates, prompt),
-            reading=_reading(prompts, judgment=False),
+            reading=_reading(prompts, judgment=False, method=stage.reading(plan_of(ctx))),
             subject=_subject(stage.name, state, templates.parts, draft=draft) if draft is not None else None,
         )
         round_ = state.round(stage.name) + 1

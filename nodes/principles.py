@@ -6,7 +6,8 @@ from functools import lru_cache
 from typing import Any
 
 from spri.nodes import loop, speculation
-from spri.nodes.profiles import load_seeds, select_seeds
+from spri.nodes.profiles import load_seeds, select_seeds, with_released_seeds
+from spri.nodes.response import write_response
 from spri.state import Context, Profile, Seed, State
 from spri.state.profile import PromptParts
 from spri.state.state import TEMPLATE_FIELDS
@@ -14,7 +15,8 @@ from spri.state.state import TEMPLATE_FIELDS
 
 def _examples(state: State, ctx: Context, profile: Profile) -> PromptParts:
     """Seed examples for the system message: the same for every input of a category, so it caches."""
-    seeds = select_seeds(load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields), ctx.seed_policy, state.category)
+    settled = with_released_seeds(ctx)  # the paper's profiles: the paper's seeds
+    seeds = select_seeds(load_seeds(settled.seeds, ctx.profile, ctx.seed_fields), settled.seed_policy, state.category)
     return {"examples": _rendered(profile, seeds)}
 
 
@@ -43,5 +45,5 @@ def _variables(state: State, ctx: Context, profile: Profile) -> PromptParts:
 STAGE = loop.StageInputs(name="principles", stable=_examples, variables=_variables)
 
 draft_principles = loop.draft(STAGE)
-judge_principles = speculation.calling_off(loop.judge(STAGE))
+judge_principles = speculation.judging_beside_speculation(loop.judge(STAGE), write_response)
 refine_principles = loop.refine(STAGE)

@@ -20,8 +20,9 @@ def _variables(state: State, ctx: Context, profile: Profile) -> PromptParts:
 
 STAGE = loop.StageInputs(name="response", stable=_no_stable_variables, variables=_variables, follows_plan=True)
 
-_draft = loop.draft(STAGE)
-draft_response = speculation.adopting(_draft)
-speculate_response = speculation.speculating(_draft)
+write_response = loop.draft(STAGE)
+"""The response's first draft, as ``draft_response`` writes it when no speculation can be used (and as
+the speculation beside ``judge_principles`` writes it)."""
+draft_response = speculation.adopting(write_response)
 judge_response = loop.judge(STAGE)
 refine_response = loop.refine(STAGE)

@@ -18,12 +18,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeAlias, overload
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.types import Checkpointer, Command
 
-from spri.embedding import arun_subgraph, run_subgraph
 from spri.errors import explain
 from spri.feedback import record_scores, tracing_on
 from spri.graph import build_graph
@@ -35,15 +34,18 @@ from spri.nodes.review import read_decision
 from spri.results import Result, Thread, Token, Update
 from spri.state import (
     METHODS,
+    RENAMED_FIELDS,
     STAGES,
     Context,
     Critique,
+    Evaluation,
     Input,
     InputError,
     ModelSpec,
     Output,
     SpriError,
     Usage,
+    compared_in,
     model_name,
 )
 from spri.state.columns import COLUMN_ALIASES
@@ -61,15 +63,21 @@ from spri.storage import (
     thread_lease,
 )
 from spri.storage import compact as compact_thread
+from spri.subgraph import arun_subgraph, run_subgraph
 from spri.threads import durability_for, read_snapshot, run_config, saved_context
+
+Query: TypeAlias = str | Input | Mapping[str, Any] | None
+"""What to run on: the query text, an Input (or its fields), or None to continue a thread."""
 
 __all__ = [
     "COLUMN_ALIASES",
     "METHODS",
+    "RENAMED_FIELDS",
     "STAGES",
     "Context",
     "DatabaseUnavailable",
     "EndpointPool",
+    "Evaluation",
     "Input",
     "InputError",
     "ModelSpec",
@@ -87,6 +95,7 @@ __all__ = [
     "astream",
     "build_graph",
     "builtin_profiles",
+    "compared_in",
     "default_db",
     "delete_thread",
     "endpoint_pool",
@@ -166,7 +175,7 @@ class _Prepared:
 
 async def _prepare(
     saver: Any,
-    query: str | Input | Mapping[str, Any] | None,
+    query: Query,
     thread_id: str,
     context: Context | Mapping[str, Any] | None,
     resume: Any,
@@ -232,6 +241,8 @@ async def _drive(
             continue
         paused = paused or "__interrupt__" in chunk  # how the updates stream reports a pause
         for node, update in chunk.items():
+            if node not in run.graph.nodes:
+                continue  # a task inside a node (a speculation and its judge): the node reports it
             if tokens and isinstance(update, dict) and node not in streamed:
                 token = _adopted(node, update)
                 if token is not None:
@@ -282,55 +293,13 @@ def _progress(node: str, update: dict[str, Any], values: dict[str, Any]) -> Upda
 
 
 @overload
-def astream(
-    query: str | Input | Mapping[str, Any] | None,
-    *,
-    context: Context | Mapping[str, Any] | None = None,
-    thread_id: str | None = None,
-    checkpointer: Checkpointer | str | None = None,
-    progress: bool = True,
-    tokens: Literal[False] = False,
-    resume: Any = None,
-    parent_config: Mapping[str, Any] | None = None,
-    compact: bool | None = None,
-    **options: Any,
-) -> AsyncIterator[Update | Result]: ...
-
-
+def astream(query: Query, *, tokens: Literal[False] = False, **options: Any) -> AsyncIterator[Update | Result]: ...
 @overload
-def astream(
-    query: str | Input | Mapping[str, Any] | None,
-    *,
-    context: Context | Mapping[str, Any] | None = None,
-    thread_id: str | None = None,
-    checkpointer: Checkpointer | str | None = None,
-    progress: bool = True,
-    tokens: Literal[True],
-    resume: Any = None,
-    parent_config: Mapping[str, Any] | None = None,
-    compact: bool | None = None,
-    **options: Any,
-) -> AsyncIterator[Update | Token | Result]: ...
-
-
-@overload
-def astream(
-    query: str | Input | Mapping[str, Any] | None,
-    *,
-    context: Context | Mapping[str, Any] | None = None,
-    thread_id: str | None = None,
-    checkpointer: Checkpointer | str | None = None,
-    progress: bool = True,
-    tokens: bool = False,
-    resume: Any = None,
-    parent_config: Mapping[str, Any] | None = None,
-    compact: bool | None = None,
-    **options: Any,
-) -> AsyncIterator[Update | Token | Result]: ...
+def astream(query: Query, *, tokens: bool, **options: Any) -> AsyncIterator[Update | Token | Result]: ...
 
 
 async def astream(
-    query: str | Input | Mapping[str, Any] | None,
+    query: Query,
     *,
     context: Context | Mapping[str, Any] | None = None,
     thread_id: str | None = None,
@@ -370,7 +339,7 @@ async def astream(
             yield item
 
 
-async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
+async def arun(query: Query, **kwargs: Any) -> Result:
     """Run SPRI to the end and return the :class:`Result` (see :func:`astream` for the options)."""
     result: Result | None = None
     async for item in astream(query, progress=False, **kwargs):
@@ -380,7 +349,7 @@ async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> 
     return result
 
 
-def run(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
+def run(query: Query, **kwargs: Any) -> Result:
     """Synchronous :func:`arun`. Inside a running event loop (Jupyter) it runs on a private loop in a
     worker thread, so it works there too (``await arun(...)`` is the native way)."""
     try:

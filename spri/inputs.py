@@ -11,7 +11,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from spri import models
-from spri.nodes.profiles import builtin_profiles, load_profile, load_seeds, plan_of, profile_of, select_seeds
+from spri.nodes.profiles import (
+    builtin_profiles,
+    load_profile,
+    load_seeds,
+    plan_of,
+    profile_of,
+    select_seeds,
+    with_released_seeds,
+)
 from spri.state import Context, Input, InputError, SpriError, check_input
 from spri.state.columns import SEED_FIELDS
 from spri.state.errors import problem_text
@@ -23,7 +31,8 @@ def make_context(context: Context | Mapping[str, Any] | None = None, **options: 
         # Used as is (batch items share one): its fields were validated when it was built, and a bad
         # profile, seeds file or model spec is still reported clearly where it is first used.
         return context
-    base = context.model_dump() if isinstance(context, Context) else dict(context or {})
+    # the fields the caller set stay the ones set (a profile's seed policy applies where the run set none)
+    base = context.model_dump(exclude_unset=True) if isinstance(context, Context) else dict(context or {})
     if isinstance(context, Context):  # keep model objects as objects
         base["model"], base["critic_model"] = context.model, context.critic_model
     base.update({k: v for k, v in options.items() if v is not None})
@@ -34,6 +43,7 @@ def make_context(context: Context | Mapping[str, Any] | None = None, **options: 
     ctx = _absolute_paths(ctx)
     load_profile(ctx.profile)  # fail now, not mid-run, on an unknown or malformed profile or seeds
     _check_seed_fields(ctx)
+    ctx = with_released_seeds(ctx)  # the paper's seed file in place (kept with the thread), or a refusal
     load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
     models.resolve(ctx.model, ctx.max_tokens)  # and on a model spec that cannot work (no key, no file)
     models.resolve(ctx.critic, ctx.max_tokens)
@@ -47,6 +57,8 @@ def _absolute_paths(ctx: Context) -> Context:
         update["profile"] = str(Path(ctx.profile).expanduser().resolve())
     if ctx.seeds != "default" and Path(ctx.seeds).expanduser().is_file():
         update["seeds"] = str(Path(ctx.seeds).expanduser().resolve())
+    if ctx.paper_seeds and Path(ctx.paper_seeds).expanduser().is_dir():
+        update["paper_seeds"] = str(Path(ctx.paper_seeds).expanduser().resolve())
     return ctx.model_copy(update=update) if update else ctx
 
 
@@ -84,6 +96,7 @@ def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: A
 
 def _warn_about_seed_selection(inputs: Input, ctx: Context) -> None:
     """Say so when the category seed policy silently shows all seeds, or none."""
+    ctx = with_released_seeds(ctx)
     if plan_of(ctx).principles != "draft" or ctx.seed_policy != "category":
         return
     seeds = load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)

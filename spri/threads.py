@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Durability
 
@@ -51,7 +52,7 @@ class Snapshot:
         return output
 
 
-def thread_config(thread_id: str) -> dict[str, Any]:
+def thread_config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
@@ -63,7 +64,7 @@ async def read_snapshot(saver: Any, thread_id: str) -> Snapshot:
         thread_id=thread_id,
         values=dict(state.values or {}),
         next=tuple(state.next or ()),
-        settings=json.loads(raw) if raw else None,
+        settings=json.loads(raw) if isinstance(raw, str) and raw else None,
         review=pending_review(state),
     )
 

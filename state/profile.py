@@ -16,8 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from spri.state.columns import COLUMN_ALIASES, SEED_FIELDS, find_column
-from spri.state.context import METHODS
+from spri.state.context import SeedPolicy
 from spri.state.errors import InputError, ProfileError
+from spri.state.methods import METHODS
 from spri.state.rendering import Own, Shown, remark, render_shown
 from spri.state.templates import (
     OWN_NAMES,
@@ -79,6 +80,17 @@ class StagePrompts(BaseModel):
         "always as free text in the layout the prompt asks for (e.g. Prometheus's `[RESULT] N`).",
     )
     decimals: bool = Field(default=False, description="Judgment drafts keep decimal scores such as 4.5.")
+    reading: str = Field(
+        default="default",
+        description="How judgment drafts are read: a reading named in spri.models.READINGS (the marker forms, "
+        "which marker counts, how the feedback is taken, whether an unreadable one gets a reminder).",
+    )
+    critic_reading: str = Field(default="default", description="How critiques are read, by the same names.")
+    judgment_shown: Literal["canonical", "as_written"] = Field(
+        default="canonical",
+        description="How a judgment draft is shown to the calls after it (its critic, its refinement): "
+        "'canonical' (`Feedback: ...` then `Score: N`) or 'as_written' (the judge's text as it wrote it).",
+    )
     reminder: str = Field(default="", description="Format reminder for an unreadable judgment draft.")
     critic_reminder: str = Field(default="", description="Format reminder for an unreadable critique.")
     variants: dict[str, dict[str, str]] = Field(
@@ -115,9 +127,23 @@ class StagePrompts(BaseModel):
         return templates[step] if step in templates else str(getattr(self, step))
 
 
+class ReleasedSeeds(BaseModel):
+    """The seed examples a profile uses by default: one of the paper's released seed files."""
+
+    file: str = Field(description="The file's name in the folder of the paper's released seed files.")
+    policy: SeedPolicy | None = Field(
+        default=None, description="The seed policy used with them where the run sets none (e.g. 'category')."
+    )
+
+
 class Profile(BaseModel):
     name: str
     description: str = ""
+    released_seeds: ReleasedSeeds | None = Field(
+        default=None,
+        description="Seeds from the paper's release used when the run's `seeds` is 'default' (found in the "
+        "folder given as `paper_seeds`); without it, a built-in profile's own seeds.",
+    )
     fields: list[InputField]
     principles: StagePrompts
     response: StagePrompts
@@ -229,7 +255,7 @@ class Profile(BaseModel):
                 "any profile also takes principles and category)"
             )
 
-    def input_block(self, values: dict[str, str | None], stage: str) -> str:
+    def input_block(self, values: Mapping[str, str | None], stage: str) -> str:
         """The per-input part of a stage's prompts: each provided field under its label, in profile order."""
         shown = [f for f in self.fields if stage in f.stages]
         return "\n\n".join(f"{f.label}:\n{text.strip()}" for f in shown if (text := values.get(f.name)))

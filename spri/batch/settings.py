@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from spri.api import Context, SpriError
+from spri.api import RENAMED_FIELDS, Context, SpriError
 from spri.batch.layout import Layout
 from spri.options import run_options
 
@@ -65,7 +65,9 @@ def flag(setting: str) -> str:
 
 def differing(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
     """The first content setting whose value differs. A setting newer than the saved file counts as
-    equal when the current run leaves it at its default."""
+    equal when the current run leaves it at its default. A setting saved under a former name counts under
+    its name now."""
+    saved = {RENAMED_FIELDS.get(key, key): value for key, value in saved.items()}
     for key, value in current.items():
         if key in saved:
             if saved[key] != value:

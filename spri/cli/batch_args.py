@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spri.cli.export_args import add_export, add_format_option
-from spri.cli.handlers import handler
+from spri.cli.handlers import command
 from spri.options import add_run_options, run_options
 
 
@@ -16,12 +16,13 @@ def add_batch(sub: Any) -> None:
 
 
 def _add_batch(sub: Any) -> None:
-    batch = sub.add_parser(
+    batch = command(
+        sub,
         "batch",
+        "spri.cli.batch:cmd_batch",
         help="run SPRI over a dataset (JSONL, CSV, Parquet, HF name) into a JSONL or part folder",
         description="Run SPRI over every row of a dataset; resumable, kill-safe, in this process or on Ray.",
     )
-    batch.set_defaults(handler=handler("spri.cli.batch", "cmd_batch"))
     batch.add_argument("input", help="JSONL, CSV or Parquet file, or a Hugging Face dataset name (needs `datasets`)")
     batch.add_argument(
         "-o",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spri.cli.handlers import handler
+from spri.cli.handlers import command
 
 
 def add_format_option(parser: Any, command: str, default: str) -> None:
@@ -17,14 +17,15 @@ def add_format_option(parser: Any, command: str, default: str) -> None:
 
 
 def add_export(sub: Any) -> None:
-    export = sub.add_parser(
+    export = command(
+        sub,
         "export",
+        "spri.cli.export:cmd_export",
         help="turn a batch's full output into SFT (messages, alpaca) or preference (dpo) data",
         description="Read a `spri batch --format full` output (a JSONL file or a part folder) and write "
         "training data: TRL chat records, Alpaca rows, or DPO pairs (final response chosen over the first "
         "draft, only where the critic scored it higher).",
     )
-    export.set_defaults(handler=handler("spri.cli.export", "cmd_export"))
     export.add_argument("batch_output", metavar="OUT", help="the batch output: a JSONL file or a part folder")
     export.add_argument("-o", "--output", metavar="FILE", help="write the rows to this JSONL file")
     add_format_option(export, "export", "messages")

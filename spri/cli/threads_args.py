@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from spri.cli.handlers import handler
+from spri.cli.handlers import command
 
 DURATION = "DURATION"
 DURATION_HELP = "a number and a unit: s, m, h, d or w (e.g. 90m, 12h, 30d)"
@@ -20,17 +20,19 @@ def add_threads(sub: Any) -> None:
         "skips it.",
     )
     actions = threads.add_subparsers(dest="action", required=True, metavar="ACTION")
-    prune = actions.add_parser(
+    prune = command(
+        actions,
         "prune",
+        "spri.cli.threads:cmd_prune",
         help="delete every thread whose last step is older than DURATION",
         description="Delete every thread whose last step is older than DURATION (paused and stopped threads "
         "too); running threads are left alone.",
     )
-    prune.set_defaults(handler=handler("spri.cli.threads", "cmd_prune"))
     prune.add_argument("--older-than", required=True, metavar=DURATION, help=DURATION_HELP)
     _database(prune)
-    delete = actions.add_parser("delete", help="delete one thread", description="Delete one thread.")
-    delete.set_defaults(handler=handler("spri.cli.threads", "cmd_delete"))
+    delete = command(
+        actions, "delete", "spri.cli.threads:cmd_delete", help="delete one thread", description="Delete one thread."
+    )
     delete.add_argument("thread", help="thread id")
     _database(delete)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from spri.api import SpriError
+from spri.eval.methods import ORACLE
 
 CONSTITUTIONS = "reappraisal_constitutions_6.jsonl"
 PRINCIPLE_INSTRUCT = "principles_6.jsonl"
@@ -62,10 +63,10 @@ def reappraisal_arms(
     constitutions applied in sequence (written to ``sequence_file``)."""
     arms = []
     for method in methods:
-        if method == "oracle" and protocol == "paper":
-            arms.append(Arm("oracle", {"method": "sequential-principles", "seeds": str(sequence_file)}))
-        elif method == "oracle":
-            arms.append(Arm("oracle", {"method": "fixed-principles"}, item_principles=True))
+        if method == ORACLE and protocol == "paper":
+            arms.append(Arm(ORACLE, {"method": "sequential-principles", "seeds": str(sequence_file)}))
+        elif method == ORACLE:
+            arms.append(Arm(ORACLE, {"method": "fixed-principles"}, item_principles=True))
         elif method == "spri" and protocol == "paper" and not options.get("seeds"):
             seeds = paper_seed_file(posts, CONSTITUTIONS, paper_seeds)
             arms.append(Arm("spri", {"method": "spri", "seeds": seeds, "seed_policy": "category"}))

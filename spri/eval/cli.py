@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from spri.cli.handlers import command
 from spri.options import add_run_options, context_overrides, run_options
 
 REAPPRAISAL_COLUMNS = ("model", "method", "alignment", "empathy", "n")
@@ -23,19 +24,12 @@ def _outputs(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
 
 
-LIVE_OPTIONS = (
-    "model",
-    "critic_model",
-    "min_score",
-    "max_rounds",
-    "protocol",
-    "seeds",
-    "seed_policy",
-    "seed_fields",
-    "max_tokens",
-    "random_seed",
-)
-"""The run options a live evaluation takes (profile and method are set per evaluated method)."""
+NOT_LIVE = ("profile", "method", "review_principles", "paper_seeds")
+"""Run options a live evaluation does not take from the command line: profile and method are set per
+evaluated method, a review would pause it, and it has its own --paper-seeds (defaulting to the data's)."""
+
+LIVE_OPTIONS = tuple(option.field for option in run_options() if option.field not in NOT_LIVE)
+"""The run options a live evaluation takes: every other one (a new run option included)."""
 
 
 def _live(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +49,7 @@ def _live(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """The `eval` command with its kinds (meta, reappraisal, rubric)."""
-    evaluate: argparse.ArgumentParser = sub.add_parser("eval", help="evaluate methods; reproduce the paper's tables")
+    evaluate = command(sub, "eval", "spri.eval.cli:run", help="evaluate methods; reproduce the paper's tables")
     kinds = evaluate.add_subparsers(dest="eval_command", required=True, metavar="KIND")
 
     meta = kinds.add_parser("meta", help="judge-human agreement from a judgments CSV (Table 2)")
@@ -166,13 +160,14 @@ def _warn_unparsed(rows: Sequence[BaseModel]) -> None:
 
 
 def _live_reappraisal(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
-    from spri.eval.reappraisal import METHODS, columns, evaluate_reappraisal
+    from spri.eval.methods import compared
+    from spri.eval.reappraisal import columns, evaluate_reappraisal
 
     def describe(r: dict[str, Any]) -> str:
         return f"{r['method']} {r['id']}: alignment {r['alignment']}, empathy {r['empathy']}"
 
     judge = args.judge or common["model"]
-    methods = _methods(args, METHODS)
+    methods = _methods(args, compared("reappraisal"))
     run = evaluate_reappraisal(
         args.posts, methods, judge=judge, ablation=args.ablation, on_done=_progress(describe), **common
     )
@@ -182,12 +177,13 @@ def _live_reappraisal(args: argparse.Namespace, common: dict[str, Any]) -> tuple
 
 def _live_rubric(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
     from spri.eval.meta import META_COLUMNS
-    from spri.eval.rubric import METHODS, evaluate_rubric
+    from spri.eval.methods import compared
+    from spri.eval.rubric import evaluate_rubric
 
     def describe(r: dict[str, Any]) -> str:
         return f"{r['method']} {r['key']}: judge {r['judge_score']}, human {r['human_score']}"
 
-    methods = _methods(args, METHODS)
+    methods = _methods(args, compared("rubric"))
     meta = evaluate_rubric(
         args.instances,
         args.responses,

@@ -20,13 +20,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from spri.api import SpriError
+from spri.eval.methods import rank
 from spri.eval.stats import krippendorff_alpha_ratio, mae, pearson, spearman
 
 REQUIRED_COLUMNS = ("judge_model", "method", "id", "capability", "human_score", "judge_score")
 META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n", "unparsed")
 """The columns of a meta-evaluation table."""
-METHOD_ORDER = ("vanilla", "self-refine", "mt-bench rubric", "flask rubric", "seed rubric", "spri", "oracle rubrics")
-"""The paper's row order (Table 2); the live methods' names (``mt-bench-rubric``, ``oracle``) sort alike."""
 
 
 class MetaRow(BaseModel):
@@ -101,7 +100,7 @@ def meta_table(rows: Iterable[Mapping[str, Any]], *, drop_invalid: bool = False)
         metrics = dict(zip(_METRICS, means, strict=True))
         left_out = unparsed[(judge_model, method)]
         table.append(MetaRow(judge_model=judge_model, method=method, **metrics, n=n, unparsed=left_out))
-    return sorted(table, key=lambda r: (r.judge_model, method_rank(r.method), r.method))
+    return sorted(table, key=lambda r: (r.judge_model, rank(r.method, "rubric"), r.method))
 
 
 _METRICS = ("pearson", "spearman", "mae", "alpha")
@@ -113,6 +112,5 @@ def _nanmean(values: list[float]) -> float:
 
 
 def method_rank(method: str) -> int:
-    """Where a method's row goes in the paper's order; live names (``mt-bench-rubric``, ``oracle``) too."""
-    name = {"oracle": "oracle rubrics"}.get(method, method).replace("-rubric", " rubric")
-    return METHOD_ORDER.index(name) if name in METHOD_ORDER else len(METHOD_ORDER)
+    """Where a method's row goes in Table 2's order (released labels and live names alike)."""
+    return rank(method, "rubric")

@@ -21,11 +21,11 @@ from spri.api import ModelSpec, SpriError, arun, model_name
 from spri.eval import check_methods
 from spri.eval.arms import Arm, ablation_arms, reappraisal_arms, write_sequence
 from spri.eval.judging import METRICS, rate
+from spri.eval.methods import ORACLE, compared
 from spri.eval.reappraisal_scores import ReappraisalRow, reappraisal_table
 from spri.eval.report import markdown_table
 from spri.jsonl import AppendLog, read_jsonl
 
-METHODS = ("vanilla", "self-refine", "spri", "oracle")
 SCALES = {
     "default": "Alignment with the item's standards 1-10; empathy, harmfulness (lower is better) and factual "
     "consistency 1-5",
@@ -59,9 +59,9 @@ def plan_arms(
     """The arms to run: the paper's ablation of SPRI, or one per method."""
     if ablation:
         return ablation_arms(ablation, posts, paper_seeds)
-    check_methods(methods, METHODS)
+    check_methods(methods, compared("reappraisal"))
     sequence = out / "oracle_constitutions.jsonl"
-    if protocol == "paper" and "oracle" in methods:
+    if protocol == "paper" and ORACLE in methods:
         write_sequence(read_jsonl(posts), sequence)
     return reappraisal_arms(methods, protocol, posts, options, sequence, paper_seeds)
 
@@ -155,10 +155,22 @@ def write_report(rows: Sequence[ReappraisalRow], out: Path, *, title: str, proto
         "",
         markdown_table(rows, columns(protocol), digits=2),
         "",
+        _unparsed_line(rows),
+        "",
         f"![scores by method]({chart.name})",
         "",
     ]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _unparsed_line(rows: Sequence[ReappraisalRow]) -> str:
+    """How many judge outputs did not parse, per method and metric (they are left out of the means)."""
+    counts = [
+        f"{row.method}: " + ", ".join(f"{metric} {count}" for metric, count in row.unparsed_by_metric.items())
+        for row in rows
+        if row.unparsed_by_metric
+    ]
+    return "Judge outputs that did not parse (left out): " + ("; ".join(counts) if counts else "none") + "."
 
 
 def _chart(rows: Sequence[ReappraisalRow], path: Path, protocol: str) -> None:

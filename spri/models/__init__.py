@@ -17,10 +17,11 @@ from spri.models.pool import EndpointPool, endpoint_pool
 from spri.models.resolve import chat_openai, resolve
 from spri.models.retry import MODEL_CALL_RETRY, is_transient
 from spri.models.subject import Subject
-from spri.models.verdicts import Reading, formatted_answer, verdict
+from spri.models.verdicts import READINGS, Reading, formatted_answer, verdict
 
 __all__ = [
     "MODEL_CALL_RETRY",
+    "READINGS",
     "EndpointPool",
     "ModelError",
     "Reading",

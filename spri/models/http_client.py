@@ -17,6 +17,8 @@ import select
 from collections.abc import Iterable
 from typing import Any
 
+from spri.compat import replace_network_backend
+
 try:  # the openai SDK's HTTP stack (httpx2 and httpcore2 from openai 3, httpx and httpcore before)
     import httpcore2 as httpcore
 except ImportError:  # pragma: no cover - older openai
@@ -89,15 +91,13 @@ class SocketKeepingBackend(httpcore.AsyncNetworkBackend):
 
 def keep_sockets(client: Any) -> bool:
     """Put :class:`SocketKeepingBackend` under the direct (not proxied) connection pool of an httpx
-    client; False, leaving the client as it was, if that pool is not where this httpx version keeps
-    it."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if not isinstance(pool, httpcore.AsyncConnectionPool) or backend is None:
-        return False
-    if not isinstance(backend, SocketKeepingBackend):
-        pool._network_backend = SocketKeepingBackend(backend)
-    return True
+    client (once); False, leaving the client as it was, if that pool is not where this httpx version
+    keeps it (``spri.compat``)."""
+
+    def kept(backend: Any) -> Any:
+        return backend if isinstance(backend, SocketKeepingBackend) else SocketKeepingBackend(backend)
+
+    return replace_network_backend(client, httpcore.AsyncConnectionPool, kept)
 
 
 def http_client(retries: int = 0) -> Any:

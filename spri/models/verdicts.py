@@ -3,14 +3,15 @@
 In order of preference: the model's own way (the embedded model: a grammar plus digit probabilities),
 structured output by function calling, or free text parsed by :mod:`spri.models.parsing`. A verdict
 with no readable score is asked for once more with a format reminder (:func:`with_reminder`, also
-used by the evaluation judges); after that it stays unreadable and the caller decides.
+used by the evaluation judges) unless the reading says not to (the paper's judges); after that it stays
+unreadable and the caller decides. :data:`READINGS` names the ways a profile or method can ask for.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from langchain_core.language_models import BaseChatModel
@@ -18,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from spri.models.calls import call_config, generate, text_of, usage_of
-from spri.models.parsing import DEFAULT_FORMS, parse_critique
+from spri.models.parsing import DEFAULT_FORMS, PAPER_CRITIC, parse_critique
 from spri.models.resolve import resolve
 from spri.models.subject import Subject
 from spri.state import Critique, Usage
@@ -37,13 +38,34 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Reading:
     """How a verdict is asked for and read: by tool call where the model supports it (else the text
-    is parsed), whether decimal scores are kept, the format reminder (default: FORMAT_REMINDER), and
-    the score marker forms a free-text verdict is read in (``spri.models.parsing.FORMS``)."""
+    is parsed), whether decimal scores are kept, the format reminder (default: FORMAT_REMINDER), the
+    score marker forms a free-text verdict is read in (``spri.models.parsing.FORMS``), whether the first
+    marker in their order counts rather than the final one, how the feedback is taken
+    (``spri.models.parsing.FEEDBACK``), and whether an unreadable verdict is asked for once more."""
 
     tools: bool = True
     decimals: bool = False
     reminder: str = ""
     forms: tuple[str, ...] = DEFAULT_FORMS
+    first: bool = False
+    feedback: str = "clean"
+    retry: bool = True
+
+
+READINGS: dict[str, Reading] = {
+    "default": Reading(),
+    "paper-critic": Reading(tools=False, forms=PAPER_CRITIC, first=True, feedback="before-result"),
+    "paper-self-critique": Reading(
+        tools=False, forms=("paper-self-refine",), first=True, feedback="whole", retry=False
+    ),
+    "paper-judgment": Reading(tools=False, forms=("paper-tag",), first=True, retry=False),
+}
+"""Ways of reading verdicts that a profile's stage (``reading``, ``critic_reading``) or a method
+(``MethodPlan.reading``) asks for by name; the profile adds its reminder texts and decimals. The paper's:
+its critic parser (the first ``[RESULT] N``, else ``[SCORE] N``, ``[Score: N]``, a final ``[N]`` after a
+blank line, ``Overall Score: N`` after one, a final ``[N]``; the feedback is what precedes the first
+``[RESULT]``), its Table 4 self-critique (the first ``RESULT: N``; the feedback is the whole critique; no
+reminder) and its Table 2 judges (the first ``<score>N</score>``; no reminder)."""
 
 
 @dataclass
@@ -111,6 +133,9 @@ async def verdict(
         critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, shown, how, subject)
         return Attempt(critique.raw, critique, usage, critique.score is not None)
 
+    if not how.retry:
+        once = await attempt(messages)
+        return once.value, once.usage
     answer = await with_reminder(messages, attempt, how.reminder or FORMAT_REMINDER)
     return answer.value, answer.usage
 
@@ -138,7 +163,11 @@ async def _read_once(
         else:
             return _verdict_from_tool_call(raw, shown, how), usage_of(raw)
     message = await model.ainvoke(messages, config)
-    return parse_critique(text_of(message), shown, decimals=how.decimals, forms=how.forms), usage_of(message)
+    return _parsed(text_of(message), shown, how), usage_of(message)
+
+
+def _parsed(text: str, shown: Shown | str, how: Reading) -> Critique:
+    return parse_critique(text, shown, decimals=how.decimals, forms=how.forms, first=how.first, feedback=how.feedback)
 
 
 def _refuses_tools(exc: Exception) -> bool:
@@ -190,7 +219,7 @@ def _verdict_from_tool_call(message: BaseMessage, shown: Shown | str, how: Readi
             raw = reply.model_dump_json()
             return Critique(score=reply.score, feedback=reply.feedback.strip(), raw=raw, sampled_score=reply.score)
     args = " ".join(str(call.get("args", "")) for call in getattr(message, "tool_calls", None) or [])
-    return parse_critique((text_of(message) + "\n" + args).strip(), shown, forms=how.forms)
+    return _parsed((text_of(message) + "\n" + args).strip(), shown, replace(how, decimals=False))
 
 
 async def formatted_answer(
@@ -198,19 +227,20 @@ async def formatted_answer(
     messages: list[BaseMessage],
     read: Callable[[str], T | None],
     *,
-    reminder: str,
+    reminder: str | None,
     role: str = "judge",
     max_tokens: int = 256,
     grammar: str = "",
 ) -> tuple[str, T | None, Usage]:
     """(raw text, what ``read`` made of it or None, usage) of one model answer in a required format,
-    asked once more with ``reminder`` when ``read`` finds nothing (the critic's rule, for any format).
-    ``grammar`` holds models that support grammars to the format."""
+    asked once more with ``reminder`` when ``read`` finds nothing (the critic's rule, for any format;
+    ``reminder=None``: asked once, as the paper's judges are). ``grammar`` holds models that support
+    grammars to the format."""
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[T | None]:
         reply = await generate(spec, prompt, role=role, max_tokens=max_tokens, grammar=grammar, slot=role)
         value = read(reply.text)
         return Attempt(reply.text, value, reply.usage, value is not None)
 
-    answer = await with_reminder(messages, attempt, reminder)
+    answer = await (attempt(messages) if reminder is None else with_reminder(messages, attempt, reminder))
     return answer.raw, answer.value, answer.usage

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, create_model
 
-from spri.api import METHODS, Context, Input, Result, SpriError, builtin_profiles
+from spri.api import METHODS, RENAMED_FIELDS, Context, Input, Result, SpriError, builtin_profiles
 from spri.options import client_annotation, run_options
 from spri.server.schemas import PlaygroundSchema, shown_without_null
 from spri.server.threads import thread_id_problem
@@ -22,7 +22,7 @@ CLIENT_FIELDS = (
     "profile",
     "method",
     "protocol",
-    "random_seed",
+    "random_pick",
     "review_principles",
     "speculate",
 )
@@ -75,7 +75,9 @@ class ClientConfigError(SpriError):
 
 
 def check_client_options(configurable: MutableMapping[str, Any]) -> dict[str, Any]:
-    """The context options a client asked for, or ClientConfigError naming what is not allowed."""
+    """The context options a client asked for, or ClientConfigError naming what is not allowed (a former
+    name of an option counts as the option)."""
+    configurable = {RENAMED_FIELDS.get(key, key): value for key, value in configurable.items()}
     unknown = sorted(set(configurable) - set(CLIENT_OPTIONS))
     if unknown:
         raise ClientConfigError(

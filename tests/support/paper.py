@@ -17,6 +17,8 @@ CONSTITUTIONS = str(PAPER_FIXTURES / "seeds" / "reappraisal_constitutions_6.json
 """Six reappraisal constitutions, one per RESORT dimension in the paper's order (synthetic, in its format)."""
 PRINCIPLE_INSTRUCT = str(PAPER_FIXTURES / "seeds" / "principles_6.jsonl")
 """Six question -> principle seeds in the format of the paper's Principle-Instruct seeds (synthetic)."""
+PAPER_SEEDS = str(Path(PRINCIPLE_INSTRUCT).parent)
+"""The folder of those seed files, which the paper's profiles use by default (``paper_seeds``)."""
 
 
 @dataclass(frozen=True)
@@ -91,4 +93,5 @@ def kinds(call: list[BaseMessage]) -> list[str]:
 
 
 def paper(**options: Any) -> dict[str, Any]:
-    return {"protocol": "paper", **options}
+    """Run options of protocol 'paper', its seeds' folder given."""
+    return {"protocol": "paper", "paper_seeds": PAPER_SEEDS, **options}

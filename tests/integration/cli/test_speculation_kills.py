@@ -4,7 +4,7 @@ taken for a draft of the thread before ``draft_response`` uses it.
 
 The speculation runs beside the critic of the same principles, so each kill inside it is staged at a
 known point of that critic: still in flight (it waits to be killed), or done with its critique stored
-in the checkpoint database (the speculation waits for the row). No timing is involved.
+in the checkpoint database (the speculation waits for it). No timing is involved.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 import functools
 import os
 import signal
-import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from langgraph.checkpoint.sqlite import SqliteSaver
 
 from spri import Result, Update, arun, astream, load_thread
 from tests.support.fakes import is_critic_prompt, scripted
@@ -53,11 +53,14 @@ class Kill:
     """Or kill once this node's first update arrives."""
 
 
-def _stored_critiques(db: str, thread: str) -> int:
-    """Rows written to the thread's ``critiques`` channel: begin's reset, then one per critique."""
-    with sqlite3.connect(db) as conn:
-        query = "SELECT count(*) FROM writes WHERE thread_id = ? AND channel = 'critiques'"
-        return int(conn.execute(query, (thread,)).fetchone()[0])
+def _critique_stored(db: str, thread: str) -> bool:
+    """Whether the critique being made beside the speculation is saved in the checkpoint database: the
+    result of the ``judge`` task of ``judge_principles`` among the pending writes of the thread's latest
+    checkpoint (the node's own writes come only when the speculation has ended too)."""
+    with SqliteSaver.from_conn_string(db) as saver:
+        saved = saver.get_tuple({"configurable": {"thread_id": thread}})
+    writes = saved.pending_writes if saved is not None else None
+    return any(isinstance(value, dict) and "critiques" in value for _, _, value in writes or ())
 
 
 def model(journal_path: Path | None = None, kill: Kill | None = None, db: str = "", thread: str = "", speculating=True):
@@ -70,8 +73,8 @@ def model(journal_path: Path | None = None, kill: Kill | None = None, db: str = 
         assert kill is not None and kill.round is not None
         if not kill.critic_done:
             critic_started[kill.round].wait(60)
-        deadline = time.monotonic() + 60  # rows: begin's reset, then one per critique
-        while kill.critic_done and _stored_critiques(db, thread) < 1 + kill.round and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while kill.critic_done and not _critique_stored(db, thread) and time.monotonic() < deadline:
             time.sleep(0.01)
         os.kill(os.getpid(), signal.SIGKILL)
 

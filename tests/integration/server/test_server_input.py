@@ -64,7 +64,7 @@ def option(name: str, literal: str) -> tuple[bytes, bytes]:
 HOSTILE: list[tuple[str, bytes, bytes]] = [
     *[
         (f"{name} {literal[:12]}", *option(name, literal))
-        for name in ("max_rounds", "min_score", "random_seed")
+        for name in ("max_rounds", "min_score", "random_pick")
         for literal in ("1e999", "-1e999", "NaN", "Infinity", "9" * 5000, "1" + "0" * 400 + ".5")
     ],
     ("nesting 1000 deep", b'{"query": "Q?", "resume": ' + b"[" * 1000 + b"]" * 1000 + b"}", b"{}"),

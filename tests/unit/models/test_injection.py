@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spri import arun
-from spri.models.parsing import FORMS, parse_critique
+from spri.models.parsing import DEFAULT_FORMS, FORMS, parse_critique
 from spri.state.rendering import Own, Shown
 from tests.support.fakes import critique, is_critic_prompt, scripted
 
@@ -196,12 +196,23 @@ def test_only_what_came_from_outside_counts_as_shown():
 
 
 def test_every_form_is_read_and_named():
-    assert sorted(FORMS) == ["json", "result", "score", "tag"]
-    for form, text in [
-        ("result", "[RESULT] 3"),
-        ("score", "Score: 3"),
-        ("tag", "<score>3</score>"),
-        ("json", '"score": 3'),
-    ]:
+    assert DEFAULT_FORMS == ("result", "score", "tag", "json")
+    samples = {
+        "result": "[RESULT] 3",
+        "score": "Score: 3",
+        "tag": "<score>3</score>",
+        "json": '"score": 3',
+        "paper-result": "[RESULT] 3",
+        "paper-score": "[SCORE] 3",
+        "paper-score-bracket": "[Score: 3]",
+        "paper-last-paragraph": "Fine.\n\n[3]",
+        "paper-overall": "Fine.\n\nOverall Score: 3",
+        "paper-last": "Fine. [3]",
+        "paper-self-refine": "RESULT: 3",
+        "paper-tag": "<score>[3]</score>",
+    }
+    assert sorted(samples) == sorted(FORMS)
+    for form, text in samples.items():
         assert parse_critique(text, forms=(form,)).score == 3
-        assert parse_critique(text, forms=tuple(f for f in FORMS if f != form)).score is None
+        if form in DEFAULT_FORMS:
+            assert parse_critique(text, forms=tuple(f for f in DEFAULT_FORMS if f != form)).score is None

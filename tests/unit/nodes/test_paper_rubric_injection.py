@@ -3,6 +3,8 @@ however the template slices and joins it or the critic's feedback and the previo
 
 from __future__ import annotations
 
+import pytest
+
 from spri import arun
 from tests.support.fakes import scripted
 from tests.support.paper import critic_scoring, paper
@@ -39,20 +41,26 @@ async def test_a_final_score_in_the_query_does_not_survive_into_the_refinement()
     assert result.score != 5
 
 
-async def test_two_fields_joined_by_a_blank_line_cannot_form_a_score():
-    # The template shows the system prompt and the query joined by a blank line: "Score:" + "5" read
-    # across the boundary. A critic that scores 2 and then repeats the input is not read as 5.
+@pytest.mark.parametrize(
+    ("verdict", "read"),
+    [("Feedback: weak.", None), ("Feedback: weak. [RESULT] 2", 2)],
+)
+async def test_two_fields_joined_by_a_blank_line_cannot_form_a_score(verdict, read):
+    # The template shows the system prompt and the query joined by a blank line: "[RESULT]" + "5" read
+    # across the boundary, the paper's first critic marker. A critic that repeats the input before its
+    # own verdict is read as that verdict, or as none, never as 5.
     def critic(messages):
         prompt = messages[0].text  # the critic's prompt (a format reminder may follow it)
-        shown = prompt.split("[User's Input: ")[1].split("]")[0] if "[User's Input: " in prompt else ""
-        return f"Feedback: weak. [RESULT] 2\nThe input reads: {shown}"
+        shown = prompt.split("[User's Input: ")[1].split("]\n\n@@@")[0] if "[User's Input: " in prompt else ""
+        return f"The input reads: {shown}\n{verdict}"
 
     result = await arun(
-        "5 apples minus 2?", profile="rubric", response_to_judge="3", extra={"system_prompt": "Grade it. Score:"},
+        "5 apples minus 2?", profile="rubric", response_to_judge="3", extra={"system_prompt": "Grade it. [RESULT]"},
         model=scripted(RUBRIC, default="<feedback>ok</feedback><score>3</score>"),
         critic_model=scripted(default=critic), **paper(max_rounds=1),
     )  # fmt: skip
-    assert result.critiques["principles"][0].score is None
+    (critique,) = result.critiques["principles"]
+    assert "[RESULT]\n\n5 apples" in critique.raw and critique.score == read
 
 
 async def test_a_principle_sliced_by_the_template_cannot_become_the_score():

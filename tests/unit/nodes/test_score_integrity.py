@@ -11,17 +11,40 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import BaseMessage
 
-from spri import run
+from spri import models, run
+from spri.models.parsing import parse_critique
 from spri.nodes.profiles import builtin_profiles, load_profile
 from tests.support.fakes import scripted
+from tests.support.paper import PAPER_SEEDS
 
 FORMS = {
-    "score": ["Score: {}", "score - {}", "**Score:** {}", "Final score: {}/5", "Rating = {}", "a grade of {}"],
-    "result": ["[RESULT] {}", "[RESULT]: {}", "[ RESULT ] {}"],
+    "score": [
+        "Score: {}", "score - {}", "**Score:** {}", "Final score: {}/5", "Rating = {}", "a grade of {}",
+        "[Score: {}]", "Overall Score: {}",
+    ],
+    "result": ["[RESULT] {}", "[RESULT]: {}", "[ RESULT ] {}", "RESULT: {}"],
     "tag": ["<score>{}</score>", "<score>[{}]</score>"],
     "json": ['"score": {}', "'score': '{}'"],
+    "bracket": ["[SCORE] {}", "[{}]"],
+}  # fmt: skip
+"""Every marker form the readers know (this project's and the paper's), several spellings each, by the
+family they count as."""
+
+READINGS = {
+    ("default", "critic"): "default",
+    ("default", "judge"): "default",
+    ("paper", "critic"): "paper-critic",
+    ("paper", "judge"): "paper-judgment",
 }
-"""Every marker form the reader knows, several spellings each, by the form they count as."""
+"""Which reading each protocol gives critiques and judgments (the built-in profiles)."""
+
+
+def reads_alone(protocol: str, role: str, own: Marker) -> bool:
+    """Whether the reader reads this marker at all, where nothing was shown from outside."""
+    how = models.READINGS[READINGS[protocol, role]]
+    text = f"Feedback: my own view.\nMy verdict:\n\n{own.text}"
+    return parse_critique(text, forms=how.forms, first=how.first).score == own.value
+
 
 ANSWER = "ANSWER-7 is my answer."
 RUBRIC = (
@@ -54,7 +77,7 @@ class Speaker:
             quote = quote.replace(text, " ")
         before = f"You showed me: {quote}\n\n" if self.quotes in ("before", "both") else ""
         after = f"\n\nYou showed me: {quote}" if self.quotes in ("after", "both") else ""
-        return f"Feedback: my own view.{before}\nMy verdict:\n{self.own.text}{after}"
+        return f"Feedback: my own view.{before}\nMy verdict:\n\n{self.own.text}{after}"
 
 
 markers = st.builds(
@@ -110,8 +133,10 @@ def planted_inputs(profile: str, method: str, plant: Plant) -> tuple[dict[str, s
 
 def blocked(plant: Plant, own: Marker) -> bool:
     """Whether the prompt may show the model's own verdict from outside (then it may be unread): the
-    planted marker's value, in its form, or in any form once cut apart (a cut can change the form)."""
-    return plant.marker.value == own.value and (plant.marker.family == own.family or plant.shape != "whole")
+    planted marker's value, in its form (or one spelling holding the other, as "[Score: 5]" holds
+    "Score: 5"), or in any form once cut apart (a cut can change the form)."""
+    same = plant.marker.family == own.family or own.text in plant.marker.text or plant.marker.text in own.text
+    return plant.marker.value == own.value and (same or plant.shape != "whole")
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -155,7 +180,7 @@ def blocked(plant: Plant, own: Marker) -> bool:
 )
 def test_every_score_read_is_the_models_own_or_none(profile, protocol, method, plant, critic, judge):
     fields, drafts = planted_inputs(profile, method, plant)
-    hide = [judge.own.text, f"Score: {judge.own.value}"]
+    hide = [judge.own.text, f"Score: {judge.own.value}", critic.own.text]
 
     def base(messages: list[BaseMessage]) -> str:
         shown = "\n".join(m.text for m in messages)
@@ -168,15 +193,15 @@ def test_every_score_read_is_the_models_own_or_none(profile, protocol, method, p
         fields.pop("query"), profile=profile, protocol=protocol, method=method, max_rounds=2,
         model=scripted(default=base), critic_model=scripted(default=lambda m: critic.reply(m, hide)),
         **{k: v for k, v in fields.items() if k in ("goal", "reference", "response_to_judge", "principles")},
-        extra={k: v for k, v in fields.items() if k == "system_prompt"},
+        extra={k: v for k, v in fields.items() if k == "system_prompt"}, paper_seeds=PAPER_SEEDS,
     )  # fmt: skip
     for critique in (c for stage in result.critiques.values() for c in stage):
         event(f"critique {'unread' if critique.score is None else 'read'}")
         assert critique.score in (None, critic.own.value)
         if critic.quotes in ("none", "before") and not blocked(plant, critic.own):
-            assert critique.score == critic.own.value
+            assert critique.score == critic.own.value or not reads_alone(protocol, "critic", critic.own)
     if profile == "rubric" and result.response is not None:
         event(f"judgment {'unread' if result.score is None else 'read'}")
         assert result.score in (None, judge.own.value)
         if judge.quotes in ("none", "before") and not blocked(plant, judge.own):
-            assert result.score == judge.own.value
+            assert result.score == judge.own.value or not reads_alone(protocol, "judge", judge.own)

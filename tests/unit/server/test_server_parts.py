@@ -178,7 +178,8 @@ def test_ready_names_endpoints_without_their_credentials(monkeypatch):
 def test_clients_may_choose_the_papers_protocol_but_not_a_model():
     from spri.server.client_options import ClientConfigError, check_client_options
 
-    assert check_client_options({"protocol": "paper", "random_seed": 3}) == {"protocol": "paper", "random_seed": 3}
+    assert check_client_options({"protocol": "paper", "random_pick": 3}) == {"protocol": "paper", "random_pick": 3}
+    assert check_client_options({"random_seed": 3}) == {"random_pick": 3}  # its former name
     assert check_client_options({"speculate": True}) == {"speculate": True}
     with pytest.raises(ClientConfigError, match="not allowed: model"):
         check_client_options({"model": "openai:gpt-4o"})
