@@ -25,6 +25,12 @@ def add_serve(sub: Any) -> None:
         "the user's data directory, not the CLI's database)",
     )
     serve.add_argument(
+        "--thread-ttl",
+        metavar="DURATION",
+        help="delete threads idle for longer than DURATION, e.g. 30d or 12h; running ones never "
+        "($SPRI_THREAD_TTL; default: keep them)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         default=1,

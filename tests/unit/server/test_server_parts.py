@@ -119,7 +119,14 @@ def test_one_rule_for_every_api_key(monkeypatch, isolated_env, variable, value):
 
 
 def test_settings_from_the_environment(monkeypatch, isolated_env):
-    for name in ("SPRI_SERVE_DB", "SPRI_API_KEY", "SPRI_API_KEYS", "SPRI_LOG_FORMAT", "SPRI_MAX_BODY"):
+    for name in (
+        "SPRI_SERVE_DB",
+        "SPRI_API_KEY",
+        "SPRI_API_KEYS",
+        "SPRI_LOG_FORMAT",
+        "SPRI_MAX_BODY",
+        "SPRI_THREAD_TTL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SPRI_DB", "/tmp/the-cli-database.sqlite")
     settings = ServerSettings.from_env()
@@ -136,6 +143,13 @@ def test_settings_from_the_environment(monkeypatch, isolated_env):
     monkeypatch.setenv("SPRI_LOG_FORMAT", "json")
     monkeypatch.setenv("SPRI_MAX_BODY", "lots")
     with pytest.raises(SettingsError, match="SPRI_MAX_BODY must be a number"):
+        ServerSettings.from_env()
+    monkeypatch.delenv("SPRI_MAX_BODY")
+    assert ServerSettings.from_env().thread_ttl is None  # threads are kept unless a TTL is set
+    monkeypatch.setenv("SPRI_THREAD_TTL", "12h")
+    assert ServerSettings.from_env().thread_ttl == timedelta(hours=12)
+    monkeypatch.setenv("SPRI_THREAD_TTL", "forever")
+    with pytest.raises(SettingsError, match=r"SPRI_THREAD_TTL must be .*e\.g\. 90m"):
         ServerSettings.from_env()
 
 
