@@ -28,6 +28,7 @@ from spri.feedback import record_scores, tracing_on
 from spri.graph import build_graph
 from spri.inputs import make_context, make_input
 from spri.models import EndpointPool, endpoint_pool, formatted_answer
+from spri.models.calls import MODEL_CALLBACKS
 from spri.models.redaction import redact, redact_url
 from spri.nodes.profiles import builtin_profiles, load_profile
 from spri.nodes.review import read_decision
@@ -72,6 +73,7 @@ Query: TypeAlias = str | Input | Mapping[str, Any] | None
 __all__ = [
     "COLUMN_ALIASES",
     "METHODS",
+    "MODEL_CALLBACKS",
     "RENAMED_FIELDS",
     "STAGES",
     "Context",
