@@ -49,6 +49,12 @@ def own_notes(exc: BaseException) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        # answered before the parser is built: building it loads the run options and output formats
+        from spri import __version__
+
+        print(f"spri {__version__}")
+        return 0
     from spri.cli.parsers import build_parser
 
     warnings.showwarning = _warning
