@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeAlias, overload
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.prebuilt import InjectedState
 from langgraph.types import Checkpointer, Command
 
 from spri.errors import explain
@@ -50,6 +51,7 @@ from spri.state import (
     model_name,
 )
 from spri.state.columns import COLUMN_ALIASES
+from spri.state.conversation import as_turn
 from spri.state.profile import UNIVERSAL_FIELDS, compile_template
 from spri.storage import (
     DatabaseUnavailable,
@@ -80,6 +82,7 @@ __all__ = [
     "DatabaseUnavailable",
     "EndpointPool",
     "Evaluation",
+    "InjectedState",
     "Input",
     "InputError",
     "ModelSpec",
@@ -94,6 +97,7 @@ __all__ = [
     "Usage",
     "arun",
     "arun_subgraph",
+    "as_turn",
     "astream",
     "build_graph",
     "builtin_profiles",
