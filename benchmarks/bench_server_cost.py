@@ -19,6 +19,7 @@ once: 4 calls and a floor of 4 x LATENCY per run). In one run of this benchmark:
 from __future__ import annotations
 
 import asyncio
+import json
 import pstats
 import sqlite3
 import statistics
@@ -179,16 +180,24 @@ async def measure() -> dict[str, Any]:
             databases["PostgreSQL"] = lambda name: _fresh_pg(pg, name)
         for label, make in databases.items():
             for route in ("invoke", "stream"):
-                db = make(f"{route}1")
-                results["served"][f"{label} {route}, 1 worker"] = await _served(model_url, db, route, 1, folder)
-        results["served"]["SQLite invoke, 2 workers"] = await _served(
-            model_url, str(folder / "two.sqlite"), "invoke", 2, folder
+                await _record(results, f"{label} {route}, 1 worker", _served(model_url, make(route), route, 1, folder))
+        await _record(
+            results, "SQLite invoke, 2 workers", _served(model_url, str(folder / "two.sqlite"), "invoke", 2, folder)
         )
         results["kept_whole_bytes_per_run"] = await _kept_whole(str(folder / "whole.sqlite"))
         stats = folder / "serve.prof"
         await _served(model_url, str(folder / "profiled.sqlite"), "invoke", 1, folder, stats)
         results["profile"] = dict(list(by_package(pstats.Stats(str(stats))).items())[:12])
     return results
+
+
+async def _record(results: dict[str, Any], name: str, served: Any) -> None:
+    """One configuration's figures (printed to stderr as they come), or why it could not be measured."""
+    try:
+        results["served"][name] = await served
+    except Exception as exc:
+        results["served"][name] = {"failed": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+    print(name, json.dumps(results["served"][name]), file=sys.stderr, flush=True)
 
 
 def _postgres(stack: ExitStack) -> str | None:
@@ -227,6 +236,9 @@ def report(r: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in r["served"].items():
+        if "failed" in s:
+            lines.append(f"| {name} | not measured: {s['failed']} |" + " |" * 9)
+            continue
         lines.append(
             f"| {name} | {s['cpu_ms_per_call']:.2f} | {s['cpu_ms_per_call'] / batch:.2f} | {s['wall_s']:.1f} | "
             f"{s['wall_s'] / WALL_FLOOR:.2f} | {s['p50_s']:.2f} | {s['p99_s']:.2f} | {s['p99_s'] / RUN_FLOOR:.2f} | "
