@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import pstats
+import re
 import sqlite3
 import statistics
 import subprocess
@@ -50,6 +51,7 @@ PROFILED = (
     "finally:\n    profile.disable()\n    profile.dump_stats(out)\n"
 )
 """`spri serve` under cProfile: the statistics are written to the file named first when it exits."""
+RESULT_EVENT = re.compile(r'"type":\s*"result"')
 RUN_FLOOR = CALLS_PER_RUN * LATENCY
 WALL_FLOOR = RUN_FLOOR * REQUESTS / IN_FLIGHT
 
@@ -83,7 +85,8 @@ async def _load(url: str, route: str, count: int, prefix: str) -> dict[str, Any]
                 else:
                     async with client.stream("POST", url + "/spri/stream", json=body) as response:
                         text = "".join([chunk async for chunk in response.aiter_text()])
-                    ok = response.status_code == 200 and '"type": "result"' in text and "event: error" not in text
+                    finished = RESULT_EVENT.search(text) is not None and "event: error" not in text
+                    ok = response.status_code == 200 and finished
                 latencies.append(time.perf_counter() - start)
                 return ok
 
@@ -100,11 +103,13 @@ async def _load(url: str, route: str, count: int, prefix: str) -> dict[str, Any]
 
 
 def db_bytes(db: str) -> int:
-    """Bytes the checkpoint database's tables hold (SQLite: pages in use; PostgreSQL: table sizes)."""
+    """Bytes the checkpoint database's tables hold (SQLite: pages in use; PostgreSQL: the tables and their
+    indexes once vacuumed)."""
     if db.startswith("postgresql://"):
         import psycopg
 
-        with psycopg.connect(db) as conn:
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute("VACUUM FULL")  # rows deleted by compaction are space autovacuum reuses, not growth
             row = conn.execute(
                 "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = "
                 "c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname LIKE 'checkpoint%'"
