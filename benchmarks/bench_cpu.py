@@ -115,10 +115,10 @@ def package(filename: str) -> str | None:
     return "asyncio" if parent == "asyncio" else Path(filename).stem
 
 
-def by_package(profile: cProfile.Profile) -> dict[str, float]:
+def by_package(profile: cProfile.Profile | pstats.Stats) -> dict[str, float]:
     """Percent of profiled CPU per package; a builtin's time goes to its callers' packages."""
     spent: dict[str, float] = defaultdict(float)
-    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    stats = (profile if isinstance(profile, pstats.Stats) else pstats.Stats(profile)).stats  # type: ignore[attr-defined]
     for (filename, _, _), (_, _, own, _, callers) in stats.items():
         owner = package(filename)
         if owner is not None or not callers:

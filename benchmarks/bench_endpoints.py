@@ -1,4 +1,4 @@
-"""P11 — server CPU per request: the OpenAI-compatible route beside the LangServe route.
+"""P12 — server CPU per request: the OpenAI-compatible route beside the LangServe route.
 
 A real `spri serve` process (SQLite checkpoints, sync durability) in front of the fake OpenAI-compatible
 endpoint (another process, answering at once; the critic accepts at once: 4 model calls per request).
@@ -68,7 +68,7 @@ def report(r: dict[str, Any]) -> str:
     rows = [f"| `POST {route}` | {r['medians'][route]:.1f} | {listed(runs, 1)} |" for route, runs in r["runs"].items()]
     return "\n".join(
         [
-            "## P11 — server CPU per request: OpenAI-compatible route beside LangServe's",
+            "## P12 — server CPU per request: OpenAI-compatible route beside LangServe's",
             "",
             "`spri serve` (one process, SQLite, sync durability) in front of a fake endpoint answering at once "
             f"(4 model calls per request, the critic accepting at once); requests one at a time, blocks of "
@@ -89,5 +89,5 @@ if __name__ == "__main__":
     main(measure, report)
 
 
-SECTION = "p11"
+SECTION = "p12"
 """Which section of RESULTS.md this benchmark writes (``make bench`` finds benchmarks by it)."""
