@@ -24,7 +24,7 @@ RUNNABLE = frozenset({"bash", "sh", "shell", "console", "python", "py", "pycon"}
 mermaid) show output or the content of a file."""
 
 MARKER = re.compile(r"^\s*<!--\s*(not-run|run-by):\s*(.*?)\s*-->\s*$")
-FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
+FENCE = re.compile(r'^(\s*)```([\w-]*)(?:\s+title="([^"]+)")?\s*$')
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class Block:
     """The line of the opening fence (1-based)."""
     language: str
     text: str
+    title: str = ""
+    """The block's ``title="..."`` (a file's name, shown above it on the site)."""
     marker: str | None = None
     """``not-run``, ``run-by`` or None."""
     detail: str = ""
@@ -63,7 +65,7 @@ def page_blocks(page: Path) -> list[Block]:
         if not opening:
             index += 1
             continue
-        indent, language = len(opening.group(1)), opening.group(2)
+        indent, language, title = len(opening.group(1)), opening.group(2), opening.group(3) or ""
         end = index + 1
         while end < len(lines) and lines[end].strip() != "```":
             end += 1
@@ -71,7 +73,7 @@ def page_blocks(page: Path) -> list[Block]:
         before = next((lines[i] for i in range(index - 1, -1, -1) if lines[i].strip()), "")
         marker = MARKER.match(before)
         kind, detail = (marker.group(1), marker.group(2)) if marker else (None, "")
-        found.append(Block(page, index + 1, language, body, kind, detail))
+        found.append(Block(page, index + 1, language, body, title, kind, detail))
         index = end + 1
     return found
 

@@ -2,10 +2,11 @@
 with the test that runs it or why it is not run (see :mod:`tests.support.docs`).
 
 Each runs in a folder of its own holding the files the examples name (:data:`SAMPLE_FILES`, and the
-page's file blocks: a block whose first line is ``# NAME.yaml`` is written as ``NAME.yaml``), with every
-model answered by the loopback OpenAI-compatible server, whose critic accepts every first draft: the
-default model (``SPRI_MODEL``), ``openai:NAME`` and any endpoint an example names (``OPENAI_BASE_URL``,
-``--base-url``) go there. Shell blocks may run ``spri`` commands only (in this process, as the shell
+page's file blocks: a block titled ``title="NAME"``, or whose first line is ``# NAME.yaml``, is written
+as that file), with every model answered by the loopback OpenAI-compatible server, whose critic
+accepts every first draft: the default model (``SPRI_MODEL``), ``openai:NAME`` and any endpoint an
+example names (``OPENAI_BASE_URL``, ``--base-url``) go there. Shell blocks may run ``spri`` commands
+only (in this process, as the shell
 would run them); anything else needs a marker."""
 
 from __future__ import annotations
@@ -61,11 +62,13 @@ FILE_BLOCK = re.compile(r"^# ([\w.-]+\.\w+)\n")
 
 
 def write_file_blocks(block: Block, folder: Path) -> None:
-    """The page's blocks that are files the reader writes (``# recipe.yaml`` first), into ``folder``."""
+    """The page's blocks that are files the reader writes, into ``folder``: a block titled with its file
+    name (```` ```json title="chat.jsonl" ````), or whose first line names it (``# recipe.yaml``)."""
     for other in page_blocks(block.page):
         named = FILE_BLOCK.match(other.text)
-        if named and not other.runnable:
-            (folder / named.group(1)).write_text(other.text, encoding="utf-8")
+        name = other.title or (named.group(1) if named else "")
+        if name and "/" not in name and not other.runnable:
+            (folder / name).write_text(other.text, encoding="utf-8")
 
 
 def commands(script: str) -> list[list[str]]:
