@@ -6,6 +6,8 @@ built, so they cannot drift from them. A page asks for one with an HTML comment 
 - ``<!-- graph-diagram -->``: the compiled graph as a Mermaid diagram;
 - ``<!-- benchmark-results -->``: ``benchmarks/RESULTS.md``, each benchmark under its descriptive title;
 - ``<!-- include: FILE -->``: a Markdown file of the repository (its own title left out).
+
+Docstrings name things with Sphinx roles (``:func:`run```); the API reference shows them as code.
 """
 
 from __future__ import annotations
@@ -67,3 +69,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         if marker in markdown:
             markdown = markdown.replace(marker, make())
     return re.sub(r"<!-- include: (\S+) -->", lambda m: included(m.group(1)), markdown)
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    return re.sub(r":(?:func|class|mod|meth|attr|data|exc|obj):(<code>)", r"\1", html)
