@@ -33,7 +33,8 @@ def read_conversation(source: str) -> list[dict[str, str]]:
         if isinstance(record, BadLine):
             raise SpriError(f"--conversation {where}, line {number}: {record.reason}")
         try:
-            turns.append(dict(as_turn(record)))
+            turn = as_turn(record)
+            turns.append({"role": turn["role"], "content": turn["content"]})
         except ValueError as exc:
             raise SpriError(f"--conversation {where}, line {number}: the message {exc}") from None
     if not turns:
