@@ -33,7 +33,11 @@ def methods_table() -> str:
 
     rows = ["| method | what it is | under `--protocol paper` | compared by `spri eval` |", "|---|---|---|---|"]
     for name, plan in METHODS.items():
-        paper = "only under `paper`" if plan.paper_only else (plan.under_paper.description if plan.under_paper else "the same")
+        paper = (
+            "only under `paper`"
+            if plan.paper_only
+            else (plan.under_paper.description if plan.under_paper else "the same")
+        )
         evaluations = ", ".join(plan.evaluations) or "-"
         rows.append(f"| `{name}` | {cell(plan.description)} | {cell(paper)} | {evaluations} |")
     return "\n".join(rows) + "\n"
