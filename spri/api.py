@@ -29,6 +29,7 @@ from spri.graph import build_graph
 from spri.inputs import make_context, make_input
 from spri.models import EndpointPool, endpoint_pool, formatted_answer
 from spri.models.redaction import redact, redact_url
+from spri.nodes.chat import reply as chat_reply
 from spri.nodes.profiles import builtin_profiles, load_profile
 from spri.nodes.review import read_decision
 from spri.results import Result, Thread, Token, Update
@@ -85,6 +86,7 @@ __all__ = [
     "astream",
     "build_graph",
     "builtin_profiles",
+    "chat_reply",
     "compared_in",
     "default_db",
     "endpoint_pool",

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
 from pydantic import BaseModel
 
 from spri import arun
 from spri.graph import build_graph
 from spri.storage import checkpoint_serde, open_checkpointer
 from tests.support.fakes import critique, scripted
-
-
-@pytest.fixture
-def serde_events():
-    events: list[dict[str, Any]] = []
-    remove = register_serde_event_listener(events.append)
-    yield events
-    remove()
 
 
 @pytest.mark.parametrize("where", ["memory", "sqlite"])
