@@ -11,24 +11,16 @@ is configured by the same Context as the ``spri`` graph (an assistant's context 
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 
-from langchain_core.messages import AnyMessage
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
-from typing_extensions import TypedDict
 
 from spri.graph.graph import build_graph
 from spri.nodes.chat import answering
 from spri.state import Context
-
-
-class ChatState(TypedDict):
-    """A conversation, oldest message first."""
-
-    messages: Annotated[list[AnyMessage], add_messages]
+from spri.state.conversation import ChatState
 
 
 def build_chat_graph(checkpointer: Checkpointer = None) -> CompiledStateGraph[Any, Context, Any, Any]:

@@ -10,8 +10,8 @@ critiques' tokens are not streamed as messages: the chat shows the reply, not th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import Runnable, RunnableConfig
@@ -21,6 +21,7 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from spri.state import Context, Input, InputError, Output
+from spri.state.conversation import ChatState
 from spri.state.errors import problem_text
 
 
@@ -52,10 +53,16 @@ def conversation_input(messages: list[Any]) -> dict[str, Any]:
         raise InputError("; ".join(problem_text(error) for error in exc.errors())) from None
 
 
-def answering(spri: Runnable) -> Callable[[dict[str, Any], Runtime[Context]], Awaitable[dict[str, Any]]]:
+class ChatNode(Protocol):
+    """The chat graph's node: ``async (state, runtime) -> update``, as LangGraph's ``add_node`` takes it."""
+
+    def __call__(self, state: ChatState, runtime: Runtime[Context]) -> Awaitable[dict[str, Any]]: ...
+
+
+def answering(spri: Runnable) -> ChatNode:
     """The chat node: ``spri`` (the compiled SPRI graph) answers the conversation in the state."""
 
-    async def answer(state: dict[str, Any], runtime: Runtime[Context]) -> dict[str, Any]:
+    async def answer(state: ChatState, runtime: Runtime[Context]) -> dict[str, Any]:
         writer = get_stream_writer()
         values: dict[str, Any] = {}
         config: RunnableConfig = {"tags": [TAG_NOSTREAM]}  # the model calls inside are not the chat's messages
