@@ -1,4 +1,4 @@
-"""P10 — the embedded model's loop (issue 16): is it alive, clean and fast enough with every default?
+"""P10 — the embedded model's loop: is it alive, clean and fast enough with every default?
 
 (a) `spri ask QUERY --json -q` with every default, a fresh process per query (model load included), on
 the 10 held-out queries of tests/data/embedded_labelled.jsonl: wall time and CPU-seconds of the process
@@ -10,7 +10,7 @@ response's word 5-grams found in the principles).
 (b) Ranking on the labelled pairs, in process: the critic on the 12 clear response pairs (with their
 principles) and the 8 principle pairs, and the judge without principles (`--profile rubric --method
 vanilla`'s reading) on the 12 clear response pairs: pairs where the good draft scores strictly higher.
-Targets (issue 16): median `spri ask` <= 45 s on 2 cores; >= 7/8 clear pairs ranked; some stages accepted.
+Targets: median `spri ask` <= 45 s on 2 cores; >= 7/8 clear pairs ranked; some stages accepted.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def report(results: dict[str, Any]) -> str:
     loads = [r["load"] for r in runs]
     ranking = "; ".join(f"{name}: {wins}/{total}" for name, (wins, total) in results["ranking"].items())
     lines = [
-        "## P10 — embedded model: the live loop (issue 16)",
+        "## P10 — embedded model: the live loop",
         "",
         f"(a) `spri ask QUERY --json -q` with every default, a fresh process per query, {len(runs)} held-out "
         "queries (tests/data/embedded_labelled.jsonl). The machine is shared: the load average at the start "

@@ -20,7 +20,7 @@ from langgraph.types import Checkpointer
 from spri.graph.graph import build_graph
 from spri.nodes.chat import answering
 from spri.state import Context
-from spri.state.conversation import ChatState
+from spri.state.chat import ChatState
 
 
 def build_chat_graph(checkpointer: Checkpointer = None) -> CompiledStateGraph[Any, Context, Any, Any]:

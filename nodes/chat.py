@@ -21,7 +21,7 @@ from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from spri.state import Context, Input, InputError, Output
-from spri.state.conversation import ChatState
+from spri.state.chat import ChatState
 from spri.state.errors import problem_text
 
 

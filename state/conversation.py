@@ -8,10 +8,8 @@ Turns are kept as plain dicts so a checkpoint holds no message objects; LangChai
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict  # pydantic validates this one on Python 3.11
 
 Role = Literal["user", "assistant", "system", "tool"]
@@ -27,13 +25,6 @@ ROLES: dict[str, Role] = {
     "function": "tool",
 }
 """The role names the chat formats use (OpenAI's, LangChain's message types), and which role each is."""
-
-
-class ChatState(TypedDict):
-    """The state of the chat graph: a conversation, oldest message first (LangChain messages, appended
-    by LangGraph's ``add_messages``), as chat clients of LangGraph's server send and read it."""
-
-    messages: Annotated[list[AnyMessage], add_messages]
 
 
 LABELS: dict[str, str] = {"user": "User", "assistant": "Assistant", "system": "System", "tool": "Tool"}
