@@ -63,7 +63,7 @@ def _ask(query: str) -> dict[str, Any]:
 
 
 def cleanliness(principles: str, response: str) -> dict[str, Any]:
-    from spri.models.local_text import META, ends_sentence, items, near_duplicates, sentences, share_in
+    from spri.models.embedded.text import META, ends_sentence, items, near_duplicates, sentences, share_in
 
     listed = items(principles)
     said = [s.lower() for s in sentences(response)]
@@ -79,13 +79,13 @@ def cleanliness(principles: str, response: str) -> dict[str, Any]:
 
 
 def _ranking() -> dict[str, tuple[int, int]]:
-    from spri.models.local import LocalChatModel
-    from spri.models.subject import Subject
+    from spri.models.embedded.chat_model import LocalChatModel
+    from spri.models.embedded.subject import Subject
 
     model, rows = LocalChatModel(), _rows()
 
     def score(subject: Subject, slot: str) -> int:
-        critique, _ = asyncio.run(model.averdict([], max_tokens=512, slot=slot, config=None, subject=subject))
+        critique, _ = model.read_verdict(subject, slot)
         return critique.score or 0
 
     def ranked(kind: str, chosen: list[dict[str, Any]]) -> tuple[int, int]:

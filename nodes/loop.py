@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -93,18 +93,20 @@ def _writer_messages(
     return _messages(system, render("draft"), current, revise)
 
 
-def _subject(
-    stage: Stage, state: State, variables: dict[str, Any], *, draft: str | None = None, judged: bool = False
-) -> models.Subject:
-    """The parts a stage's messages show, for models that write or judge their own way."""
-    return models.Subject(
-        stage=stage,
-        request=variables.get("input") or "",
-        query=state.query or "",
-        principles=variables.get("principles"),
-        draft=draft,
-        feedback=state.next_feedback(stage) if draft is not None and not judged else None,
-        judged=(state.response_to_judge or "") if judged else None,
+def _site(
+    stage: StageInputs, step: models.Step, role: str, state: State, ctx: Context, variables: dict[str, Any]
+) -> models.CallSite:
+    """Where a call is made, for models that tune their calls to it (others never see it)."""
+    profile = profile_of(ctx)
+    return models.CallSite(
+        role=role,
+        max_tokens=ctx.max_tokens,
+        stage=stage.name,
+        step=step,
+        state=state,
+        profile=profile,
+        variables=variables,
+        stable=lambda: stage.stable(state, ctx, profile),
     )
 
 
@@ -119,7 +121,7 @@ def _spent(stage: Stage, role: str, usage: Usage) -> dict[str, Any]:
     return {"usage": {stage: usage.model_dump()}, "role_calls": {role: usage.calls}}
 
 
-def _writer(stage: StageInputs, step: str) -> Node:
+def _writer(stage: StageInputs, step: Literal["draft", "refine"]) -> Node:
     """The base model's step: a first draft, or (``refine``) a revision of the latest draft with the
     critic's feedback, the next principle of a sequence, or the profile's fixed request."""
 
@@ -130,34 +132,22 @@ def _writer(stage: StageInputs, step: str) -> Node:
         annotate(ctx, stage=stage.name, round=state.round(stage.name) + 1)
         variables = stage.variables(state, ctx, profile)
         messages = _writer_messages(stage, state, ctx, profile, variables, refine=step == "refine")
-        slot = f"base:{stage.name}"
+        model = models.for_call(ctx.model, _site(stage, step, "base", state, ctx, variables))
         if prompts.output == "verdict":
             verdict, usage = await models.verdict(
-                ctx.model,
+                model,
                 messages,
                 max_tokens=ctx.max_tokens,
                 role="base",
-                slot=slot,
                 untrusted=untrusted_text(variables),
                 reading=_reading(prompts, judgment=True),
-                subject=_subject(stage.name, state, variables, judged=True),
             )
             return {
                 "drafts": {stage.name: [verdict.as_text()]},
                 "verdicts": {stage.name: [verdict.model_dump()]},
                 **_spent(stage.name, "base", usage),
             }
-        grammar = profile.render(stage.name, "grammar", max_chars=(ctx.max_tokens - 16) * 3)
-        revised = state.current(stage.name) if step == "refine" else None
-        reply = await models.generate(
-            ctx.model,
-            messages,
-            role="base",
-            max_tokens=ctx.max_tokens,
-            grammar=grammar,
-            slot=slot,
-            subject=_subject(stage.name, state, variables, draft=revised),
-        )
+        reply = await models.generate(model, messages, role="base", max_tokens=ctx.max_tokens)
         return {"drafts": {stage.name: [reply.text]}, **_spent(stage.name, "base", reply.usage)}
 
     node.__name__ = f"{step}_{stage.name}"
@@ -186,16 +176,14 @@ def judge(stage: StageInputs) -> Node:
         )
         # The draft is outside text too, unless it is a verdict the base model wrote in our own format.
         draft = current if prompts.output == "text" else None
-        model, role = stage.judge(ctx, plan)
+        spec, role = stage.judge(ctx, plan)
         critique, usage = await models.verdict(
-            model,
+            models.for_call(spec, _site(stage, "judge", role, state, ctx, variables)),
             messages,
             max_tokens=ctx.max_tokens,
             role=role,
-            slot=f"{role}:{stage.name}",
             untrusted=untrusted_text(variables, draft),
             reading=_reading(prompts, judgment=False),
-            subject=_subject(stage.name, state, variables, draft=draft, judged=False) if draft is not None else None,
         )
         round_ = state.round(stage.name) + 1
         annotate(ctx, stage=stage.name, round=round_, score=critique.score, expected_score=critique.expected_score)

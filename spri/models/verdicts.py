@@ -1,7 +1,8 @@
 """Verdicts (feedback + score 1-5) from any model, read the best way the model allows.
 
-In order of preference: the model's own way (the embedded model: a grammar plus digit probabilities),
-structured output by function calling, or free text parsed by :mod:`spri.models.parsing`. A verdict
+In order of preference: structured output by function calling, a verdict the model reports in its
+reply's metadata (a model that reads verdicts its own way, such as the embedded model), or free text
+parsed by :mod:`spri.models.parsing`. A verdict
 with no readable score is asked for once more with a format reminder (:func:`with_reminder`, also
 used by the evaluation judges); after that it stays unreadable and the caller decides.
 """
@@ -11,16 +12,16 @@ from __future__ import annotations
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
 from spri.models.calls import call_config, generate, text_of, usage_of
 from spri.models.parsing import parse_critique
-from spri.models.resolve import resolve
-from spri.models.subject import Subject
+from spri.models.sites import CallSite, for_call
 from spri.state import Critique, Usage
 from spri.state.context import ModelSpec
 
@@ -31,6 +32,10 @@ FORMAT_REMINDER = (
 )
 
 T = TypeVar("T")
+
+VERDICT_METADATA = "spri_verdict"
+"""The reply's ``response_metadata`` key under which a model reports a verdict it read its own way (a
+dumped Critique); such a verdict is taken as it is."""
 
 
 @dataclass(frozen=True)
@@ -74,37 +79,26 @@ class CriticReply(BaseModel):
     score: int = Field(ge=1, le=5, description="Score from 1 (poor) to 5 (excellent) on the given scale.")
 
 
-@runtime_checkable
-class JudgesNatively(Protocol):
-    """A model that produces verdicts its own way (the embedded model)."""
-
-    async def averdict(
-        self, messages: list[BaseMessage], *, max_tokens: int, slot: str, config: Any, subject: Subject | None = None
-    ) -> tuple[Critique, Usage]: ...
-
-
 async def verdict(
-    spec: ModelSpec,
+    model: ModelSpec | Runnable[Any, Any],
     messages: list[BaseMessage],
     *,
     max_tokens: int,
     role: str = "critic",
-    slot: str = "",
     untrusted: str = "",
     reading: Reading | None = None,
-    subject: Subject | None = None,
 ) -> tuple[Critique, Usage]:
-    """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``untrusted``
+    """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``model``: a
+    spec, a chat model, or a model bound to its call by :func:`spri.models.for_call`. ``untrusted``
     is the outside text the model was shown (the input, a draft): score markers of a free-text verdict
     that may merely quote it are not read. ``reading`` says how the verdict is asked for and read
-    (tools or free text, decimals, the reminder); ``subject`` gives models that judge natively the parts
-    the messages show. Critics judge drafts this way; in judgment profiles the base model writes its
-    drafts so."""
-    model = resolve(spec, max_tokens)
+    (tools or free text, decimals, the reminder). Critics judge drafts this way; in judgment profiles
+    the base model writes its drafts so."""
+    bound = for_call(model, CallSite(role=role, max_tokens=max_tokens, step="judge"))
     how = reading or Reading()
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[Critique]:
-        critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, untrusted, how, subject)
+        critique, usage = await _read_once(bound, prompt, role, untrusted, how)
         return Attempt(critique.raw, critique, usage, critique.score is not None)
 
     answer = await with_reminder(messages, attempt, how.reminder or FORMAT_REMINDER)
@@ -112,19 +106,10 @@ async def verdict(
 
 
 async def _read_once(
-    model: BaseChatModel,
-    messages: list[BaseMessage],
-    max_tokens: int,
-    role: str,
-    slot: str,
-    untrusted: str,
-    how: Reading,
-    subject: Subject | None = None,
+    model: Runnable[Any, Any], messages: list[BaseMessage], role: str, untrusted: str, how: Reading
 ) -> tuple[Critique, Usage]:
     config = call_config(role)
-    if isinstance(model, JudgesNatively):
-        return await model.averdict(messages, max_tokens=max_tokens, slot=slot, config=config, subject=subject)
-    if how.tools and _TOOLS.supported(model):
+    if how.tools and isinstance(model, BaseChatModel) and _TOOLS.supported(model):
         try:
             raw = await _TOOLS.bound(model).ainvoke(messages, config)
         except Exception as exc:
@@ -134,6 +119,9 @@ async def _read_once(
         else:
             return _verdict_from_tool_call(raw, untrusted), usage_of(raw)
     message = await model.ainvoke(messages, config)
+    reported = message.response_metadata.get(VERDICT_METADATA)
+    if reported is not None:
+        return Critique.model_validate(reported), usage_of(message)
     return parse_critique(text_of(message), untrusted, decimals=how.decimals), usage_of(message)
 
 
@@ -204,7 +192,8 @@ async def formatted_answer(
     ``grammar`` holds models that support grammars to the format."""
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[T | None]:
-        reply = await generate(spec, prompt, role=role, max_tokens=max_tokens, grammar=grammar, slot=role)
+        model = for_call(spec, CallSite(role=role, max_tokens=max_tokens, grammar=grammar))
+        reply = await generate(model, prompt, role=role, max_tokens=max_tokens)
         value = read(reply.text)
         return Attempt(reply.text, value, reply.usage, value is not None)
 

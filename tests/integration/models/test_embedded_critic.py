@@ -4,7 +4,6 @@ min_score, and clean principles and responses end to end on held-out queries."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from pathlib import Path
@@ -15,9 +14,9 @@ import pytest
 pytest.importorskip("llama_cpp", reason="the embedded model needs llama-cpp-python (make test installs it)")
 
 from spri import arun
-from spri.models import Subject
-from spri.models.local import LocalChatModel
-from spri.models.local_text import META, ends_sentence, items, near_duplicates, share_in
+from spri.models.embedded.chat_model import LocalChatModel
+from spri.models.embedded.subject import Subject
+from spri.models.embedded.text import META, ends_sentence, items, near_duplicates, share_in
 from spri.state import Critique, Usage
 
 pytestmark = [pytest.mark.embedded, pytest.mark.timeout(1800)]
@@ -31,7 +30,7 @@ MIN_SCORE = 4
 
 
 def _verdict(model: LocalChatModel, subject: Subject, slot: str) -> tuple[Critique, Usage]:
-    return asyncio.run(model.averdict([], max_tokens=512, slot=slot, config=None, subject=subject))
+    return model.read_verdict(subject, slot)
 
 
 def _subject(row: dict[str, Any], which: str, *, judged: bool = False) -> Subject:

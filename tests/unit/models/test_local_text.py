@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spri.models.local_critic import (
+from spri.models.embedded.critic import (
     RESPONSE_BANDS,
     Reading,
     critique_feedback,
@@ -15,8 +15,9 @@ from spri.models.local_critic import (
     principle_checks,
     text_checks,
 )
-from spri.models.local_drafts import draft_options, emphasis, plan_draft
-from spri.models.local_text import (
+from spri.models.embedded.drafts import draft_options, emphasis, plan_draft
+from spri.models.embedded.subject import Subject
+from spri.models.embedded.text import (
     NoRepeatNGram,
     clean_response,
     ends_sentence,
@@ -26,7 +27,6 @@ from spri.models.local_text import (
     share_in,
     trim_to_sentence,
 )
-from spri.models.subject import Subject
 
 VOCAB = 32
 
@@ -242,8 +242,8 @@ def test_principles_keep_their_grammar_and_verdict_calls_run_as_asked():
 def test_a_streamed_response_adds_up_to_the_finished_draft(text):
     """Streamed piece by piece (as tokens come), what is let out adds up to what the whole reply is
     finished to, and no piece is let out that finishing would take back."""
-    from spri.models.local_drafts import DraftPlan
-    from spri.models.local_stream import Finished
+    from spri.models.embedded.drafts import DraftPlan
+    from spri.models.embedded.streaming import Finished
 
     plan = DraftPlan([], 200, 0, response=True)
     finished = Finished(plan.finish)

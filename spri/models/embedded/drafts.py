@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from spri.models.local_critic import prompts
-from spri.models.local_text import NoRepeatNGram, clean_response
-from spri.models.subject import Subject
+from spri.models.embedded.critic import prompts
+from spri.models.embedded.subject import Subject
+from spri.models.embedded.text import NoRepeatNGram, clean_response
 
 _NAMED_PRINCIPLE = re.compile(r'principle \d+ \("(.+?)"\)')
 

@@ -26,9 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from spri.models.local_scoring import Scorer, chatml
-from spri.models.local_text import META, ends_sentence, items, near_duplicates, repetition, share_in, words
-from spri.models.subject import Subject
+from spri.models.embedded.scoring import Scorer, chatml
+from spri.models.embedded.subject import Subject
+from spri.models.embedded.text import META, ends_sentence, items, near_duplicates, repetition, share_in, words
 from spri.state import Critique
 
 RESPONSE_BANDS = (0.0, 0.10, 0.22, 0.60)
@@ -44,7 +44,7 @@ COPY, REPEATS, SHORT_WORDS = 0.5, 0.25, 15
 
 @lru_cache(maxsize=1)
 def prompts() -> dict[str, Any]:
-    return tomllib.loads((Path(__file__).with_name("local_prompts.toml")).read_text(encoding="utf-8"))
+    return tomllib.loads((Path(__file__).with_name("prompts.toml")).read_text(encoding="utf-8"))
 
 
 @dataclass
