@@ -105,6 +105,7 @@ def _site(
         step=step,
         state=state,
         profile=profile,
+        variant=stage.variant(plan_of(ctx)),
         variables=variables,
         stable=lambda: stage.stable(state, ctx, profile),
     )

@@ -11,9 +11,10 @@ from spri.state import Context, Profile, Seed, State
 
 
 def _examples(state: State, ctx: Context, profile: Profile) -> dict[str, Any]:
-    """Seed examples for the system message: the same for every input of a category, so it caches."""
+    """Seed examples for the system message: the same for every input of a category, so it caches. With
+    them, each example's request alone (``example_requests``), for models that choose among them."""
     seeds = select_seeds(load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields), ctx.seed_policy, state.category)
-    return {"examples": _rendered(profile, seeds)}
+    return {"examples": _rendered(profile, seeds), "example_requests": [seed.inputs["query"] for seed in seeds]}
 
 
 @lru_cache(maxsize=256)

@@ -38,6 +38,8 @@ class CallSite:
     verdict), 'judge' the critic's."""
     state: State | None = None
     profile: Profile | None = None
+    variant: str = ""
+    """The template variant the method uses for this stage ('' for the stage's own templates)."""
     variables: Mapping[str, Any] = field(default_factory=dict)
     """What the stage's per-input prompts see: the input fields, ``input`` (their labelled block) and
     ``principles`` where the stage uses them."""

@@ -97,7 +97,7 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
         "from spri import build_graph\n"
         "assert 'judge_principles' in build_graph().get_graph().nodes\n"
         "from spri.models.embedded.critic import prompts\n"
-        "assert prompts()['coverage']['system']\n"
+        "assert prompts()['answer']['system']\n"
         "for name in ('graph', 'nodes', 'state'):\n"
         "    try:\n"
         "        __import__(name)\n"

@@ -1,6 +1,8 @@
-"""The embedded critic and drafts on the real embedded model (SmolLM2-135M), against our labelled set
-(tests/data/embedded_labelled.jsonl): ranking of clear good/bad pairs, calibration against the default
-min_score, and clean principles and responses end to end on held-out queries."""
+"""The embedded critic and drafts on the real embedded model (SmolLM2-135M), against the held-out part of
+our labelled set (tests/data/embedded_labelled.jsonl, split "heldout"; the critic's weights and bands were
+set on its "tuning" part, which no test reads): ranking of good/bad pairs (wrong facts, reversed advice,
+absurd steps, off-topic and copied answers), calibration against the default min_score, and clean
+principles and responses end to end on held-out queries."""
 
 from __future__ import annotations
 
@@ -23,9 +25,10 @@ pytestmark = [pytest.mark.embedded, pytest.mark.timeout(1800)]
 
 LABELLED = Path(__file__).resolve().parents[2] / "data" / "embedded_labelled.jsonl"
 ROWS = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
-CLEAR_RESPONSES = [r for r in ROWS if r["stage"] == "response" and r["difficulty"] == "clear"]
-PRINCIPLE_PAIRS = [r for r in ROWS if r["stage"] == "principles"]
-HELDOUT = [r["query"] for r in ROWS if r["stage"] == "heldout"]
+HELDOUT_ROWS = [r for r in ROWS if r["split"] == "heldout"]
+RESPONSE_PAIRS = [r for r in HELDOUT_ROWS if r["stage"] == "response"]
+PRINCIPLE_PAIRS = [r for r in HELDOUT_ROWS if r["stage"] == "principles"]
+HELDOUT = [r["query"] for r in HELDOUT_ROWS if r["stage"] == "query"]
 MIN_SCORE = 4
 
 
@@ -59,7 +62,7 @@ def _scored(rows: list[dict[str, Any]], slot: str, *, judged: bool = False) -> l
 
 @pytest.fixture(scope="module")
 def response_pairs() -> list[tuple[Critique, Critique]]:
-    return _scored(CLEAR_RESPONSES, "critic:response")
+    return _scored(RESPONSE_PAIRS, "critic:response")
 
 
 def _strictly_ranked(pairs: list[tuple[Critique, Critique]]) -> int:
@@ -67,7 +70,7 @@ def _strictly_ranked(pairs: list[tuple[Critique, Critique]]) -> int:
 
 
 def test_the_critic_ranks_good_above_bad_responses_on_the_integer_score(response_pairs):
-    assert len(response_pairs) == 12
+    assert len(response_pairs) == len(RESPONSE_PAIRS) >= 40
     assert _strictly_ranked(response_pairs) >= math.ceil(7 / 8 * len(response_pairs))
 
 
@@ -80,14 +83,14 @@ def test_good_responses_mostly_reach_min_score_and_bad_ones_stay_below(response_
 
 def test_the_critic_ranks_good_above_bad_principles():
     pairs = _scored(PRINCIPLE_PAIRS, "critic:principles")
-    assert len(pairs) == 8
+    assert len(pairs) == len(PRINCIPLE_PAIRS)
     assert _strictly_ranked(pairs) >= 7
     assert all(bad.score is not None and bad.score < MIN_SCORE for _, bad in pairs)
     assert sum(good.score is not None and good.score >= MIN_SCORE for good, _ in pairs) >= 6
 
 
 def test_the_judge_without_principles_ranks_good_above_bad_responses():
-    pairs = _scored(CLEAR_RESPONSES, "base:response", judged=True)
+    pairs = _scored(RESPONSE_PAIRS, "base:response", judged=True)
     assert _strictly_ranked(pairs) >= math.ceil(7 / 8 * len(pairs))
 
 

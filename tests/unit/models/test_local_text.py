@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from spri.models.embedded.critic import (
+    PRINCIPLE_BANDS,
     RESPONSE_BANDS,
     Reading,
     critique_feedback,
@@ -149,33 +150,33 @@ def test_principle_checks():
 
 @pytest.mark.parametrize(
     ("value", "score"),
-    [(-0.5, 1), (-0.001, 1), (0.0, 2), (0.05, 2), (0.1, 3), (0.22, 4), (0.59, 4), (0.6, 5), (3.0, 5)],
+    [(-0.5, 1), (-0.001, 1), (0.0, 2), (0.05, 2), (0.1, 3), (0.2, 4), (0.49, 4), (0.5, 5), (3.0, 5)],
 )
 def test_bands_and_the_continuous_score(value, score):
-    expected = Reading(value, RESPONSE_BANDS).expected()
+    expected = Reading(value, PRINCIPLE_BANDS).expected()
     assert 1.0 <= expected <= 5.0
     assert int(expected + 0.5) == score
 
 
 def test_a_failed_check_caps_the_continuous_score():
-    assert Reading(0.9, RESPONSE_BANDS, failed={"truncated": 3}).expected() == 3.0
-    assert Reading(0.9, RESPONSE_BANDS, failed={"truncated": 3, "nonsense": 1}).expected() == 1.0
-    low = Reading(0.15, RESPONSE_BANDS, failed={"truncated": 3}).expected()
+    assert Reading(0.9, PRINCIPLE_BANDS, failed={"truncated": 3}).expected() == 3.0
+    assert Reading(0.9, PRINCIPLE_BANDS, failed={"truncated": 3, "nonsense": 1}).expected() == 1.0
+    low = Reading(0.12, PRINCIPLE_BANDS, failed={"truncated": 3}).expected()
     assert 2.5 <= low < 3.0  # a cap above the contrast leaves it alone
 
 
 def test_feedback_names_the_least_covered_principles():
     listed = ["Give a time range.", "Describe the steps in order.", "Keep it short."]
-    two = critique_feedback(Reading(0.05, RESPONSE_BANDS, [0.3, -0.2, -0.1]), "coverage", 2, listed)
+    two = critique_feedback(Reading(0.05, RESPONSE_BANDS, [0.3, -0.2, -0.1]), "critique", 2, listed)
     assert two == (
         'Apply principle 2 ("Describe the steps in order.") and principle 3 ("Keep it short.") more directly, '
         "with concrete details for this request."
     )
     one = critique_feedback(
-        Reading(0.15, RESPONSE_BANDS, [0.3, -0.2, 0.4], failed={"truncated": 3}), "coverage", 3, listed
+        Reading(0.15, RESPONSE_BANDS, [0.3, -0.2, 0.4], failed={"truncated": 3}), "critique", 3, listed
     )
     assert one.startswith("It stops mid-sentence. End with a complete sentence. Apply principle 2 (")
-    assert critique_feedback(Reading(0.3, RESPONSE_BANDS, [0.3, 0.3, 0.3]), "coverage", 4, listed) == (
+    assert critique_feedback(Reading(1.2, RESPONSE_BANDS, [0.3, 0.3, 0.3]), "critique", 4, listed) == (
         "Clear, specific and on topic; keep it."
     )
     assert judgment_feedback(Reading(0.9, RESPONSE_BANDS, failed={"nonsense": 1}), 1) == (
@@ -218,12 +219,15 @@ def test_a_response_revision_is_a_fresh_draft_stressing_the_named_principles_wit
     assert emphasis("Say each point once.") == "Say each point once."
 
 
-def test_principles_keep_their_grammar_and_verdict_calls_run_as_asked():
+def test_principles_keep_their_grammar_and_may_not_copy_what_they_were_shown():
     options = draft_options("root ::= x", "base:principles", Subject("principles", REQUEST))
-    chat = [{"role": "user", "content": "u"}]
+    system = "Write principles. Examples: one two three four five six seven"
+    chat = [{"role": "system", "content": system}, {"role": "user", "content": "u"}]
     plan = plan_draft(_Tokenizer(), chat, options, max_tokens=512, seed=0, response_tokens=200)
     assert options["grammar"] == "root ::= x" and not plan.response and plan.max_tokens == 512
-    assert len(plan.processors) == 1 and not plan.processors[0].followers
+    banned = plan.processors[0]
+    assert len(plan.processors) == 1
+    assert 4 in banned.banned([3, 3, 5, 4])  # "one two three four" (word lengths) -> "five" copies the system
     bare = plan_draft(_Tokenizer(), chat, {"slot": "critic"}, max_tokens=64, seed=0, response_tokens=200)
     assert bare.processors == [] and bare.chat is chat and bare.max_tokens == 64
 
