@@ -10,49 +10,30 @@ per model call (graph, parsing, output; the fake server's CPU is not counted).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import math
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import cpu_seconds, fake_endpoint, main, repeats, write_items
 
-import fake_openai  # noqa: E402
-
-from spri import arun  # noqa: E402
-from spri.batch import run_batch  # noqa: E402
-from tests.support.fakes import LatencyChatModel  # noqa: E402
-from tests.support.openai_server import free_port  # noqa: E402
+from spri import arun
+from spri.batch import run_batch
+from tests.support.fakes import LatencyChatModel
 
 LATENCY = 0.5
-ITEMS, CONCURRENCY, SEQUENTIAL_ITEMS, REPEATS = 200, 32, 20, 3
+ITEMS, CONCURRENCY, SEQUENTIAL_ITEMS, REPEATS = 200, 32, 20, repeats(3)
 BOUND = math.ceil(ITEMS / CONCURRENCY) * 4 * LATENCY
 
 
-def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system
-
-
-def _write_input(folder: Path, n: int) -> str:
-    path = folder / "input.jsonl"
-    path.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"Question {i}?"}) + "\n" for i in range(n)))
-    return str(path)
-
-
 async def _batch(model: Any, folder: Path) -> dict[str, float]:
-    source = _write_input(folder, ITEMS)
+    source = write_items(folder, ITEMS)
     out = folder / f"out-{time.monotonic_ns()}.jsonl"
-    cpu, start = _cpu(), time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     summary = await run_batch(source, out, id_field="id", concurrency=CONCURRENCY, progress=False, model=model)
     wall = time.perf_counter() - start
-    cpu_used = _cpu() - cpu
+    cpu_used = cpu_seconds() - cpu
     assert summary["done"] == ITEMS and summary["calls"] == 4 * ITEMS, summary
     return {"wall": wall, "cpu_ms_per_call": 1000 * cpu_used / summary["calls"]}
 
@@ -94,8 +75,7 @@ async def measure() -> list[dict[str, Any]]:
         model = LatencyChatModel(latency=LATENCY)
         rows.append(_row("in process", await _median_batch(model, folder), await _sequential(model)))
 
-        with fake_openai.running(free_port(), LATENCY) as base_url:
-            os.environ.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="bench")
+        with fake_endpoint(LATENCY):
             rows.append(
                 _row("HTTP (openai:fake)", await _median_batch("openai:fake", folder), await _sequential("openai:fake"))
             )
@@ -137,9 +117,7 @@ def report(rows: list[dict[str, Any]]) -> str:
 
 
 if __name__ == "__main__":
-    results = asyncio.run(measure())
-    print(json.dumps(results, indent=2))
-    print(report(results))
+    main(measure, report)
 
 
 SECTION = "p2"

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
-import json
-import os
 import pstats
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -32,15 +29,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import ROOT, cpu_seconds, fake_endpoint, main, repeats, write_items
 
-import fake_openai  # noqa: E402
+from spri.batch import run_batch
 
-from spri.batch import run_batch  # noqa: E402
-from tests.support.openai_server import free_port  # noqa: E402
-
-ITEMS, CONCURRENCY, REPEATS = 200, 32, 7
+ITEMS, CONCURRENCY, REPEATS = 200, 32, repeats(7)
 TARGET_MS = 5.0
 BEFORE: dict[str, Any] = {
     "commit": "f4d4504",
@@ -101,24 +94,13 @@ CHANGES = [
 ]
 
 
-def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system
-
-
-def _write_input(folder: Path) -> str:
-    path = folder / "input.jsonl"
-    path.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"Question {i}?"}) + "\n" for i in range(ITEMS)))
-    return str(path)
-
-
 async def _batch(source: str, folder: Path) -> float:
     """CPU milliseconds per model call of one batch."""
     out = folder / f"out-{time.monotonic_ns()}.jsonl"
-    cpu = _cpu()
+    cpu = cpu_seconds()
     summary = await run_batch(source, out, id_field="id", concurrency=CONCURRENCY, progress=False, model="openai:fake")
     assert summary["done"] == ITEMS and summary["calls"] == 4 * ITEMS, summary
-    return 1000 * (_cpu() - cpu) / summary["calls"]
+    return 1000 * (cpu_seconds() - cpu) / summary["calls"]
 
 
 def package(filename: str) -> str | None:
@@ -197,10 +179,9 @@ def _loops() -> dict[str, Callable[[], asyncio.AbstractEventLoop] | None]:
 
 
 async def measure() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, fake_openai.running(free_port(), 0.0) as base_url:
-        os.environ.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="bench")
+    with tempfile.TemporaryDirectory() as tmp, fake_endpoint(0.0):
         folder = Path(tmp)
-        source = _write_input(folder)
+        source = write_items(folder, ITEMS)
         # in a thread of its own: fresh loops, as `spri batch` runs one on its main thread
         results = await asyncio.to_thread(_interleaved, _loops(), source, folder)
     return results
@@ -271,10 +252,13 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join([*lines, "", *CHANGES])
 
 
+def headline(results: dict[str, Any]) -> dict[str, float]:
+    """The figures to compare across commits: CPU ms per model call on each event loop (median)."""
+    return {f"CPU ms per call, {loop}'s loop": row["median"] for loop, row in results.items()}
+
+
 if __name__ == "__main__":
-    measured = asyncio.run(measure())
-    print(json.dumps(measured, indent=2))
-    print(report(measured))
+    main(measure, report)
 
 
 SECTION = "p9"

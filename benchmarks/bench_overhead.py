@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import main
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from langchain_core.language_models import BaseChatModel  # noqa: E402
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage  # noqa: E402
-from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
-from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver  # noqa: E402
-
-from spri import arun, models  # noqa: E402
-from spri.nodes.profiles import load_profile, load_seeds, select_seeds  # noqa: E402
-from spri.state import Context  # noqa: E402
-from tests.support.fakes import is_critic_prompt  # noqa: E402
+from spri import arun, models
+from spri.nodes.profiles import load_profile, load_seeds, select_seeds
+from spri.state import Context
+from tests.support.fakes import is_critic_prompt
 
 LATENCY = 0.020
 RUNS = 25
@@ -300,8 +297,7 @@ def report(r: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    results = asyncio.run(measure())
-    print(report(results))
+    main(measure, report)
 
 
 SECTION = "p1"

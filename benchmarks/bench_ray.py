@@ -24,20 +24,14 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import fake_endpoint, main, scratch, write_items
 
-import fake_openai  # noqa: E402
-
-from tests.support.openai_server import free_port  # noqa: E402
-from tests.support.processes import batch_command, cli_env  # noqa: E402
+from tests.support.processes import batch_command, cli_env
 
 LATENCY, IN_FLIGHT, ITEMS_PER_WORKER, WORKER_COUNTS = 0.5, 8, 32, (1, 2, 4)
 CPU_ITEMS, CPU_LOCAL_IN_FLIGHT = 160, 16
@@ -100,20 +94,14 @@ def _lines(out: Path) -> int:
     return sum(f.read_bytes().count(b"\n") for f in files)
 
 
-def _input(folder: Path, n: int) -> str:
-    path = folder / "in.jsonl"
-    path.write_text("".join(json.dumps({"id": f"i{i}", "prompt": f"Question {i}?"}) + "\n" for i in range(n)))
-    return str(path)
-
-
 def run_batch(items: int, latency: float, *engine: str) -> dict[str, Any]:
     """One `spri batch` process: its summary, wall time, start-up, and CPU by kind of process in steady
     state (from the first finished item to the end)."""
-    folder = Path(tempfile.mkdtemp(prefix="p7", dir="/tmp"))
+    folder = scratch("p7")
     out = folder / "out"
     try:
-        source = _input(folder, items)
-        with fake_openai.running(free_port(), latency) as base_url:
+        source = write_items(folder, items)
+        with fake_endpoint(latency) as base_url:
             env = cli_env(folder, OPENAI_API_KEY="bench", OPENAI_BASE_URL=base_url, TMPDIR=str(folder))
             start = time.perf_counter()
             proc = subprocess.Popen(batch_command(source, out, *engine), env=env, stdout=subprocess.PIPE, text=True)
@@ -212,9 +200,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    outcome = asyncio.run(measure())
-    print(json.dumps(outcome, indent=2))
-    print(report(outcome))
+    main(measure, report)
 
 
 SECTION = "p7"

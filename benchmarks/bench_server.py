@@ -18,21 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import ROOT, fake_endpoint, free_port, main
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import fake_openai  # noqa: E402
-
-from tests.support.openai_server import free_port  # noqa: E402
-from tests.support.processes import cli_env, wait_for_http  # noqa: E402
+from tests.support.processes import cli_env, wait_for_http
 
 REQUESTS, LATENCY = 200, 0.020
 
 
 async def measure() -> dict[str, Any]:
     server_port = free_port()
-    with tempfile.TemporaryDirectory() as tmp, fake_openai.running(free_port(), LATENCY) as model_url:
+    with tempfile.TemporaryDirectory() as tmp, fake_endpoint(LATENCY) as model_url:
         env = cli_env(
             Path(tmp),
             SPRI_MODEL="openai:fake",
@@ -99,7 +94,7 @@ def report(r: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    print(report(asyncio.run(measure())))
+    main(measure, report)
 
 
 SECTION = "p6"

@@ -13,25 +13,15 @@ fixed score. Runs go one at a time, alternating with and without speculation, RE
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness import fake_endpoint, listed, main, repeats, spread
 
-import fake_openai  # noqa: E402
-
-from spri import arun  # noqa: E402
-from tests.support.openai_server import free_port  # noqa: E402
+from spri import arun
 
 LATENCY = 0.25
-REPEATS = 5
+REPEATS = repeats(5)
 CASES = {"critic accepting at once": 5, "critic never accepting": 2}
 
 
@@ -44,8 +34,7 @@ async def _timed(model: str, speculate: bool) -> dict[str, Any]:
 
 async def _case(score: int) -> dict[str, Any]:
     model = f"openai:fake-{score}"  # a model of its own per endpoint (models are built once per spec)
-    with fake_openai.running(free_port(), LATENCY, score) as base_url:
-        os.environ.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY="bench")
+    with fake_endpoint(LATENCY, score):
         await _timed(model, False)  # warm-up: connections, imports, the compiled graph
         runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
         for _ in range(REPEATS):
@@ -53,10 +42,10 @@ async def _case(score: int) -> dict[str, Any]:
                 runs[speculate].append(await _timed(model, speculate))
     row: dict[str, Any] = {}
     for speculate, name in ((False, "off"), (True, "on")):
-        walls = [r["wall"] for r in runs[speculate]]
+        walls = spread([r["wall"] for r in runs[speculate]], 3)
         row[name] = {
-            "wall_s": round(statistics.median(walls), 3),
-            "walls": [round(w, 3) for w in walls],
+            "wall_s": walls["median"],
+            "walls": walls["runs"],
             "calls": sorted({r["calls"] for r in runs[speculate]}),
             "wasted": sorted({r["wasted"] for r in runs[speculate]}),
         }
@@ -82,8 +71,8 @@ def report(results: dict[str, Any]) -> str:
     for name, row in results.items():
         off, on = row["off"], row["on"]
         lines.append(
-            f"| {name} | {off['wall_s']} ({', '.join(map(str, off['walls']))}) | {'/'.join(map(str, off['calls']))} "
-            f"| {on['wall_s']} ({', '.join(map(str, on['walls']))}) | {'/'.join(map(str, on['calls']))} "
+            f"| {name} | {off['wall_s']} ({listed(off['walls'], 3)}) | {'/'.join(map(str, off['calls']))} "
+            f"| {on['wall_s']} ({listed(on['walls'], 3)}) | {'/'.join(map(str, on['calls']))} "
             f"| {'/'.join(map(str, on['wasted']))} | {row['ratio']} |"
         )
     accepting = results["critic accepting at once"]["ratio"]
@@ -100,10 +89,18 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def headline(results: dict[str, Any]) -> dict[str, float]:
+    """The figures to compare across commits: each case's wall time with speculation (s), and its ratio
+    to the time without."""
+    figures = {}
+    for name, row in results.items():
+        figures[f"{name}: wall with speculation (s)"] = row["on"]["wall_s"]
+        figures[f"{name}: ratio with/without"] = row["ratio"]
+    return figures
+
+
 if __name__ == "__main__":
-    results = asyncio.run(measure())
-    print(json.dumps(results, indent=2))
-    print(report(results))
+    main(measure, report)
 
 
 SECTION = "p8"

@@ -17,9 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+from harness import HERE
 
 RESULTS = HERE / "RESULTS.md"
 
@@ -59,8 +57,37 @@ def machine() -> str:
 
 
 def _sections(text: str) -> dict[str, str]:
-    parts = re.split(r"(?m)^(?=## P\d)", text)
-    return {re.match(r"## (P\d+)", p).group(1).lower(): p.strip() for p in parts if p.startswith("## P")}
+    """The file's sections by key: ``pN`` for a benchmark's, the heading's words for others."""
+    found = {}
+    for part in re.split(r"(?m)^(?=## )", text):
+        heading = re.match(r"## (P\d+\b)?(.*)", part)
+        if heading:
+            found[(heading.group(1) or heading.group(2)).strip().lower()] = part.strip()
+    return found
+
+
+def _order(key: str) -> tuple[int, str]:
+    """Benchmarks' sections by number, then the others (side-by-side comparisons)."""
+    return (int(key[1:]), "") if re.fullmatch(r"p\d+", key) else (10**6, key)
+
+
+def write_sections(new: dict[str, str]) -> None:
+    """Put ``new`` sections (by key) into RESULTS.md, keeping the others from the file."""
+    sections = _sections(RESULTS.read_text()) if RESULTS.exists() else {}
+    sections.update(new)
+    header = [
+        "# Benchmark results",
+        "",
+        "Regenerate with `make bench` (all) or `.venv/bin/python benchmarks/run.py p1 p2 ...`; compare two "
+        "commits with `.venv/bin/python benchmarks/compare.py BASE [HEAD] p9 p8`.",
+        "Timings are ratios measured side by side in one run; see each module's docstring for the method.",
+        "",
+        machine(),
+        "",
+    ]
+    body = [sections[key] for key in sorted(sections, key=_order)]
+    RESULTS.write_text("\n".join(header) + "\n" + "\n\n".join(body) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS}", file=sys.stderr)
 
 
 def main(names: list[str]) -> None:
@@ -68,24 +95,13 @@ def main(names: list[str]) -> None:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
-    sections = _sections(RESULTS.read_text()) if RESULTS.exists() else {}
+    sections = {}
     for name in names:
         module = importlib.import_module(BENCHMARKS[name])
         print(f"running {name} ({module.__name__}) ...", file=sys.stderr, flush=True)
         sections[name] = module.report(asyncio.run(module.measure()))
         print(sections[name], file=sys.stderr)
-    header = [
-        "# Benchmark results",
-        "",
-        "Regenerate with `make bench` (all) or `.venv/bin/python benchmarks/run.py p1 p2 ...`.",
-        "Timings are ratios measured side by side in one run; see each module's docstring for the method.",
-        "",
-        machine(),
-        "",
-    ]
-    body = [sections[k] for k in sorted(sections, key=lambda name: int(name[1:]))]
-    RESULTS.write_text("\n".join(header) + "\n" + "\n\n".join(body) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}", file=sys.stderr)
+    write_sections(sections)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,15 @@ Routers read the method's row (``plan_of``: principles source, who judges the re
 a last refinement) and the Context (min_score, max_rounds) and the stage's critiques; they make no
 model calls.
 
-With ``speculate``, draft_principles and refine_principles also lead to speculate_response, which runs
-beside judge_principles in the same step and ends its branch there: draft_response then uses its draft
+With ``speculate``, judge_principles also drafts the response from the principles it judges (a task
+``speculate_response`` beside its ``judge`` task): draft_response then uses that draft
 (spri.nodes.speculation) or drafts anew.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -39,22 +39,17 @@ from spri.nodes import (
     refine_principles,
     refine_response,
     review_principles,
-    speculate_response,
 )
 from spri.nodes.profiles import plan_of
-from spri.nodes.speculation import speculates
 from spri.state import Context, Input, Output, State
+
+SpriGraph = CompiledStateGraph[State, Context, Any, Output]
+"""The compiled graph; its input is an :class:`Input` or its fields as a dict."""
 
 
 async def after_begin(state: State, runtime: Runtime[Context]) -> Literal["draft_principles", "draft_response"]:
     """Stage 1 runs only for methods that write their own principles."""
     return "draft_principles" if plan_of(runtime.context).principles == "draft" else "draft_response"
-
-
-async def beside_judging_principles(state: State, runtime: Runtime[Context]) -> list[Literal["speculate_response"]]:
-    """With ``speculate``: draft the response from the new principles draft while it is judged (the
-    branch ends there; ``draft_response`` uses or discards what it wrote)."""
-    return ["speculate_response"] if speculates(runtime.context) else []
 
 
 async def after_judging_principles(
@@ -88,7 +83,7 @@ async def after_judging_response(state: State, runtime: Runtime[Context]) -> Lit
     return "refine_response" if state.needs_refinement("response", ctx, plan_of(ctx)) else "finalize"
 
 
-def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> CompiledStateGraph:
+def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> SpriGraph:
     """The SPRI graph with ``checkpointer`` (None: no persistence, as Studio wants).
 
     The graph is compiled once per process; each call returns a cheap copy bound to the checkpointer."""
@@ -96,7 +91,7 @@ def build_graph(checkpointer: Checkpointer = None, *, name: str = "spri") -> Com
 
 
 @cache
-def _compiled() -> CompiledStateGraph:
+def _compiled() -> SpriGraph:
     builder = StateGraph(State, context_schema=Context, input_schema=Input, output_schema=Output)
     builder.add_node("begin", begin)
     builder.add_node("draft_principles", draft_principles, retry_policy=MODEL_CALL_RETRY)
@@ -107,7 +102,6 @@ def _compiled() -> CompiledStateGraph:
     builder.add_node("judge_response", judge_response, retry_policy=MODEL_CALL_RETRY)
     builder.add_node("refine_response", refine_response, retry_policy=MODEL_CALL_RETRY)
     builder.add_node("finalize", finalize)
-    builder.add_node("speculate_response", speculate_response)  # no retries: a failed speculation is dropped
 
     builder.add_edge(START, "begin")
     builder.add_conditional_edges("begin", after_begin)
@@ -118,8 +112,6 @@ def _compiled() -> CompiledStateGraph:
     builder.add_conditional_edges("judge_response", after_judging_response)
     builder.add_conditional_edges("refine_response", after_writing_response)
     builder.add_edge("finalize", END)
-    for writer in ("draft_principles", "refine_principles"):
-        builder.add_conditional_edges(writer, beside_judging_principles, ["speculate_response"])
     return builder.compile(name="spri")
 
 

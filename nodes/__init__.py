@@ -3,7 +3,7 @@
 from spri.nodes.begin import begin
 from spri.nodes.finalize import finalize
 from spri.nodes.principles import draft_principles, judge_principles, refine_principles
-from spri.nodes.response import draft_response, judge_response, refine_response, speculate_response
+from spri.nodes.response import draft_response, judge_response, refine_response
 from spri.nodes.review import review_principles
 
 __all__ = [
@@ -16,5 +16,4 @@ __all__ = [
     "refine_principles",
     "refine_response",
     "review_principles",
-    "speculate_response",
 ]

@@ -4,11 +4,13 @@ put fixed principles in place for methods that take them from the seeds or the p
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from spri.nodes.profiles import load_seeds, plan_of, profile_of, select_seeds
+from spri.nodes.profiles import load_seeds, plan_of, profile_of, select_seeds, with_released_seeds
 from spri.nodes.tracing import annotate
 from spri.state import Context, Input, InputError, MethodPlan, Profile, Seed, State, check_input
 
@@ -35,6 +37,7 @@ def _of_category(seeds: tuple[Seed, ...], category: str | None) -> int:
 
 def _from_seeds(state: State, ctx: Context, plan: MethodPlan) -> list[str]:
     """The principles a seed-based method applies, in order (one item unless a sequence)."""
+    ctx = with_released_seeds(ctx)  # the paper's profiles: the paper's seeds
     seeds = load_seeds(ctx.seeds, ctx.profile, ctx.seed_fields)
     if plan.principles in ("seeds", "seed-sequence"):
         found = _of_category(seeds, state.category)
@@ -50,8 +53,24 @@ def _from_seeds(state: State, ctx: Context, plan: MethodPlan) -> list[str]:
     if not selected:
         raise InputError(f"method '{ctx.method}' needs seed examples (the seeds and seed policy leave none)")
     if plan.principles == "seed-random":  # one per input, the same for the same seed and input
-        return [random.Random(f"{ctx.random_seed}\n{state.query}").choice(selected).principles]
-    return ["\n".join(f"{i}. {s.principles}" for i, s in enumerate(selected, 1))]
+        return [random.Random(f"{ctx.random_pick}\n{state.query}").choice(selected).principles]
+    return [rule_list(s.principles for s in selected)]
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:\d{1,3}[.):]|[-*\u2022])\s+")
+
+
+def rule_list(principles: Iterable[str]) -> str:
+    """Principles as one numbered rule list, ``N: rule`` (as the paper lists its seed principles): a
+    principle written as a list of its own gives one rule per item, so lists never nest (``1. 1. ...``)."""
+    rules: list[str] = []
+    for text in principles:
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        if len(lines) > 1 and all(_LIST_ITEM.match(line) for line in lines):
+            rules += [_LIST_ITEM.sub("", line).strip() for line in lines]
+        elif lines:
+            rules.append(text.strip())
+    return "\n".join(f"{number}: {rule}" for number, rule in enumerate(rules, 1))
 
 
 def fixed_principles(state: State, ctx: Context, profile: Profile, plan: MethodPlan) -> list[str]:

@@ -11,8 +11,8 @@ message of its own, starts one with it), so prefix caches of providers and llama
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -20,26 +20,38 @@ from langgraph.runtime import Runtime
 from spri import models
 from spri.nodes.profiles import plan_of, profile_of
 from spri.nodes.tracing import annotate
-from spri.state import Context, MethodPlan, ModelSpec, Profile, Stage, StagePrompts, State, Usage
+from spri.state import Context, Critique, MethodPlan, ModelSpec, Profile, Stage, StagePrompts, State, Usage
+from spri.state.profile import PromptParts
+from spri.state.rendering import Own, Shown
+from spri.state.state import TEMPLATE_FIELDS
 
-Variables = Callable[[State, Context, Profile], dict[str, Any]]
-Node = Callable[[State, Runtime[Context]], Awaitable[dict[str, Any]]]
+Parts = Callable[[State, Context, Profile], PromptParts]
+
+
+class Node(Protocol):
+    """A node of the SPRI graph: ``async (state, runtime) -> update``."""
+
+    def __call__(self, state: State, runtime: Runtime[Context]) -> Awaitable[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
 class StageInputs:
-    """What one stage's prompts see."""
+    """What one stage's prompts see besides the input fields."""
 
     name: Stage
-    stable: Variables
-    """Variables of the stable prefix (the system and critic messages), e.g. seed examples."""
-    variables: Variables
-    """Variables of the per-input messages: the input fields, and principles where the stage uses them."""
+    stable: Parts
+    """Parts of the stable prefix (the system and critic messages), e.g. seed examples."""
+    variables: Parts
+    """Parts of the per-input messages: the input block, and principles where the stage uses them."""
     follows_plan: bool = False
     """The method's row shapes this stage: its template variant (``prompts``) and who judges it."""
 
     def variant(self, plan: MethodPlan) -> str:
         return plan.prompts if self.follows_plan else ""
+
+    def reading(self, plan: MethodPlan) -> str:
+        """How the method says this stage's critiques are read ('' = as the profile says)."""
+        return plan.reading if self.follows_plan else ""
 
     def judge(self, ctx: Context, plan: MethodPlan) -> tuple[ModelSpec, str]:
         """The model that judges this stage's drafts and its role: the critic, or the base model
@@ -49,77 +61,126 @@ class StageInputs:
         return ctx.critic, "critic"
 
 
-def input_variables(state: State, profile: Profile, stage: Stage) -> dict[str, Any]:
-    """The input as prompt variables: each field by name (None when not given), plus ``input``, the
-    stage's labelled block."""
+def input_fields(state: State, profile: Profile) -> dict[str, Any]:
+    """The input fields as templates see them, by name: each field the profile declares (None when not
+    given) and the named input fields. Input never names anything else: a field the profile did not
+    declare was refused before the run (``check_input``), and no declared field may take a name the
+    templates use for the profile's own text."""
     values: dict[str, Any] = {f.name: None for f in profile.fields}
-    values.update(state.extra)
-    for name in ("query", "goal", "reference", "response_to_judge", "category"):
-        values[name] = getattr(state, name)
-    return {**values, "input": profile.input_block(values, stage)}
+    values.update({name: text for name, text in state.extra.items() if name in values})
+    values.update({name: getattr(state, name) for name in TEMPLATE_FIELDS})
+    return values
 
 
-def untrusted_text(variables: dict[str, Any], draft: str | None = None) -> str:
-    """What a stage's prompt shows from outside (its input fields, the principles, the draft), so
-    that a verdict merely quoting it is not scored from it (see spri.models.parsing)."""
-    return "\n".join(text for text in (variables.get("input"), variables.get("principles"), draft) if text)
+def input_block(state: State, profile: Profile, stage: Stage) -> PromptParts:
+    """The stage's labelled input block, ``input``."""
+    return {"input": profile.input_block(input_fields(state, profile), stage)}
 
 
-def _messages(system: str, *turns: str) -> list[BaseMessage]:
-    """A conversation: the system message (left out when empty), then user and assistant turns."""
-    messages: list[BaseMessage] = [SystemMessage(content=system)] if system else []
-    for index, text in enumerate(turns):
-        messages.append(HumanMessage(content=text) if index % 2 == 0 else AIMessage(content=text))
-    return messages
+@dataclass(frozen=True)
+class _Templates:
+    """One stage's templates with everything they are shown, for one node."""
+
+    profile: Profile
+    stage: StageInputs
+    variant: str
+    fields: dict[str, Any]
+    parts: PromptParts
+
+    @classmethod
+    def of(cls, stage: StageInputs, state: State, ctx: Context) -> _Templates:
+        profile = profile_of(ctx)
+        variant = stage.variant(plan_of(ctx))
+        return cls(profile, stage, variant, input_fields(state, profile), stage.variables(state, ctx, profile))
+
+    def __call__(self, step: str, **parts: Any) -> Shown:
+        return self.profile.shown(self.stage.name, step, self.variant, self.fields, **{**self.parts, **parts})
+
+
+def _messages(system: Shown, *turns: Shown) -> tuple[list[BaseMessage], Shown]:
+    """A conversation: the system message (left out when empty), then user and assistant turns; and
+    all it shows, with what came from outside."""
+    messages: list[BaseMessage] = [SystemMessage(content=system.text)] if system.text else []
+    for index, turn in enumerate(turns):
+        messages.append(HumanMessage(content=turn.text) if index % 2 == 0 else AIMessage(content=turn.text))
+    return messages, Shown.join([system, *turns] if system.text else turns)
+
+
+def _draft(prompts: StagePrompts, text: str) -> str:
+    """A draft as templates show it: a judgment the base model wrote in the verdict format is the
+    project's own text (its score line is the verdict read from it); any other draft is outside text."""
+    return Own(text) if prompts.output == "verdict" else text
 
 
 def _writer_messages(
-    stage: StageInputs, state: State, ctx: Context, profile: Profile, variables: dict[str, Any], refine: bool
-) -> list[BaseMessage]:
-    variant = stage.variant(plan_of(ctx))
-
-    def render(step: str, **extra: Any) -> str:
-        return profile.render(stage.name, step, variant, **variables, **extra)
-
-    system = render("system", **stage.stable(state, ctx, profile))
+    stage: StageInputs, state: State, ctx: Context, templates: _Templates, refine: bool
+) -> tuple[list[BaseMessage], Shown]:
+    system = templates("system", **stage.stable(state, ctx, templates.profile))
     if not refine:
-        return _messages(system, render("draft"))
+        return _messages(system, templates("draft"))
     current = state.current(stage.name)
     assert current is not None, "refine runs only after a draft"
-    revise = render("refine", draft=current, feedback=state.next_feedback(stage.name))
-    own_system = render("refine_system", draft=current)
-    if own_system:  # a refinement conversation of its own
+    draft = _draft(templates.profile.stage(stage.name), current)
+    revise = templates("refine", draft=draft, feedback=state.next_feedback(stage.name))
+    own_system = templates("refine_system", draft=draft)
+    if own_system.text:  # a refinement conversation of its own
         return _messages(own_system, revise)
-    return _messages(system, render("draft"), current, revise)
+    return _messages(system, templates("draft"), Shown.of(draft), revise)
+
+
+def _judge_messages(templates: _Templates, draft: str) -> tuple[list[BaseMessage], Shown]:
+    return _messages(templates("critic"), templates("judge", draft=draft))
+
+
+def _shown(state: State, ctx: Context, stage: StageInputs, templates: _Templates, prompt: Shown) -> Shown:
+    """What a verdict of this stage is compared with: the call's own prompt and, where the stage's
+    drafts are judgments, the prompts their writers and critics were shown (the critic's feedback and a
+    judgment may repeat what those showed from outside)."""
+    prompts = templates.profile.stage(stage.name)
+    if prompts.output != "verdict":
+        return prompt
+    writer = _messages(templates("system", **stage.stable(state, ctx, templates.profile)), templates("draft"))[1]
+    current = state.current(stage.name)
+    judged = _judge_messages(templates, _draft(prompts, current))[1] if current is not None else Shown("")
+    return Shown.join([prompt, writer, judged])
 
 
 def _site(
-    stage: StageInputs, step: models.Step, role: str, state: State, ctx: Context, variables: dict[str, Any]
+    stage: StageInputs, step: models.Step, role: str, state: State, ctx: Context, templates: _Templates
 ) -> models.CallSite:
     """Where a call is made, for models that tune their calls to it (others never see it)."""
-    profile = profile_of(ctx)
     return models.CallSite(
         role=role,
         max_tokens=ctx.max_tokens,
         stage=stage.name,
         step=step,
         state=state,
-        profile=profile,
-        variant=stage.variant(plan_of(ctx)),
-        variables=variables,
-        stable=lambda: stage.stable(state, ctx, profile),
+        profile=templates.profile,
+        variant=templates.variant,
+        fields=templates.fields,
+        variables=templates.parts,
+        stable=lambda: stage.stable(state, ctx, templates.profile),
     )
 
 
-def _reading(prompts: StagePrompts, *, judgment: bool) -> models.Reading:
-    """How a verdict of this stage is asked for and read: a judgment draft or a critique."""
+def _reading(prompts: StagePrompts, *, judgment: bool, method: str = "") -> models.Reading:
+    """How a verdict of this stage is asked for and read: a judgment draft (the profile's ``reading``)
+    or a critique (the method's reading where it names one, else the profile's ``critic_reading``)."""
     if judgment:
-        return models.Reading(prompts.structured, prompts.decimals, prompts.reminder)
-    return models.Reading(prompts.structured, False, prompts.critic_reminder)
+        name, decimals, reminder = prompts.reading, prompts.decimals, prompts.reminder
+    else:
+        name, decimals, reminder = method or prompts.critic_reading, False, prompts.critic_reminder
+    preset = models.READINGS[name]
+    return replace(preset, tools=prompts.structured and preset.tools, decimals=decimals, reminder=reminder)
+
+
+def _judgment_text(prompts: StagePrompts, verdict: Critique) -> str:
+    """A judgment draft as the calls after it see it: as the judge wrote it, or in the canonical form."""
+    return verdict.raw if prompts.judgment_shown == "as_written" else verdict.as_text()
 
 
 def _spent(stage: Stage, role: str, usage: Usage) -> dict[str, Any]:
-    return {"usage": {stage: usage.model_dump()}, "role_calls": {role: usage.calls}}
+    return {"usage": {stage: usage.model_dump()}, "calls_per_role": {role: usage.calls}}
 
 
 def _writer(stage: StageInputs, step: Literal["draft", "refine"]) -> Node:
@@ -128,23 +189,22 @@ def _writer(stage: StageInputs, step: Literal["draft", "refine"]) -> Node:
 
     async def node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         ctx = runtime.context
-        profile = profile_of(ctx)
-        prompts = profile.stage(stage.name)
+        templates = _Templates.of(stage, state, ctx)
+        prompts = templates.profile.stage(stage.name)
         annotate(ctx, stage=stage.name, round=state.round(stage.name) + 1)
-        variables = stage.variables(state, ctx, profile)
-        messages = _writer_messages(stage, state, ctx, profile, variables, refine=step == "refine")
-        model = models.for_call(ctx.model, _site(stage, step, "base", state, ctx, variables))
+        messages, prompt = _writer_messages(stage, state, ctx, templates, refine=step == "refine")
+        model = models.for_call(ctx.model, _site(stage, step, "base", state, ctx, templates))
         if prompts.output == "verdict":
             verdict, usage = await models.verdict(
                 model,
                 messages,
                 max_tokens=ctx.max_tokens,
                 role="base",
-                untrusted=untrusted_text(variables),
+                shown=_shown(state, ctx, stage, templates, prompt),
                 reading=_reading(prompts, judgment=True),
             )
             return {
-                "drafts": {stage.name: [verdict.as_text()]},
+                "drafts": {stage.name: [_judgment_text(prompts, verdict)]},
                 "verdicts": {stage.name: [verdict.model_dump()]},
                 **_spent(stage.name, "base", usage),
             }
@@ -166,25 +226,19 @@ def refine(stage: StageInputs) -> Node:
 def judge(stage: StageInputs) -> Node:
     async def node(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         ctx = runtime.context
-        profile = profile_of(ctx)
-        plan = plan_of(ctx)
-        prompts = profile.stage(stage.name)
-        variables = stage.variables(state, ctx, profile)
-        variant, current = stage.variant(plan), state.current(stage.name)
-        messages = _messages(
-            profile.render(stage.name, "critic", variant, **variables),
-            profile.render(stage.name, "judge", variant, **variables, draft=current),
-        )
-        # The draft is outside text too, unless it is a verdict the base model wrote in our own format.
-        draft = current if prompts.output == "text" else None
-        spec, role = stage.judge(ctx, plan)
+        templates = _Templates.of(stage, state, ctx)
+        prompts = templates.profile.stage(stage.name)
+        current = state.current(stage.name)
+        assert current is not None, "judge runs only after a draft"
+        messages, prompt = _judge_messages(templates, _draft(prompts, current))
+        spec, role = stage.judge(ctx, plan_of(ctx))
         critique, usage = await models.verdict(
-            models.for_call(spec, _site(stage, "judge", role, state, ctx, variables)),
+            models.for_call(spec, _site(stage, "judge", role, state, ctx, templates)),
             messages,
             max_tokens=ctx.max_tokens,
             role=role,
-            untrusted=untrusted_text(variables, draft),
-            reading=_reading(prompts, judgment=False),
+            shown=_shown(state, ctx, stage, templates, prompt),
+            reading=_reading(prompts, judgment=False, method=stage.reading(plan_of(ctx))),
         )
         round_ = state.round(stage.name) + 1
         annotate(ctx, stage=stage.name, round=round_, score=critique.score, expected_score=critique.expected_score)

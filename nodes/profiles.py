@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from functools import lru_cache
 from importlib import resources
@@ -12,8 +11,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from spri.state import Context, MethodPlan, Profile, ProfileError, Seed
-from spri.state.context import plan_for
+from spri.jsonl import BadLine, iter_jsonl
+from spri.models import READINGS
+from spri.state import Context, MethodPlan, Profile, ProfileError, Seed, SpriError
+from spri.state.errors import problem_text
+from spri.state.methods import plan_for
 from spri.state.profile import seed_from_record
 
 _PACKAGE = resources.files("spri.nodes")
@@ -64,12 +66,28 @@ def load_profile(name_or_path: str, protocol: str = "default") -> Profile:
             raise ProfileError(f"profile file not found: {path}")
     data = _read_profile_file(path)
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {problem_text(err)}" if err["loc"] else problem_text(err)
+            for err in exc.errors()
         )
         raise ProfileError(f"profile file {path} is invalid: {problems}") from exc
+    _check_readings(profile, path)
+    return profile
+
+
+def _check_readings(profile: Profile, path: Path) -> None:
+    """Each stage's readings are ones the model layer knows (``spri.models.READINGS``)."""
+    for stage in ("principles", "response"):
+        prompts = profile.stage(stage)
+        for field in ("reading", "critic_reading"):
+            name = getattr(prompts, field)
+            if name not in READINGS:
+                known = ", ".join(READINGS)
+                raise ProfileError(
+                    f"profile file {path} is invalid: {stage}.{field}: unknown reading {name!r} ({known})"
+                )
 
 
 def profile_of(ctx: Context) -> Profile:
@@ -85,31 +103,66 @@ def plan_of(ctx: Context) -> MethodPlan:
     return plan_for(method, ctx.protocol)
 
 
+RELEASE = "the SPRI paper's release (github.com/honglizhan/SPRI-public, its seeds)"
+"""Where the paper's seed files come from, for the message when one is missing."""
+
+SEEDED = ("draft", "seed-random", "seed-list")
+"""Where a method's principles come from when it reads the seed examples its seed policy selects (the
+'seeds' and 'seed-sequence' methods read them whatever the policy)."""
+
+
+def with_released_seeds(ctx: Context) -> Context:
+    """The run's settings with its profile's released seeds (``Profile.released_seeds``: the paper's
+    seed file for the task) in place of ``seeds='default'``, and their seed policy where the run set
+    none; unchanged when the run names its seeds or reads none. The file is looked up in ``paper_seeds``
+    and a ProfileError names it and where it comes from when it is not there: the paper's protocol never
+    falls back to other seeds."""
+    released = profile_of(ctx).released_seeds
+    if ctx.seeds != "default" or released is None:
+        return ctx
+    set_by_run = "seed_policy" in ctx.model_fields_set or released.policy is None
+    policy = ctx.seed_policy if set_by_run else released.policy
+    principles = plan_of(ctx).principles
+    if principles not in ("seeds", "seed-sequence") and (principles not in SEEDED or policy == "none"):
+        return ctx
+    return ctx.model_copy(update={"seeds": str(_released_file(released.file, ctx.paper_seeds)), "seed_policy": policy})
+
+
+def _released_file(name: str, folder: str | None) -> Path:
+    path = Path(folder).expanduser() / name if folder else None
+    if path is not None and path.is_file():
+        return path
+    missing = f", not found at {path}" if path is not None else ""
+    raise ProfileError(
+        f"protocol paper uses the paper's seed file {name} from {RELEASE}{missing}: give the folder that holds "
+        "it with --paper-seeds DIR (paper_seeds=, or $SPRI_PAPER_SEEDS); or other seeds with --seeds FILE, or "
+        "none with --no-seeds"
+    )
+
+
 @lru_cache(maxsize=32)
 def _load_seed_file(path: str, mtime_ns: int, mapping: tuple[tuple[str, str], ...]) -> tuple[Seed, ...]:
-    seeds = []
     try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"cannot read seeds file {path}: {exc.strerror or exc}") from exc
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ProfileError(f"seeds file {path}, line {number}: not UTF-8 ({exc.reason})") from exc
-        except json.JSONDecodeError as exc:
-            raise ProfileError(f"seeds file {path}, line {number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(record, dict):
-            raise ProfileError(f"seeds file {path}, line {number}: expected a JSON object")
-        try:
-            seeds.append(seed_from_record(record, dict(mapping)))
-        except ValueError as exc:
-            raise ProfileError(f"seeds file {path}, line {number}: {exc}") from exc
+        lines = list(iter_jsonl(path))
+    except SpriError as exc:  # the file cannot be opened: "cannot read seeds file PATH: reason"
+        raise ProfileError(str(exc).replace(path, f"seeds file {path}", 1)) from exc
+    seeds = []
+    for number, record in lines:
+        if isinstance(record, BadLine):
+            raise ProfileError(f"seeds file {path}, line {number}: {record.reason}")
+        seeds.append(_seed(record, dict(mapping), f"seeds file {path}, line {number}"))
     if not seeds:
         raise ProfileError(f"seeds file {path} holds no examples")
     return tuple(seeds)
+
+
+def _seed(record: dict[str, Any], mapping: dict[str, str], where: str) -> Seed:
+    try:
+        return seed_from_record(record, mapping)
+    except ValueError as exc:
+        raise ProfileError(f"{where}: {exc}") from exc
+    except (MemoryError, RecursionError) as exc:  # what ast.literal_eval gives for a "{...}" nested deep
+        raise ProfileError(f"{where}: a value is not example text (nested too deeply to read)") from exc
 
 
 def load_seeds(source: str, profile: str, mapping: dict[str, str] | None = None) -> tuple[Seed, ...]:

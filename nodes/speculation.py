@@ -1,15 +1,18 @@
 """Speculative stage-2 drafting (``Context.speculate``): while the critic judges a principles draft,
-``speculate_response`` drafts the response from that same draft, in the same LangGraph superstep.
+``judge_principles`` also drafts the response from that same draft, as two LangGraph tasks of the one
+node (``judge`` and ``speculate_response``, each a run of its own in traces).
 
-- The speculation is kept apart from the drafts (``State.speculation``) with a key of everything the
-  response draft depends on: the settings and the principles it follows.
-- ``draft_response`` uses it when its key still holds (the principles stage ended on that draft:
+- Each task's result is saved in the checkpoint as soon as it ends, so a run killed in between and
+  continued makes neither call again (LangGraph's durable execution of tasks).
+- When the critic's verdict means another refinement, the speculation is called off: its model call is
+  cancelled rather than waited for, or, if it already ended, discarded.
+- Otherwise the speculation is kept apart from the drafts (``State.speculation``) with a key of
+  everything the response draft depends on: the settings and the principles it follows.
+  ``draft_response`` uses it when its key still holds (the principles stage ended on that draft:
   accepted, or stopped at max_rounds or on an unreadable critique); the result is then exactly what
   drafting there would have given, one model latency earlier. Otherwise it is discarded and counted.
-- When the critic's verdict means another refinement, the judge calls the speculation off: its model
-  call is cancelled rather than waited for (the superstep ends when both branches do).
-- Every discarded speculation's calls and tokens go to ``speculative_waste`` (finalize reports them in
-  ``calls``, ``tokens``, ``calls_per_role`` and ``speculative_wasted``).
+- Every discarded speculation's calls and tokens go to ``speculative_wasted_usage``, and its calls to
+  ``calls_per_role['base']`` (finalize reports them in ``calls``, ``tokens`` and ``speculative_wasted``).
 
 Only for methods that draft principles and then draft a response (``plan.principles == 'draft'``),
 and never with ``review_principles`` (the human may change the principles, so the draft could not be
@@ -21,20 +24,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import weakref
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
-from langgraph.config import get_config
-from langgraph.errors import GraphBubbleUp
+from langgraph.func import task
 from langgraph.runtime import Runtime
 from pydantic_core import to_jsonable_python
 
 from spri import models
 from spri.nodes.loop import Node
 from spri.nodes.profiles import plan_of
-from spri.nodes.tracing import annotate
+from spri.nodes.tracing import annotate, describe
 from spri.state import Context, Critique, State, Usage, stop_reason
+
+JUDGE_TASK, SPECULATION_TASK = "judge", "speculate_response"
+"""The names of the two tasks of a speculating ``judge_principles`` (in traces and the updates stream)."""
 
 
 def speculates(ctx: Context) -> bool:
@@ -51,94 +55,87 @@ def key_of(state: State, ctx: Context) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()
 
 
-class _Race:
-    """One superstep's speculation, which its sibling judge may call off."""
-
-    def __init__(self) -> None:
-        self.called_off = asyncio.Event()
-
-
-_RACES: weakref.WeakValueDictionary[Hashable, _Race] = weakref.WeakValueDictionary()
-"""The speculations in flight, by superstep; an entry lives as long as its speculation runs."""
-
-
-def _superstep() -> Hashable:
-    """The same key for the tasks of one superstep of one run (thread, graph namespace, checkpoint)."""
-    configurable = get_config().get("configurable") or {}
-    namespace = str(configurable.get("checkpoint_ns") or "").rpartition("|")[0]
-    checkpoints = configurable.get("checkpoint_map") or {}
-    return (configurable.get("thread_id"), namespace, checkpoints.get(namespace))
+def _discarding(update: dict[str, Any], pending: dict[str, Any] | None, wasted: Usage) -> dict[str, Any]:
+    """``update`` with the speculation now pending (or none), recording the calls and tokens of those
+    discarded (the base model's calls) beside the calls it reports itself."""
+    if not wasted.calls:
+        return {**update, "speculation": pending}
+    roles = dict(update.get("calls_per_role") or {})
+    roles["base"] = roles.get("base", 0) + wasted.calls
+    return {**update, "speculation": pending, "speculative_wasted_usage": wasted.model_dump(), "calls_per_role": roles}
 
 
-def _waste(usage: Usage) -> dict[str, Any]:
-    """The update recording discarded speculative calls and tokens."""
-    return {"speculative_waste": usage.model_dump()} if usage.calls else {}
+def _usage_of(update: dict[str, Any]) -> Usage:
+    """What a response draft's update spent."""
+    return Usage.model_validate(update["usage"]["response"])
 
 
 def _pending_usage(state: State) -> Usage:
     """What the pending speculation (if any) spent."""
-    pending = state.speculation
-    if not pending:
-        return Usage(calls=0)
-    return Usage.model_validate(pending["update"]["usage"]["response"])
+    return _usage_of(state.speculation["update"]) if state.speculation else Usage(calls=0)
 
 
 def wasted_usage(state: State) -> Usage:
     """Calls and tokens of every speculation that was not used: those discarded, and one still pending
     at the end (which routing never leaves: draft_response uses or discards it)."""
-    return Usage.model_validate(state.speculative_waste) + _pending_usage(state)
+    discarded = Usage.model_validate(state.speculative_wasted_usage) + Usage.model_validate(state.speculative_waste)
+    return discarded + _pending_usage(state)
 
 
-def speculating(draft: Node) -> Node:
-    """``speculate_response``: ``draft`` run as a speculation (its calls tagged ``spri:speculative`` and
-    hidden from the messages stream), stored for ``draft_response``, or dropped if called off."""
-
-    async def speculate_response(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        stale = _pending_usage(state)  # drafted from principles that were then refined
-        race = _Race()
-        _RACES[_superstep()] = race
-        with models.speculative() as tally:
-            call = asyncio.ensure_future(draft(state, runtime))
-            called_off = asyncio.ensure_future(race.called_off.wait())
-            try:
-                await asyncio.wait({call, called_off}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                called_off.cancel()
-                if not call.done():
-                    call.cancel()
-                await asyncio.gather(call, called_off, return_exceptions=True)
-        dropped = Usage(calls=tally.calls)
-        if call.cancelled():
-            annotate(runtime.context, stage="response", round=1, speculation="called off")
-            return {"speculation": None, **_waste(stale + dropped)}
-        error = call.exception()
-        if isinstance(error, GraphBubbleUp):
-            raise error
-        if error is not None:
-            annotate(runtime.context, stage="response", round=1, speculation=f"failed: {type(error).__name__}")
-            return {"speculation": None, **_waste(stale + dropped)}
-        pending = {"key": key_of(state, runtime.context), "update": to_jsonable_python(call.result())}
-        return {"speculation": pending, **_waste(stale)}
-
-    return speculate_response
+def _refines(state: State, ctx: Context, update: dict[str, Any]) -> bool:
+    """Whether the principles critique in ``update`` sends the draft back for refinement."""
+    new = [c if isinstance(c, Critique) else Critique.model_validate(c) for c in update["critiques"]["principles"]]
+    return stop_reason([*state.critiques.get("principles", []), *new], ctx.min_score, ctx.max_rounds) is None
 
 
-def calling_off(judge: Node) -> Node:
-    """``judge_principles`` that, when its verdict sends the principles back for refinement, cancels the
-    speculation drafting from them in the same superstep (it could not be used)."""
+async def _settled(
+    drafting: Any, tally: models.Speculation, call_off: bool
+) -> tuple[dict[str, Any] | None, Usage, str]:
+    """The speculation's update if it is kept, what it spent if it is not, and what became of it: waited
+    for unless ``call_off`` (then cancelled if still under way, or discarded if done); a failed one is
+    dropped."""
+    if call_off and not drafting.done():
+        drafting.cancel()
+    try:
+        update = await drafting
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # this node itself is being cancelled
+        return None, Usage(calls=tally.calls), "called off"
+    except Exception as error:
+        return None, Usage(calls=tally.calls), f"failed: {type(error).__name__}"
+    if call_off:
+        return None, _usage_of(update), "discarded"
+    return update, Usage(calls=0), "kept"
+
+
+def judging_beside_speculation(judge: Node, draft: Node) -> Node:
+    """``judge_principles``: ``judge``, and with ``speculate`` the response ``draft`` as a speculation
+    beside it (its calls tagged ``spri:speculative`` and hidden from the messages stream), kept for
+    ``draft_response`` or called off by the verdict. The node's retry policy retries both tasks."""
+    # A task is called with the node's state; LangGraph passes it the runtime and returns a future.
+    judging: Callable[..., Any] = task(name=JUDGE_TASK)(cast(Any, judge))
+    speculating: Callable[..., Any] = task(name=SPECULATION_TASK)(cast(Any, draft))
 
     async def judge_principles(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        update = await judge(state, runtime)
         ctx = runtime.context
-        if speculates(ctx):
-            new = [
-                c if isinstance(c, Critique) else Critique.model_validate(c) for c in update["critiques"]["principles"]
-            ]
-            if stop_reason([*state.critiques.get("principles", []), *new], ctx.min_score, ctx.max_rounds) is None:
-                race = _RACES.get(_superstep())
-                if race is not None:
-                    race.called_off.set()
-        return update
+        if not speculates(ctx):
+            return await judge(state, runtime)
+        stale = _pending_usage(state)  # drafted from principles that were then refined
+        with models.speculative() as tally:
+            drafting = speculating(state)
+        try:
+            update = await judging(state)
+        except BaseException:
+            drafting.cancel()
+            raise
+        kept, dropped, outcome = await _settled(drafting, tally, call_off=_refines(state, ctx, update))
+        describe(ctx, speculation=outcome)
+        if kept is None:
+            return _discarding(update, None, stale + dropped)
+        pending = {"key": key_of(state, ctx), "update": to_jsonable_python(kept)}
+        return _discarding(update, pending, stale)
 
     return judge_principles
 
@@ -155,6 +152,6 @@ def adopting(draft: Node) -> Node:
         update = await draft(state, runtime)
         if not pending:
             return update
-        return {**update, "speculation": None, **_waste(_pending_usage(state))}
+        return _discarding(update, None, _pending_usage(state))
 
     return draft_response

@@ -17,11 +17,16 @@ EVENT_FIELDS = ("stage", "step", "round", "score", "stop_reason")
 def annotate(ctx: Context, **metadata: Any) -> None:
     """Add metadata to this node's LangSmith run (profile, method, stage, round, score, ...) when
     tracing is on, and emit the step as a custom stream event."""
+    describe(ctx, **metadata)
+    emit(**metadata)
+
+
+def describe(ctx: Context, **metadata: Any) -> None:
+    """Add metadata to this node's LangSmith run when tracing is on (no stream event)."""
     run = get_current_run_tree()
     if run is not None:
         values = {"profile": ctx.profile, "method": ctx.method, **metadata}
         run.add_metadata({k: v for k, v in values.items() if v is not None})
-    emit(**metadata)
 
 
 def emit(**metadata: Any) -> None:

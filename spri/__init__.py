@@ -18,51 +18,21 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
     __version__ = "0+unknown"
 
-_EXPORTS = {
-    "Result": "spri.api",
-    "Update": "spri.api",
-    "arun": "spri.api",
-    "astream": "spri.api",
-    "run": "spri.api",
-    "Thread": "spri.api",
-    "Token": "spri.api",
-    "load_thread": "spri.api",
-    "build_graph": "spri.graph",
-    "as_tool": "spri.chat",
-    "spri_node": "spri.chat",
-    "spri_tool": "spri.chat",
-    "Context": "spri.state",
-    "Critique": "spri.state",
-    "Input": "spri.state",
-    "Output": "spri.state",
-    "SpriError": "spri.state",
+_PUBLIC = {
+    "spri.api": ("Result", "Thread", "Token", "Update", "arun", "astream", "load_thread", "run"),
+    "spri.graph": ("build_graph",),
+    "spri.agent_adapters": ("as_tool", "spri_node", "spri_tool"),
+    "spri.state": ("Context", "Critique", "Input", "Output", "SpriError"),
 }
+"""What ``spri`` offers, by the module each name comes from (imported when first used)."""
+_EXPORTS = {name: module for module, names in _PUBLIC.items() for name in names}
+__all__ = sorted(_EXPORTS)
 
-__all__ = [
-    "Context",
-    "Critique",
-    "Input",
-    "Output",
-    "Result",
-    "SpriError",
-    "Thread",
-    "Token",
-    "Update",
-    "arun",
-    "as_tool",
-    "astream",
-    "build_graph",
-    "load_thread",
-    "run",
-    "spri_node",
-    "spri_tool",
-]
-
-if TYPE_CHECKING:
-    from spri.api import Result, Thread, Token, Update, arun, astream, load_thread, run
-    from spri.chat import as_tool, spri_node, spri_tool
-    from spri.graph import build_graph
-    from spri.state import Context, Critique, Input, Output, SpriError
+if TYPE_CHECKING:  # the same names, for type checkers
+    from spri.agent_adapters import as_tool, spri_node, spri_tool  # noqa: F401
+    from spri.api import Result, Thread, Token, Update, arun, astream, load_thread, run  # noqa: F401
+    from spri.graph import build_graph  # noqa: F401
+    from spri.state import Context, Critique, Input, Output, SpriError  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -17,44 +17,54 @@ from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeAlias, overload
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.types import Checkpointer, Command
 
-from spri.embedding import arun_subgraph, run_subgraph
 from spri.errors import explain
 from spri.feedback import record_scores, tracing_on
 from spri.graph import build_graph
 from spri.inputs import make_context, make_input
 from spri.models import EndpointPool, endpoint_pool, formatted_answer
+from spri.models.redaction import redact, redact_url
 from spri.nodes.profiles import builtin_profiles, load_profile
 from spri.nodes.review import read_decision
 from spri.results import Result, Thread, Token, Update
 from spri.state import (
     METHODS,
+    RENAMED_FIELDS,
     STAGES,
     Context,
     Critique,
+    Evaluation,
     Input,
     InputError,
     ModelSpec,
     Output,
     SpriError,
     Usage,
+    compared_in,
     model_name,
 )
 from spri.state.columns import COLUMN_ALIASES
-from spri.state.profile import compile_template
-from spri.storage import default_db, open_checkpointer
+from spri.state.profile import UNIVERSAL_FIELDS, compile_template
+from spri.storage import DatabaseUnavailable, ThreadBusy, default_db, open_checkpointer, thread_lease
+from spri.subgraph import arun_subgraph, run_subgraph
 from spri.threads import durability_for, read_snapshot, run_config, saved_context
+
+Query: TypeAlias = str | Input | Mapping[str, Any] | None
+"""What to run on: the query text, an Input (or its fields), or None to continue a thread."""
 
 __all__ = [
     "COLUMN_ALIASES",
     "METHODS",
+    "RENAMED_FIELDS",
     "STAGES",
     "Context",
+    "DatabaseUnavailable",
     "EndpointPool",
+    "Evaluation",
     "Input",
     "InputError",
     "ModelSpec",
@@ -62,6 +72,7 @@ __all__ = [
     "Result",
     "SpriError",
     "Thread",
+    "ThreadBusy",
     "Token",
     "Update",
     "Usage",
@@ -70,6 +81,7 @@ __all__ = [
     "astream",
     "build_graph",
     "builtin_profiles",
+    "compared_in",
     "default_db",
     "endpoint_pool",
     "explain",
@@ -81,6 +93,8 @@ __all__ = [
     "open_checkpointer",
     "profile_fields",
     "prompt_messages",
+    "redact",
+    "redact_url",
     "run",
     "run_subgraph",
 ]
@@ -97,9 +111,12 @@ async def load_thread(thread_id: str, checkpointer: Checkpointer | str | None = 
     return Thread(input=inputs, result=Result.of(snapshot), settings=snapshot.settings)
 
 
-def profile_fields(profile: str, *, required: bool = False) -> list[str]:
-    """The input fields a profile (built-in name or file) takes (or only those it requires), in order."""
-    return [f.name for f in load_profile(profile).fields if f.required or not required]
+def profile_fields(profile: str, *, required: bool = False, every: bool = False) -> list[str]:
+    """The input fields a profile (built-in name or file) declares (or only those it requires), in
+    order; with ``every``, also those every profile takes (principles, category). Any other field is
+    refused before a run starts."""
+    declared = [f.name for f in load_profile(profile).fields if f.required or not required]
+    return list(dict.fromkeys([*declared, *UNIVERSAL_FIELDS])) if every else declared
 
 
 def prompt_messages(system: str, user: str, variables: Mapping[str, Any]) -> list[BaseMessage]:
@@ -124,7 +141,7 @@ class _Prepared:
 
 async def _prepare(
     saver: Any,
-    query: str | Input | Mapping[str, Any] | None,
+    query: Query,
     thread_id: str,
     context: Context | Mapping[str, Any] | None,
     resume: Any,
@@ -190,6 +207,8 @@ async def _drive(
             continue
         paused = paused or "__interrupt__" in chunk  # how the updates stream reports a pause
         for node, update in chunk.items():
+            if node not in run.graph.nodes:
+                continue  # a task inside a node (a speculation and its judge): the node reports it
             if tokens and isinstance(update, dict) and node not in streamed:
                 token = _adopted(node, update)
                 if token is not None:
@@ -240,52 +259,13 @@ def _progress(node: str, update: dict[str, Any], values: dict[str, Any]) -> Upda
 
 
 @overload
-def astream(
-    query: str | Input | Mapping[str, Any] | None,
-    *,
-    context: Context | Mapping[str, Any] | None = None,
-    thread_id: str | None = None,
-    checkpointer: Checkpointer | str | None = None,
-    progress: bool = True,
-    tokens: Literal[False] = False,
-    resume: Any = None,
-    parent_config: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> AsyncIterator[Update | Result]: ...
-
-
+def astream(query: Query, *, tokens: Literal[False] = False, **options: Any) -> AsyncIterator[Update | Result]: ...
 @overload
-def astream(
-    query: str | Input | Mapping[str, Any] | None,
-    *,
-    context: Context | Mapping[str, Any] | None = None,
-    thread_id: str | None = None,
-    checkpointer: Checkpointer | str | None = None,
-    progress: bool = True,
-    tokens: Literal[True],
-    resume: Any = None,
-    parent_config: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> AsyncIterator[Update | Token | Result]: ...
-
-
-@overload
-def astream(
-    query: str | Input | Mapping[str, Any] | None,
-    *,
-    context: Context | Mapping[str, Any] | None = None,
-    thread_id: str | None = None,
-    checkpointer: Checkpointer | str | None = None,
-    progress: bool = True,
-    tokens: bool = False,
-    resume: Any = None,
-    parent_config: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> AsyncIterator[Update | Token | Result]: ...
+def astream(query: Query, *, tokens: bool, **options: Any) -> AsyncIterator[Update | Token | Result]: ...
 
 
 async def astream(
-    query: str | Input | Mapping[str, Any] | None,
+    query: Query,
     *,
     context: Context | Mapping[str, Any] | None = None,
     thread_id: str | None = None,
@@ -309,6 +289,7 @@ async def astream(
     thread_id = thread_id or uuid.uuid4().hex[:12]
     async with AsyncExitStack() as stack:
         saver = await stack.enter_async_context(open_checkpointer(checkpointer))
+        await stack.enter_async_context(thread_lease(saver, thread_id))  # one run per thread: ThreadBusy
         prepared = await _prepare(saver, query, thread_id, context, resume, parent_config, options, fields)
         if prepared.answer is not None:
             yield prepared.answer
@@ -317,7 +298,7 @@ async def astream(
             yield item
 
 
-async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
+async def arun(query: Query, **kwargs: Any) -> Result:
     """Run SPRI to the end and return the :class:`Result` (see :func:`astream` for the options)."""
     result: Result | None = None
     async for item in astream(query, progress=False, **kwargs):
@@ -327,7 +308,7 @@ async def arun(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> 
     return result
 
 
-def run(query: str | Input | Mapping[str, Any] | None, **kwargs: Any) -> Result:
+def run(query: Query, **kwargs: Any) -> Result:
     """Synchronous :func:`arun`. Inside a running event loop (Jupyter) it runs on a private loop in a
     worker thread, so it works there too (``await arun(...)`` is the native way)."""
     try:

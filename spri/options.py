@@ -13,12 +13,14 @@ from typing import Any, Literal
 
 from pydantic.fields import FieldInfo
 
-from spri.state import Context, SpriError
+from spri.state import RENAMED_FIELDS, Context, SpriError
 
 Kind = Literal["text", "int", "flag", "choice", "pairs"]
 
 FLAGS = {"critic_model": "--critic", "review_principles": "--review", "seed_fields": "--seed-field"}
 """Command-line names that differ from the field's (kept short, as users know them)."""
+METAVARS = {"paper_seeds": "DIR"}
+"""Placeholders that say more than the field name's last word."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,16 @@ class RunOption:
     def flag(self) -> str:
         return FLAGS.get(self.field, "--" + self.field.replace("_", "-"))
 
+    @property
+    def former_flags(self) -> list[str]:
+        """The flags of the field's former names (still accepted, not shown in the help)."""
+        return ["--" + former.replace("_", "-") for former, name in RENAMED_FIELDS.items() if name == self.field]
 
-def _kind(info: FieldInfo) -> tuple[Kind, tuple[str, ...]]:
+
+def _kind(info: FieldInfo, schema: dict[str, Any]) -> tuple[Kind, tuple[str, ...]]:
+    if "enum" in schema:  # a Literal, or a name from a table (e.g. the methods), as it is now
+        return "choice", tuple(str(choice) for choice in schema["enum"])
     annotation = info.annotation
-    choices = _literal_choices(annotation)
-    if choices:
-        return "choice", choices
     if annotation is bool:
         return "flag", ()
     if annotation is int:
@@ -51,22 +57,20 @@ def _kind(info: FieldInfo) -> tuple[Kind, tuple[str, ...]]:
     return "text", ()
 
 
-def _literal_choices(annotation: Any) -> tuple[str, ...]:
-    if typing.get_origin(annotation) is Literal:
-        return tuple(str(a) for a in typing.get_args(annotation))
-    return ()
-
-
 def run_options(names: Iterable[str] | None = None) -> list[RunOption]:
-    """The options for ``names`` (default: every Context field), in Context's field order."""
+    """The options for ``names`` (default: every Context field), in Context's field order, with the
+    choices and help Context's JSON schema gives them now (a method added to the table is offered)."""
     wanted = set(names) if names is not None else None
+    schema = Context.model_json_schema()["properties"]
     options = []
     for name, info in Context.model_fields.items():
         if wanted is not None and name not in wanted:
             continue
-        kind, choices = _kind(info)
+        field_schema = schema.get(name, {})
+        kind, choices = _kind(info, field_schema)
         default = info.default if kind in ("int", "choice") and isinstance(info.default, int | str) else None
-        options.append(RunOption(name, kind, info.description or "", choices, default))
+        help_text = field_schema.get("description") or info.description or ""
+        options.append(RunOption(name, kind, help_text, choices, default))
     return options
 
 
@@ -81,26 +85,31 @@ def pairs(items: Sequence[str], option: str) -> dict[str, str]:
     return found
 
 
+def _add(group: argparse._ActionsContainer, option: RunOption, flag: str, help_text: str) -> None:
+    if option.kind == "flag":
+        group.add_argument(flag, dest=option.field, action="store_true", default=None, help=help_text)
+    elif option.kind == "pairs":
+        group.add_argument(flag, dest=option.field, action="append", default=None, metavar="NAME=VALUE", help=help_text)
+    elif option.kind == "choice":
+        group.add_argument(flag, dest=option.field, choices=option.choices, help=help_text)
+    else:
+        kind: Any = int if option.kind == "int" else str
+        metavar = "N" if option.kind == "int" else METAVARS.get(option.field, option.field.split("_")[-1].upper())
+        group.add_argument(flag, dest=option.field, type=kind, metavar=metavar, help=help_text)
+
+
 def add_run_options(group: argparse._ActionsContainer, options: Sequence[RunOption]) -> None:
-    """Add each option to an argparse parser or group; defaults stay None ("not given")."""
+    """Add each option to an argparse parser or group (and its former flags, hidden from the help);
+    defaults stay None ("not given")."""
     for option in options:
         help_text = option.help.replace("%", "%%")
         if option.default is not None:
             help_text += f" (default: {option.default})"
         if option.kind == "pairs":  # the command line writes a mapping as NAME=VALUE pairs
             help_text = help_text.replace("{'principles': 'constitution'}", f"{option.flag} principles=constitution")
-        if option.kind == "flag":
-            group.add_argument(option.flag, dest=option.field, action="store_true", default=None, help=help_text)
-        elif option.kind == "pairs":
-            group.add_argument(
-                option.flag, dest=option.field, action="append", default=None, metavar="NAME=VALUE", help=help_text
-            )
-        elif option.kind == "choice":
-            group.add_argument(option.flag, dest=option.field, choices=option.choices, help=help_text)
-        else:
-            kind: Any = int if option.kind == "int" else str
-            metavar = "N" if option.kind == "int" else option.field.split("_")[-1].upper()
-            group.add_argument(option.flag, dest=option.field, type=kind, metavar=metavar, help=help_text)
+        _add(group, option, option.flag, help_text)
+        for former in option.former_flags:
+            _add(group, option, former, argparse.SUPPRESS)
         if option.field == "seed_policy":
             group.add_argument(
                 "--no-seeds", dest="seed_policy", action="store_const", const="none", help="zero-seed: no examples"

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from spri.state import Input, Output
+from spri.nodes.finalize import spending
+from spri.state import Input, Output, State
 from spri.threads import Snapshot
 
 
@@ -15,7 +16,8 @@ class Result(Output):
     """The outcome of a run: the graph's output plus the thread it ran on. ``status`` is "interrupted"
     when the run paused for a human review of the principles (``interrupt`` holds what to review;
     continue with ``run(None, thread_id=..., checkpointer=..., resume="approve" | {...})``) and
-    "incomplete" for a thread read back before it finished (``next_steps`` says where it stopped)."""
+    "incomplete" for a thread read back before it finished (``next_steps`` says where it stopped). A run
+    that stopped part-way reports the calls and tokens it spent up to its last finished step."""
 
     thread_id: str | None = None
     status: Literal["done", "interrupted", "incomplete"] = "done"
@@ -30,6 +32,8 @@ class Result(Output):
         elif snapshot.next:
             status = "incomplete"
         values = snapshot.output().model_dump()
+        if snapshot.next:  # stopped part-way (paused, killed, failed): what it spent up to its last step
+            values.update(spending(State.model_validate(snapshot.values)))
         return cls(
             **values,
             thread_id=snapshot.thread_id,

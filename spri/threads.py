@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 import warnings
 from collections.abc import Mapping
@@ -13,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Durability
 
 from spri.graph import build_graph
 from spri.models import chat_openai
+from spri.models.redaction import MASK, redact_url
 from spri.nodes.profiles import builtin_profiles
 from spri.state import Context, Output, SpriError, model_name
 from spri.state.context import class_name
@@ -49,7 +52,7 @@ class Snapshot:
         return output
 
 
-def thread_config(thread_id: str) -> dict[str, Any]:
+def thread_config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
@@ -61,7 +64,7 @@ async def read_snapshot(saver: Any, thread_id: str) -> Snapshot:
         thread_id=thread_id,
         values=dict(state.values or {}),
         next=tuple(state.next or ()),
-        settings=json.loads(raw) if raw else None,
+        settings=json.loads(raw) if isinstance(raw, str) and raw else None,
         review=pending_review(state),
     )
 
@@ -95,10 +98,27 @@ def settings_json(ctx: Context) -> str:
 
 
 def _rebuildable(key: str, model: BaseChatModel) -> dict[str, Any]:
+    """A model object as settings; its base URL without credentials (the settings ride in checkpoint
+    and trace metadata), taken whole again from OPENAI_BASE_URL when continued (see saved_context)."""
     name = getattr(model, "model_name", None)
     if class_name(model) == "ChatOpenAI" and isinstance(name, str):
-        return {key: f"openai:{name}", f"{key}_base_url": getattr(model, "openai_api_base", None)}
+        base_url = getattr(model, "openai_api_base", None)
+        return {key: f"openai:{name}", f"{key}_base_url": redact_url(base_url) if base_url else None}
     return {key: None, f"{key}_object": model_name(model)}
+
+
+def _usable_base_url(thread_id: str, key: str, saved: str) -> str:
+    """The base URL to continue with: as saved, or, if its credentials were masked when saved, the
+    environment's OPENAI_BASE_URL when that is the same endpoint."""
+    if MASK not in saved:
+        return saved
+    current = os.environ.get("OPENAI_BASE_URL") or ""
+    if current and redact_url(current) == saved:
+        return current
+    raise SpriError(
+        f"thread '{thread_id}' ran with a model endpoint whose credentials are not saved ({saved}): "
+        f"pass {key}=... again (or set OPENAI_BASE_URL to that endpoint) to continue it"
+    )
 
 
 def _file_digest(value: Any) -> str | None:
@@ -124,6 +144,7 @@ def saved_context(snapshot: Snapshot, overrides: Mapping[str, Any]) -> dict[str,
                 f"pass {key}=... again to continue it"
             )
         if base_url and isinstance(data.get(key), str):
+            base_url = _usable_base_url(snapshot.thread_id, key, base_url)
             data[key] = chat_openai(data[key].removeprefix("openai:"), base_url=base_url, max_tokens=data["max_tokens"])
     for key in ("profile", "seeds"):
         expected = data.pop(f"{key}_sha256", None)

@@ -1,18 +1,8 @@
 """SPRI's graph state, runtime context and task profiles (installed as ``spri.state``)."""
 
-from spri.state.context import (
-    METHODS,
-    PAPER_METHODS,
-    Context,
-    Method,
-    MethodPlan,
-    ModelSpec,
-    Protocol,
-    SeedPolicy,
-    model_name,
-    plan_for,
-)
+from spri.state.context import RENAMED_FIELDS, Context, ModelSpec, Protocol, SeedPolicy, model_name
 from spri.state.errors import InputError, ProfileError, SpriError
+from spri.state.methods import METHODS, Evaluation, Method, MethodPlan, compared_in, plan_for
 from spri.state.profile import Profile, Seed, StagePrompts
 from spri.state.state import (
     STAGES,
@@ -29,10 +19,11 @@ from spri.state.state import (
 
 __all__ = [
     "METHODS",
-    "PAPER_METHODS",
+    "RENAMED_FIELDS",
     "STAGES",
     "Context",
     "Critique",
+    "Evaluation",
     "Input",
     "InputError",
     "Method",
@@ -51,6 +42,7 @@ __all__ = [
     "StopReason",
     "Usage",
     "check_input",
+    "compared_in",
     "model_name",
     "plan_for",
     "stop_reason",

@@ -4,125 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-Method = Literal[
-    "spri",
-    "fixed-principles",
-    "self-refine",
-    "vanilla",
-    "seed-rubric",
-    "mt-bench-rubric",
-    "flask-rubric",
-    "sequential-principles",
-    "seed-principles",
-    "self-instruct",
-    "self-align",
-    "self-feedback",
-]
+from spri.state.methods import METHODS, Method, method_help
+
 SeedPolicy = Literal["all", "category", "others", "none"]
 Protocol = Literal["default", "paper"]
 
 ModelSpec = str | SkipJsonSchema[BaseChatModel]
 
 
-PrinciplesSource = Literal["draft", "input", "seeds", "seed-random", "seed-list", "seed-sequence", "generic", "none"]
-ResponseCritic = Literal["critic", "base", "none"]
-
-
-class MethodPlan(NamedTuple):
-    """What a method runs; the graph's routers and nodes read this table, never method names."""
-
-    principles: PrinciplesSource
-    """Where the principles the response follows come from: stage 1 ('draft'), the input, the seed
-    example of the input's category ('seeds'), one seed example picked at random ('seed-random'), every
-    seed example as a numbered list ('seed-list'), the seed examples in file order up to the input's
-    category, applied one per pass ('seed-sequence'), the profile's generic principles, or nowhere."""
-    critic: ResponseCritic = "critic"
-    """Who judges the response stage: the critic model, the base model itself, or nobody."""
-    passes: int = 0
-    """Unjudged stage: how many refinement passes follow the first draft (each with the profile's
-    fixed request; 'seed-sequence' makes one pass per further principle instead)."""
-    refine_last: bool = False
-    """Judged stage: refine once more after the last critique if it did not accept (that refinement
-    is not judged again)."""
-    generic: str | None = None
-    """For principles='generic': which of the profile's generic principles (e.g. 'mt-bench')."""
-    prompts: str = ""
-    """Which variant of the profile's response templates the method uses ('' = the stage's own)."""
-    paper_only: bool = False
-    """Runs only under protocol 'paper' (its templates exist only in the paper's profiles)."""
-    paper: str = ""
-    """What the method is, in the paper's terms; the ``method`` field's description (e.g. in Studio)."""
-
-
-METHODS: dict[str, MethodPlan] = {
-    "spri": MethodPlan("draft", paper="SPRI: both stages, principles situated to the input"),
-    "fixed-principles": MethodPlan("input", paper="oracle / constitutional principles given with the input"),
-    "self-refine": MethodPlan("none", paper="Self-Refine: response, critique without principles, refine"),
-    "vanilla": MethodPlan("none", "none", paper="direct response (or direct judgment), no critic"),
-    "seed-rubric": MethodPlan("seeds", paper="rubric ablation: the seed example of the input's category"),
-    "mt-bench-rubric": MethodPlan("generic", generic="mt-bench", paper="one generic MT-Bench-style rubric"),
-    "flask-rubric": MethodPlan("generic", generic="flask", paper="FLASK-style skill rubrics for the category"),
-    "sequential-principles": MethodPlan(
-        "seed-sequence",
-        "none",
-        prompts="baseline",
-        paper_only=True,
-        paper="oracle principles applied in sequence (RESORT iterative +cons), no critic",
-    ),
-    "seed-principles": MethodPlan(
-        "seed-list",
-        "none",
-        prompts="seed-principles",
-        paper_only=True,
-        paper="every seed principle as a rule list, one call (Table 4 seed principles)",
-    ),
-    "self-instruct": MethodPlan(
-        "none", "none", prompts="self-instruct", paper_only=True, paper="Self-Instruct few-shot response, one call"
-    ),
-    "self-align": MethodPlan(
-        "none", "none", prompts="self-align", paper_only=True, paper="Self-Align rules + demonstrations, one call"
-    ),
-    "self-feedback": MethodPlan(
-        "none",
-        "base",
-        refine_last=True,
-        prompts="self-feedback",
-        paper_only=True,
-        paper="the base model scores and critiques its own response, then refines (Table 4 self-refine)",
-    ),
-}
-"""Every method under protocol 'default' (and the paper-only ones)."""
-
-PAPER_METHODS: dict[str, MethodPlan] = {
-    "fixed-principles": MethodPlan("input", "none", prompts="baseline", paper="one call with the given principles"),
-    "self-refine": MethodPlan(
-        "none", "none", passes=5, prompts="baseline", paper="a draft and 5 passes with a fixed request, no critic"
-    ),
-    "vanilla": MethodPlan("none", "none", prompts="baseline", paper="the baseline prompt, one call"),
-    "seed-rubric": MethodPlan("seed-random", "none", prompts="baseline", paper="one random seed principle, one call"),
-    "mt-bench-rubric": MethodPlan("none", "none", prompts="mt-bench", paper="the MT-Bench judge prompt, one call"),
-    "flask-rubric": MethodPlan("generic", "none", generic="flask", paper="the FLASK skill rubric, one call"),
-}
-"""Under protocol 'paper', the methods whose call structure differs from the default's."""
-
-
-def plan_for(method: str, protocol: str) -> MethodPlan:
-    """The row a method runs under a protocol."""
-    return PAPER_METHODS.get(method, METHODS[method]) if protocol == "paper" else METHODS[method]
-
-
-def _method_help() -> str:
-    def one(name: str, plan: MethodPlan) -> str:
-        paper = PAPER_METHODS.get(name)
-        return f"'{name}': {plan.paper}" + (f" (protocol paper: {paper.paper})" if paper else "")
-
-    return "; ".join(one(name, plan) for name, plan in METHODS.items()) + "."
+RENAMED_FIELDS = {"random_seed": "random_pick"}
+"""Context fields' former names and their names now. A former name is still accepted wherever settings
+come in: API keywords, settings saved with a thread or a batch output, the server's config keys, and
+command-line flags (hidden from the help)."""
 
 
 def _env_model(name: str) -> str | None:
@@ -154,10 +53,7 @@ class Context(BaseModel):
         default="general",
         description="Task profile: 'general', 'reappraisal', 'rubric', or a path to a TOML/YAML profile.",
     )
-    method: Method = Field(
-        default="spri",
-        description=_method_help(),
-    )
+    method: Method = Field(default="spri", description=method_help())
     protocol: Protocol = Field(
         default="default",
         description="'default': this project's prompts, and a critic loop in every method but vanilla; "
@@ -167,6 +63,12 @@ class Context(BaseModel):
     seeds: str = Field(
         default="default",
         description="Seed examples for drafting principles: 'default' (the profile's own set) or a JSONL path.",
+    )
+    paper_seeds: str | None = Field(
+        default_factory=lambda: _env_model("SPRI_PAPER_SEEDS"),
+        description="Protocol paper: the folder of the paper's released seed files (principles_6.jsonl, "
+        "reappraisal_constitutions_6.jsonl), whose seeds the paper's profiles use when `seeds` is 'default'. "
+        "Default: $SPRI_PAPER_SEEDS.",
     )
     seed_policy: SeedPolicy = Field(
         default="all",
@@ -180,10 +82,14 @@ class Context(BaseModel):
     )
     max_tokens: int = Field(default=512, ge=16, le=32768, description="Most tokens a model may generate per call.")
     review_principles: bool = Field(
-        default=False, description="Pause after stage 1 so a human can approve or edit the principles."
+        default=False,
+        description="Pause after stage 1 so a human can approve the principles, edit them, or reject them with "
+        "a note (they are refined once with it and reviewed again).",
     )
-    random_seed: int = Field(
-        default=0, description="Seed of the methods that pick at random (seed-rubric under protocol paper)."
+    random_pick: int = Field(
+        default=0,
+        description="Decides the picks of the methods that pick at random (seed-rubric under protocol paper): "
+        "the same number, the same picks. Formerly random_seed.",
     )
     speculate: bool = Field(
         default=False,
@@ -192,6 +98,17 @@ class Context(BaseModel):
         "stage ends there and discarded when they are refined. Same results, one model latency less per run; "
         "each discarded draft is one more base-model call (counted in calls and speculative_wasted).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_names(cls, data: Any) -> Any:
+        """Fields given by a former name (:data:`RENAMED_FIELDS`) count under their name now."""
+        if isinstance(data, dict) and not RENAMED_FIELDS.keys().isdisjoint(data):
+            data = dict(data)
+            for former, name in RENAMED_FIELDS.items():
+                if former in data:
+                    data.setdefault(name, data.pop(former))
+        return data
 
     @field_validator("model", "critic_model")
     @classmethod

@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import ast
 import json
-from functools import lru_cache
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from spri.state.columns import COLUMN_ALIASES, SEED_FIELDS, find_column
-from spri.state.context import METHODS
-from spri.state.errors import ProfileError
-
-_jinja = SandboxedEnvironment(
-    undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False, trim_blocks=True, lstrip_blocks=True
+from spri.state.context import SeedPolicy
+from spri.state.errors import InputError, ProfileError
+from spri.state.methods import METHODS
+from spri.state.rendering import Own, Shown, remark, render_shown
+from spri.state.templates import (
+    OWN_NAMES,
+    PromptParts,
+    check_template,
+    compile_template,
+    cycle,
+    reserved_field_name,
 )
 
+__all__ = ["OWN_NAMES", "UNIVERSAL_FIELDS", "PromptParts", "compile_template"]
 
-@lru_cache(maxsize=512)
-def compile_template(template: str) -> Any:
-    return _jinja.from_string(template)
+UNIVERSAL_FIELDS = ("query", "principles", "category")
+"""Input fields every profile takes: the query, principles given with the input, the input's category."""
 
 
 class InputField(BaseModel):
@@ -76,6 +80,17 @@ class StagePrompts(BaseModel):
         "always as free text in the layout the prompt asks for (e.g. Prometheus's `[RESULT] N`).",
     )
     decimals: bool = Field(default=False, description="Judgment drafts keep decimal scores such as 4.5.")
+    reading: str = Field(
+        default="default",
+        description="How judgment drafts are read: a reading named in spri.models.READINGS (the marker forms, "
+        "which marker counts, how the feedback is taken, whether an unreadable one gets a reminder).",
+    )
+    critic_reading: str = Field(default="default", description="How critiques are read, by the same names.")
+    judgment_shown: Literal["canonical", "as_written"] = Field(
+        default="canonical",
+        description="How a judgment draft is shown to the calls after it (its critic, its refinement): "
+        "'canonical' (`Feedback: ...` then `Score: N`) or 'as_written' (the judge's text as it wrote it).",
+    )
     reminder: str = Field(default="", description="Format reminder for an unreadable judgment draft.")
     critic_reminder: str = Field(default="", description="Format reminder for an unreadable critique.")
     variants: dict[str, dict[str, str]] = Field(
@@ -101,9 +116,9 @@ class StagePrompts(BaseModel):
             named += [(f"variants.{variant}.{name}", text) for name, text in templates.items()]
         for name, text in named:
             try:
-                compile_template(text)
-            except TemplateError as exc:
-                raise ValueError(f"template '{name}' does not parse: {exc}") from exc
+                check_template(text)
+            except ValueError as exc:
+                raise ValueError(f"template '{name}' {exc}") from exc
         return self
 
     def template(self, step: str, variant: str = "") -> str:
@@ -112,9 +127,23 @@ class StagePrompts(BaseModel):
         return templates[step] if step in templates else str(getattr(self, step))
 
 
+class ReleasedSeeds(BaseModel):
+    """The seed examples a profile uses by default: one of the paper's released seed files."""
+
+    file: str = Field(description="The file's name in the folder of the paper's released seed files.")
+    policy: SeedPolicy | None = Field(
+        default=None, description="The seed policy used with them where the run sets none (e.g. 'category')."
+    )
+
+
 class Profile(BaseModel):
     name: str
     description: str = ""
+    released_seeds: ReleasedSeeds | None = Field(
+        default=None,
+        description="Seeds from the paper's release used when the run's `seeds` is 'default' (found in the "
+        "folder given as `paper_seeds`); without it, a built-in profile's own seeds.",
+    )
     fields: list[InputField]
     principles: StagePrompts
     response: StagePrompts
@@ -138,9 +167,19 @@ class Profile(BaseModel):
         return id(self)
 
     @model_validator(mode="after")
-    def _has_query(self) -> Profile:
-        if not any(f.name == "query" for f in self.fields):
+    def _fields_are_inputs(self) -> Profile:
+        names = self.field_names()
+        if "query" not in names:
             raise ValueError("fields must include 'query' (the main input)")
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"fields name {', '.join(twice)} more than once")
+        reserved = [name for name in names if reserved_field_name(name)]
+        if reserved:
+            raise ValueError(
+                f"field {', '.join(repr(n) for n in reserved)}: the templates use that name for the profile's own "
+                "text (or Jinja for its own); call the field something else"
+            )
         return self
 
     def stage(self, name: str) -> StagePrompts:
@@ -153,26 +192,70 @@ class Profile(BaseModel):
         unknown = sorted({*self.methods, *self.methods.values()} - set(METHODS))
         if unknown:
             raise ValueError(f"methods names unknown method(s) {', '.join(unknown)}")
+        shows = {}
         for name, text in self.texts.items():
             try:
-                compile_template(text)
-            except TemplateError as exc:
-                raise ValueError(f"text '{name}' does not parse: {exc}") from exc
+                shows[name] = check_template(text)
+            except ValueError as exc:
+                raise ValueError(f"text '{name}' {exc}") from exc
+        endless = cycle(shows)
+        if endless:
+            raise ValueError(f"texts show each other without end: {' -> '.join(endless)}")
         return self
 
-    def render(self, stage: str, step: str, variant: str = "", **variables: Any) -> str:
-        """Render one template of a stage ('system', 'draft', 'refine', 'refine_system', 'critic',
-        'judge', 'example'), the method's ``variant`` of it where the stage has one."""
+    def shown(
+        self,
+        stage: str,
+        step: str,
+        variant: str = "",
+        fields: Mapping[str, Any] | None = None,
+        **parts: Any,
+    ) -> Shown:
+        """One template of a stage ('system', 'draft', 'refine', 'refine_system', 'critic', 'judge',
+        'example', 'grammar'), the method's ``variant`` of it where the stage has one, rendered with the
+        input ``fields`` and the stage's ``parts``, and the spans of it that came from outside."""
+        clash = sorted(set(fields or {}) & OWN_NAMES)
+        if clash:
+            raise ProfileError(f"profile '{self.name}': input field(s) {', '.join(clash)} would replace its own text")
         prompts = self.stage(stage)
-        variables.setdefault("scale", "\n".join(f"{i}: {text}" for i, text in enumerate(prompts.scale, 1)))
-        variables.setdefault("levels", prompts.scale)
-        variables.setdefault("texts", _Passages(self.texts, variables))
+        scale = Own("\n".join(f"{i}: {text}" for i, text in enumerate(prompts.scale, 1)))
+        variables: dict[str, Any] = {**(fields or {}), "scale": scale, "levels": [Own(t) for t in prompts.scale]}
+        variables.update(parts)
+        variables["texts"] = _Passages(self.texts, variables)
         try:
-            return str(compile_template(prompts.template(step, variant)).render(**variables)).strip()
-        except TemplateError as exc:
-            raise ProfileError(f"profile '{self.name}': {stage}.{step} failed to render: {exc}") from exc
+            return render_shown(prompts.template(step, variant), variables)
+        except RecursionError as exc:
+            problem = "shows itself without end (a macro or passage that calls itself)"
+            raise ProfileError(f"profile '{self.name}': template {stage}.{step} {problem}") from exc
+        except Exception as exc:  # anything a user's template does wrong is the profile's to fix
+            raise ProfileError(f"profile '{self.name}': template {stage}.{step} failed to render: {exc}") from exc
 
-    def input_block(self, values: dict[str, str | None], stage: str) -> str:
+    def render(
+        self,
+        stage: str,
+        step: str,
+        variant: str = "",
+        fields: Mapping[str, Any] | None = None,
+        **parts: Any,
+    ) -> str:
+        """The text of :meth:`shown`."""
+        return self.shown(stage, step, variant, fields, **parts).text
+
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def refuse_unknown(self, given: Iterable[str]) -> None:
+        """InputError naming the ``given`` input fields this profile does not take, if any."""
+        takes = {*self.field_names(), *UNIVERSAL_FIELDS}
+        unknown = [name for name in dict.fromkeys(given) if name not in takes]
+        if unknown:
+            raise InputError(
+                f"profile '{self.name}' does not take input field{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(repr(name) for name in unknown)} (it takes: {', '.join(self.field_names())}; "
+                "any profile also takes principles and category)"
+            )
+
+    def input_block(self, values: Mapping[str, str | None], stage: str) -> str:
         """The per-input part of a stage's prompts: each provided field under its label, in profile order."""
         shown = [f for f in self.fields if stage in f.stages]
         return "\n\n".join(f"{f.label}:\n{text.strip()}" for f in shown if (text := values.get(f.name)))
@@ -203,7 +286,8 @@ class _Passages:
         self._sources, self._variables = sources, variables
 
     def __getitem__(self, name: str) -> str:
-        return str(compile_template(self._sources[name]).render(**self._variables)).strip()
+        shown = render_shown(self._sources[name], self._variables)
+        return remark(shown) if shown.outside else Own(shown.text)
 
 
 class Seed(BaseModel):

@@ -11,9 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from spri.state.context import Context, MethodPlan
+from spri.state.context import Context
 from spri.state.errors import InputError
-from spri.state.profile import Profile, as_text
+from spri.state.methods import MethodPlan
+from spri.state.profile import OWN_NAMES, Profile, as_text
+from spri.state.rendering import Own
 
 Stage = Literal["principles", "response"]
 STAGES: tuple[Stage, ...] = ("principles", "response")
@@ -189,14 +191,21 @@ class Output(BaseModel):
     )
 
 
+def formerly(name: str) -> Any:
+    """A channel under its former name: what threads saved before it was renamed hold, never written."""
+    return Field(default_factory=dict, description=f"Threads saved before the rename: now {name}. Never written.")
+
+
 class State(Input, Output):
     """The full graph state: input fields, the per-stage history, running usage, the output."""
 
     usage: Annotated[dict[str, Usage], add_per_stage] = Field(
         default_factory=dict, description="Model calls and tokens per stage, summed as nodes report them."
     )
-    role_calls: Annotated[dict[str, int], add_counts] = Field(
-        default_factory=dict, description="Model calls per role, summed as nodes report them."
+    calls_per_role: Annotated[dict[str, int], add_counts] = Field(
+        default_factory=dict,
+        description="Model calls by role: 'base' (drafts, refinements, discarded speculative drafts) and "
+        "'critic', summed as nodes report them.",
     )
     sequence: list[str] = Field(
         default_factory=list,
@@ -216,9 +225,12 @@ class State(Input, Output):
         "(Context.speculate), not yet used: ``key`` (what it was drafted from) and ``update`` (what "
         "draft_response would write). Kept apart from ``drafts`` so it is never taken for a real draft.",
     )
-    speculative_waste: Annotated[dict[str, int], add_counts] = Field(
+    speculative_wasted_usage: Annotated[dict[str, int], add_counts] = Field(
         default_factory=dict, description="Calls and tokens of discarded speculative drafts (Usage fields)."
     )
+    # Former names of channels, in threads saved before the rename: read when such a thread finishes.
+    role_calls: Annotated[dict[str, int], add_counts] = formerly("calls_per_role, without discarded speculations")
+    speculative_waste: Annotated[dict[str, int], add_counts] = formerly("speculative_wasted_usage")
 
     def round(self, stage: Stage) -> int:
         """How many critiques the stage has had so far (the round in progress is this + 1)."""
@@ -235,15 +247,11 @@ class State(Input, Output):
         drafts = self.drafts.get(stage)
         return drafts[-1] if drafts else None
 
-    def last_critique(self, stage: Stage) -> Critique | None:
-        critiques = self.critiques.get(stage)
-        return critiques[-1] if critiques else None
-
     def needs_refinement(self, stage: Stage, ctx: Context, plan: MethodPlan | None = None) -> bool:
         """True while the stage's latest critique neither accepts the draft nor ends the stage, or
         (``plan.refine_last``) when the last critique did not accept the draft it judged."""
         critiques = self.critiques.get(stage, [])
-        reason = stop_reason(critiques, ctx.min_score, ctx.max_rounds)
+        reason = stop_reason(critiques, ctx.min_score, ctx.max_rounds, plan.unreadable if plan else "stop")
         if reason is None:
             return True
         judged_last = len(self.drafts.get(stage, ())) == len(critiques)
@@ -262,7 +270,7 @@ class State(Input, Output):
         if stage == "principles" and self.review == "rejected" and self.review_note:
             return self.review_note
         if critiques and len(critiques) == len(drafts):
-            return critiques[-1].feedback
+            return Own(critiques[-1].feedback)  # the critic's text, not outside text
         if stage == "response" and len(drafts) < len(self.sequence):
             return self.sequence[len(drafts)]
         return ""
@@ -275,24 +283,44 @@ class State(Input, Output):
         return self.current("principles") or self.principles
 
 
-def stop_reason(critiques: list[Critique], min_score: int, max_rounds: int) -> StopReason | None:
-    """Why a stage stops after its latest critique, or None if it should refine again."""
+def stop_reason(
+    critiques: list[Critique], min_score: int, max_rounds: int, unreadable: str = "stop"
+) -> StopReason | None:
+    """Why a stage stops after its latest critique, or None if it should refine again. A critique with
+    no readable score stops the stage, or (``unreadable='refine'``) counts as one that did not accept."""
     if not critiques:
         return None
     last = critiques[-1]
-    if last.score is None:
+    if last.score is None and unreadable == "stop":
         return "critic_unparseable"
-    if last.score >= min_score:
+    if last.score is not None and last.score >= min_score:
         return "accepted"
     if len(critiques) >= max_rounds:
         return "max_rounds"
     return None
 
 
+NAMED_FIELDS = tuple(name for name in Input.model_fields if name not in ("principles", "extra"))
+"""The input fields that have a name of their own on :class:`Input` (the others a profile declares
+come in ``extra``); templates see each of them by name."""
+
+TEMPLATE_FIELDS = tuple(name for name in NAMED_FIELDS if name not in OWN_NAMES)
+
+
+def given_fields(inputs: Input) -> list[str]:
+    """The names of the input fields given (not empty), named ones first, then ``extra``'s."""
+    named = [name for name in (*NAMED_FIELDS, "principles") if getattr(inputs, name) not in (None, "")]
+    return [*named, *inputs.extra]
+
+
 def check_input(inputs: Input, method: MethodPlan, profile: Profile) -> None:
-    """Raise :class:`InputError` naming what is missing before any model is called."""
+    """Raise :class:`InputError` naming what is missing, or given but not taken, before any model is called."""
     if not inputs.query or not inputs.query.strip():
         raise InputError("the query is empty: give the text to answer")
+    named = sorted(set(inputs.extra) & set(Input.model_fields))
+    if named:
+        raise InputError(f"give {', '.join(named)} as input field(s) of their own, not under 'extra'")
+    profile.refuse_unknown(given_fields(inputs))
     values = {**inputs.extra, **inputs.model_dump(exclude={"extra"})}
     missing = profile.missing_fields(values)
     if missing:

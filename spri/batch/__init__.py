@@ -6,27 +6,30 @@ Re-running the same command skips ids already in the output, so a killed batch l
 that were in flight. ``--retry-failed`` runs only the ids in the errors file.
 
 sources (reading rows) -> mapping (rows to inputs, ids, shards) -> selection (what to run) ->
-store (the output: lock, settings guard, done ids, writers) -> runner (running on an engine: local or
-ray) with progress (stats, the progress line) and records (output formats).
+store (the output: layout, lock, settings guard, done ids, writers) -> runner (running on an engine:
+local or ray) with progress (stats, the progress line) and formats (what a record looks like, shared
+with `spri export`).
 """
 
+from spri.batch.formats import FORMATS, OutputFormat, output_record, register
+from spri.batch.layout import errors_path
 from spri.batch.mapping import FieldMap, in_shard, parse_shard, stable_id
 from spri.batch.progress import Stats
-from spri.batch.records import Format, output_record
 from spri.batch.runner import BatchAborted, run_batch
 from spri.batch.sources import read_rows
-from spri.batch.store import errors_path
 
 __all__ = [
+    "FORMATS",
     "BatchAborted",
     "FieldMap",
-    "Format",
+    "OutputFormat",
     "Stats",
     "errors_path",
     "in_shard",
     "output_record",
     "parse_shard",
     "read_rows",
+    "register",
     "run_batch",
     "stable_id",
 ]

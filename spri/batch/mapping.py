@@ -10,6 +10,9 @@ from typing import Any
 
 from spri.api import COLUMN_ALIASES, Input, InputError, SpriError, profile_fields
 
+ID_COLUMN = "id"
+"""The column that holds item ids when --id-field names none."""
+
 
 def stable_id(inputs: Mapping[str, Any]) -> str:
     """An id derived from the input fields: the same row gets the same id on every run and machine."""
@@ -46,9 +49,24 @@ class FieldMap:
 
     @classmethod
     def resolve(
-        cls, explicit: Mapping[str, str], first_row: Mapping[str, Any], profile: str, id_field: str | None
+        cls,
+        explicit: Mapping[str, str],
+        first_row: Mapping[str, Any],
+        profile: str,
+        id_field: str | None,
+        id_column: bool = True,
     ) -> FieldMap:
+        """``id_column``: without ``id_field``, a column named ``id`` holds the ids (if the input has one)."""
+        if id_field is None and id_column and ID_COLUMN in first_row:
+            id_field = ID_COLUMN
         names = profile_fields(profile)
+        takes = profile_fields(profile, every=True)
+        unknown = [name for name in explicit if name not in takes]
+        if unknown:  # a typo would otherwise make every row an error record, paying for nothing
+            raise InputError(
+                f"--field {unknown[0]}={explicit[unknown[0]]}: profile '{profile}' takes no field "
+                f"'{unknown[0]}' (it takes: {', '.join(takes)})"
+            )
         wanted = list(dict.fromkeys([*names, *explicit, "category", "principles"]))
         columns: dict[str, str] = {}
         for name in wanted:

@@ -11,7 +11,6 @@ left in its session). A joined cluster is left running; the job's workers end wi
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import secrets
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from spri.api import SpriError
+from spri.compat import refresh_ray_auth
 
 START_TIMEOUT = float(os.environ.get("SPRI_RAY_START_TIMEOUT", "180"))
 FORWARDED_PREFIXES = ("OPENAI_", "SPRI_", "LANGSMITH_", "LANGCHAIN_", "HF_")
@@ -66,10 +66,7 @@ def _prepare_auth(own_head: bool) -> None:
         os.environ["RAY_AUTH_MODE"] = "token"  # else joining a token-protected cluster hangs, then fails
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if "ray" in sys.modules:
-        with contextlib.suppress(Exception):  # Ray caches them at import: refresh (its own tests do the same)
-            raylet: Any = importlib.import_module("ray._raylet")
-            raylet.Config.initialize("")
-            raylet.AuthenticationTokenLoader.instance().reset_cache()
+        refresh_ray_auth()  # Ray caches them at import: refresh (its own tests do the same)
 
 
 def _free_port() -> int:

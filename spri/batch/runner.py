@@ -15,13 +15,14 @@ from itertools import chain
 from typing import Any, Literal
 
 from spri.api import Context, SpriError
+from spri.batch import settings
 from spri.batch.engine import Failure, LocalEngine, Outcome, shared_context, with_pools
+from spri.batch.formats import format_named, output_record
+from spri.batch.layout import Layout
 from spri.batch.progress import Progress, Stats, count_ahead
-from spri.batch.records import Format, output_record
 from spri.batch.selection import Done, Selection, Unreadable, Work, resolve_mapping
-from spri.batch.settings import content_settings
 from spri.batch.sources import open_source
-from spri.batch.store import Layout, Store
+from spri.batch.store import Store
 
 
 class BatchAborted(SpriError):
@@ -37,7 +38,7 @@ class Runner:
     """One batch in progress: the engine, the store written to, and the running stats."""
 
     engine: Any
-    fmt: Format
+    fmt: str
     store: Store
     stats: Stats
     bar: Progress
@@ -81,7 +82,7 @@ class Plan:
     source: str
     split: str
     layout: Layout
-    fmt: Format
+    fmt: str
     fields: Mapping[str, str]
     id_field: str | None
     shard: tuple[int, int] | None
@@ -102,9 +103,11 @@ def check_numbers(concurrency: int, limit: int | None, workers: int | None = Non
 async def execute(plan: Plan, ctx: Context, engine: Any, stats: Stats, progress: bool, **hooks: Any) -> dict[str, Any]:
     """Open the store (every check before a model call), select, run on the engine, close; the summary."""
     rows_of = open_source(plan.source, split=plan.split)
-    mapping, rows = resolve_mapping(rows_of(), plan.fields, plan.id_field, ctx.profile)
+    id_column = settings.takes_id_column(plan.layout)
+    mapping, rows = resolve_mapping(rows_of(), plan.fields, plan.id_field, ctx.profile, id_column)
     columns = mapping.columns if mapping else dict(plan.fields)
-    content = content_settings(ctx, plan.fmt, columns, plan.id_field)
+    id_field = mapping.id_field if mapping else plan.id_field
+    content = settings.content_settings(ctx, plan.fmt, columns, id_field)
     run_info = {"input": plan.source, "layout": "parts" if plan.layout.parts else "file", "execution": plan.execution}
     stats.extra.update(output=str(plan.layout.out), engine=plan.execution["engine"])
     store = Store(plan.layout, plan.source, content, run_info).open()
@@ -122,7 +125,7 @@ async def execute(plan: Plan, ctx: Context, engine: Any, stats: Stats, progress:
             runner.bar.close()
     finally:
         store.close()
-    stats.extra["errors"] = str(plan.layout.errors) if plan.layout.errors.exists() else None
+        stats.extra["errors"] = str(plan.layout.errors) if plan.layout.errors.exists() else None
     return stats.summary()
 
 
@@ -132,7 +135,7 @@ async def run_batch(
     *,
     fields: Mapping[str, str] | None = None,
     id_field: str | None = None,
-    fmt: Format = "full",
+    fmt: str = "full",
     concurrency: int = 8,
     limit: int | None = None,
     shard: tuple[int, int] | None = None,
@@ -155,6 +158,7 @@ async def run_batch(
     Ray or the cluster at ``ray_address`` (or $RAY_ADDRESS). ``stats`` (optional) is filled as the batch
     goes, so a caller can report on a batch that was interrupted."""
     check_numbers(concurrency, limit, workers)
+    format_named(fmt, "batch")
     ctx = shared_context(options)
     execution: dict[str, Any] = {"engine": engine, "concurrency": concurrency, "base_urls": base_urls or []}
     execution.update(max_in_flight=max_in_flight, speculate=ctx.speculate)

@@ -40,7 +40,7 @@ class Unreadable:
 
 
 def resolve_mapping(
-    rows: Iterator[Row], fields: Mapping[str, str], id_field: str | None, profile: str
+    rows: Iterator[Row], fields: Mapping[str, str], id_field: str | None, profile: str, id_column: bool = True
 ) -> tuple[FieldMap | None, Iterator[Row]]:
     """The column mapping, from the first readable row (errors now, before anything is written), and the
     rows again from the start. None if no row is readable."""
@@ -48,7 +48,7 @@ def resolve_mapping(
     for number, row in rows:
         seen.append((number, row))
         if not isinstance(row, BadLine):
-            return FieldMap.resolve(fields, row, profile, id_field), chain(seen, rows)
+            return FieldMap.resolve(fields, row, profile, id_field, id_column), chain(seen, rows)
     return None, iter(seen)
 
 
@@ -80,9 +80,18 @@ class Selection:
                 return None
             return Unreadable(line_id, number, row.reason, offset=row.offset)
         assert self.mapping is not None
-        inputs = self.mapping.inputs(row)
-        item_id = self.mapping.item_id(row, inputs)
-        if not in_shard(item_id, self.shard):
+        try:
+            inputs = self.mapping.inputs(row)
+            item_id = self.mapping.item_id(row, inputs)
+            wanted = in_shard(item_id, self.shard)
+        except (ValueError, TypeError, RecursionError) as exc:  # a value no input can be made of
+            line_id = f"line-{number}"
+            if not in_shard(line_id, self.shard) or line_id in self.finished:
+                return None
+            return Unreadable(
+                line_id, number, f"its values cannot be read as inputs ({str(exc)[:200]})", type(exc).__name__
+            )
+        if not wanted:
             return None
         if item_id in first_line:
             reason = self._repeat(row, item_id, first_line[item_id])

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from spri.api import Context, SpriError
+from spri.api import RENAMED_FIELDS, Context, SpriError
+from spri.batch.layout import Layout
 from spri.options import run_options
 
 MARKER = "spri_batch_output"
@@ -64,7 +65,9 @@ def flag(setting: str) -> str:
 
 def differing(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str | None:
     """The first content setting whose value differs. A setting newer than the saved file counts as
-    equal when the current run leaves it at its default."""
+    equal when the current run leaves it at its default. A setting saved under a former name counts under
+    its name now."""
+    saved = {RENAMED_FIELDS.get(key, key): value for key, value in saved.items()}
     for key, value in current.items():
         if key in saved:
             if saved[key] != value:
@@ -107,6 +110,16 @@ def check(meta: Mapping[str, Any], content: Mapping[str, Any], out: Path, meta_p
 
 def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+
+
+def takes_id_column(layout: Layout) -> bool:
+    """Whether a column named ``id`` holds the ids when --id-field names none: yes for a new output and
+    one made that way; no for an output made with hashed ids (its settings say ``id_field: null``, or it
+    has records but no settings file, from before settings files), so continuing it keeps its ids."""
+    meta = read_meta(layout.meta)
+    if meta is not None:
+        return "id_field" not in meta["content"] or meta["content"]["id_field"] is not None
+    return not any(path.stat().st_size for path in layout.record_files())
 
 
 def write_meta(

@@ -72,7 +72,10 @@ def _csv_rows(path: Path, delimiter: str) -> Iterator[Row]:
     with handle:
         lines = _TrackedLines(io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline=""))
         reader = csv.reader(lines, delimiter=delimiter)
-        header = _csv_record(path, reader, lines)
+        try:
+            header = _csv_record(reader, lines)
+        except csv.Error as exc:
+            raise SpriError(f"{path}, line {lines.count}: malformed CSV header ({exc})") from exc
         if header is None:
             return
         if lines.first_bad_byte() is not None:
@@ -80,7 +83,11 @@ def _csv_rows(path: Path, delimiter: str) -> Iterator[Row]:
         columns = [header[0].removeprefix("\ufeff"), *header[1:]] if header else []
         while True:
             start = lines.count + 1
-            values = _csv_record(path, reader, lines)
+            try:
+                values = _csv_record(reader, lines)
+            except csv.Error as exc:  # this record only (a field over the size limit, say): the rest is read on
+                yield start, BadLine(start, f"malformed CSV ({exc})")
+                continue
             if values is None:
                 return
             bad = lines.first_bad_byte()
@@ -90,12 +97,9 @@ def _csv_rows(path: Path, delimiter: str) -> Iterator[Row]:
                 yield start, _as_row(columns, values)
 
 
-def _csv_record(path: Path, reader: Any, lines: _TrackedLines) -> list[str] | None:
+def _csv_record(reader: Any, lines: _TrackedLines) -> list[str] | None:
     lines.taken.clear()
-    try:
-        return next(reader, None)
-    except csv.Error as exc:
-        raise SpriError(f"{path}, line {lines.count}: malformed CSV ({exc})") from exc
+    return next(reader, None)
 
 
 def _as_row(columns: list[str], values: list[str]) -> dict[str, Any]:

@@ -1,10 +1,12 @@
-"""Where a batch's records go, whichever engine runs it: one JSONL file (``OUT``, with ``OUT.errors.jsonl``,
-``OUT.meta.json``) or a directory of part files (``OUT/part-00000.jsonl`` ..., ``OUT/errors.jsonl``,
-``OUT/meta.json``), a new part per run. One process (the driver) writes, under an exclusive lock.
+"""A batch's output, whichever engine runs it: one JSONL file or a folder of part files, a new part per
+run (see :mod:`spri.batch.layout` for where each file is). One process (the driver) writes, under an
+exclusive lock.
 
-Opening a store checks everything before the first model call: the output is not the input, it is a
-batch output of ours (or new), it was made with the same content settings, and it can be written. It
-then reads the ids already done (cutting a torn last line, removing any duplicate line, keeping the first).
+Opening a store checks everything before the first model call and before any file changes: the output
+is not the input, it is a batch output of ours (or new), it was made with the same content settings,
+every complete line of it and of its errors file is a record, and its files can be written. A run
+refused by any of these leaves every file as it was. Only then does it record the settings, repair what
+a kill may have left (a torn last line; a repeated id, keeping the first line) and open its writers.
 """
 
 from __future__ import annotations
@@ -19,58 +21,19 @@ from typing import Any
 
 from spri.api import SpriError
 from spri.batch import settings
+from spri.batch.formats import format_named
+from spri.batch.layout import Layout
 from spri.batch.lock import OutputLock
-from spri.jsonl import AppendLog, LineWriter, cut_torn_tail, write_failure, written_records
-
-PART_PREFIX = "part-"
-FORMAT_KEYS = {"full": ("response", "stop_reason"), "messages": ("messages",), "alpaca": ("instruction", "output")}
-"""Keys every record of a format has (besides ``id``): how an output made before settings files is recognised."""
-
-
-def errors_path(out: str | Path) -> Path:
-    """The errors file of an output: ``OUT.errors.jsonl``, or ``OUT/errors.jsonl`` for a part directory."""
-    out = Path(out)
-    if out.is_dir():
-        return out / "errors.jsonl"
-    return out.with_name(out.name.removesuffix(".jsonl") + ".errors.jsonl")
-
-
-@dataclass(frozen=True)
-class Layout:
-    out: Path
-    parts: bool
-
-    @classmethod
-    def choose(cls, out: str | Path, engine: str) -> Layout:
-        """An existing output keeps its shape; a new one is a file for the local engine and a part
-        directory for the ray engine (or when the path ends with a slash)."""
-        path = Path(out).expanduser()
-        if path.is_dir():
-            return cls(path, True)
-        if path.exists():
-            return cls(path, False)
-        return cls(path, engine == "ray" or str(out).endswith(os.sep))
-
-    @property
-    def meta(self) -> Path:
-        return self.out / "meta.json" if self.parts else self.out.with_name(self.out.name + ".meta.json")
-
-    @property
-    def lock(self) -> Path:
-        return self.out / ".lock" if self.parts else self.out.with_name(self.out.name + ".lock")
-
-    @property
-    def errors(self) -> Path:
-        return self.out / "errors.jsonl" if self.parts else errors_path(self.out)
-
-    def record_files(self) -> list[Path]:
-        if not self.parts:
-            return [self.out] if self.out.is_file() else []
-        return sorted(self.out.glob(f"{PART_PREFIX}*.jsonl"))
-
-    def next_part(self) -> Path:
-        numbers = [int(p.stem.removeprefix(PART_PREFIX)) for p in self.record_files() if p.stem[5:].isdigit()]
-        return self.out / f"{PART_PREFIX}{max(numbers, default=-1) + 1:05d}.jsonl"
+from spri.jsonl import (
+    AppendLog,
+    BadLine,
+    LineWriter,
+    cut_torn_tail,
+    has_torn_tail,
+    iter_jsonl,
+    write_failure,
+    written_records,
+)
 
 
 @dataclass
@@ -87,15 +50,18 @@ class Store:
 
     def open(self) -> Store:
         refuse_input(self.layout, self.source)
-        self._lock = OutputLock(self.layout.lock, self.layout.out).acquire()
+        self._lock = OutputLock(self.layout).acquire()
         try:
             meta = settings.read_meta(self.layout.meta)
             if meta is None:
                 check_ours(self.layout, self.content["format"])
             else:
                 settings.check(meta, self.content, self.layout.out, self.layout.meta)
+            check_writable(self._changed_in_place())
+            repeated = self._read_finished()
+            check_records(self.layout.errors)
             self._write_meta(meta)
-            self._load()
+            self._repair(repeated)
             self.errors = AppendLog(self.layout.errors)
             self._writer = LineWriter(self.layout.next_part() if self.layout.parts else self.layout.out)
         except BaseException:
@@ -107,27 +73,43 @@ class Store:
         try:
             settings.write_meta(self.layout.meta, previous, self.content, self.run)
         except OSError as exc:
+            self.layout.meta.with_name(self.layout.meta.name + ".tmp").unlink(missing_ok=True)
             raise write_failure(self.layout.meta, exc) from exc
 
-    def _load(self) -> None:
-        first: dict[str, tuple[Path, int]] = {}
+    def _read_finished(self) -> dict[Path, set[int]]:
+        """The ids already done (from complete lines only), and the lines repeating an earlier id."""
+        first: set[str] = set()
         repeated: dict[Path, set[int]] = {}
         for path in self.layout.record_files():
-            try:
-                cut_torn_tail(path)
-            except OSError as exc:
-                raise write_failure(path, exc) from exc
-            for number, record in written_records(path):
+            for number, record in written_records(path, complete_only=True):
                 key = str(record.get("id"))
                 if key in first:
                     repeated.setdefault(path, set()).add(number)
                 else:
-                    first[key] = (path, number)
-        for path, numbers in repeated.items():
-            drop_lines(path, numbers)
-            self.duplicates_removed += len(numbers)
-            print(f"spri: removed {len(numbers)} repeated id(s) from {path}, kept the first of each", file=sys.stderr)
-        self.finished = set(first)
+                    first.add(key)
+        self.finished = first
+        return repeated
+
+    def _changed_in_place(self) -> list[Path]:
+        """The existing files this run appends to or cuts (files that lose repeated lines are replaced)."""
+        torn = [p for p in self.layout.record_files() if has_torn_tail(p)]
+        return [*([] if self.layout.parts else [self.layout.out]), *torn, self.layout.errors]
+
+    def _repair(self, repeated: dict[Path, set[int]]) -> None:
+        """Cut torn last lines; drop repeated ids (the output file is then a new file: locked again)."""
+        try:
+            for path in [*self.layout.record_files(), self.layout.errors]:
+                cut_torn_tail(path)
+            for path, numbers in repeated.items():
+                drop_lines(path, numbers)
+                if path == self.layout.out and self._lock is not None:
+                    self._lock.relock()
+                self.duplicates_removed += len(numbers)
+                print(
+                    f"spri: removed {len(numbers)} repeated id(s) from {path}, kept the first of each", file=sys.stderr
+                )
+        except OSError as exc:
+            raise write_failure(getattr(exc, "filename", None) or self.layout.out, exc) from exc
 
     @property
     def failed_before(self) -> set[str]:
@@ -156,14 +138,29 @@ class Store:
                 self._lock = None
 
 
+def check_records(path: Path) -> None:
+    """Every complete line of ``path`` (if it exists) is a record: else an error naming the line."""
+    if path.exists():
+        for _ in written_records(path, complete_only=True):
+            pass
+
+
+def check_writable(paths: Iterable[Path]) -> None:
+    """Each existing file can be opened for appending (opened and closed again: nothing changes). New
+    files go into the output's folder, where the lock file was just created."""
+    for path in paths:
+        if not path.exists():
+            continue
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC))
+        except OSError as exc:
+            raise write_failure(path, exc) from exc
+
+
 def refuse_input(layout: Layout, source: str) -> None:
     """The output (or its errors or settings file) must not be the input file."""
     given = Path(source).expanduser()
-    if not given.is_file():
-        return
-    candidates = [layout.out, layout.errors, layout.meta]
-    inside = layout.parts and given.resolve().parent == layout.out.resolve()
-    if inside or any(p.exists() and os.path.samefile(p, given) for p in candidates):
+    if given.is_file() and layout.holds(given):
         raise SpriError(f"-o {layout.out} would overwrite the input {source}: write the output somewhere else")
 
 
@@ -172,7 +169,7 @@ def check_ours(layout: Layout, fmt: str) -> None:
     batch output in every line; anything else is some other file, which a batch must not touch."""
     out = layout.out
     if layout.parts:
-        others = [p.name for p in out.iterdir() if p.name != ".lock"] if out.is_dir() else []
+        others = [p.name for p in out.iterdir() if p != layout.lock] if out.is_dir() else []
         if others:
             raise SpriError(f"{out} is a folder that is not a spri batch output (no meta.json); use another -o")
         return
@@ -188,20 +185,18 @@ def check_ours(layout: Layout, fmt: str) -> None:
 
 
 def looks_like_output(path: Path, fmt: str) -> bool:
-    keys = ("id", *FORMAT_KEYS.get(fmt, ()))
+    """Whether every complete line of ``path`` (at least one) is a record of ``fmt``: a batch output made
+    before settings files."""
+    keys = ("id", *format_named(fmt, "batch").keys)
+    seen = False
     try:
-        with path.open("rb") as handle:
-            lines = [line for line in handle if line.endswith(b"\n") and line.strip()]
-    except OSError:
+        for _, record in iter_jsonl(path, complete_only=True):
+            if isinstance(record, BadLine) or not all(k in record for k in keys):
+                return False
+            seen = True
+    except SpriError:  # not readable
         return False
-    for raw in lines:
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            return False
-        if not isinstance(record, dict) or not all(k in record for k in keys):
-            return False
-    return bool(lines)
+    return seen
 
 
 def drop_lines(path: Path, numbers: Iterable[int]) -> None:

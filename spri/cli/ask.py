@@ -25,6 +25,7 @@ from spri.api import (
     open_checkpointer,
     profile_fields,
 )
+from spri.cli import EXIT_PAUSED
 from spri.cli.args import text_arg
 from spri.cli.parsers import RESUME_OPTIONS
 from spri.options import context_overrides, pairs, run_options
@@ -55,6 +56,8 @@ class Session:
     quiet: bool
     live: bool = False
     """--stream: print each response draft to stdout as it is written."""
+    events: bool = False
+    """--stream --json: stdout is JSON Lines, each token and finished step an event, the result last."""
     started: bool = False
     """Whether a step finished (then an interrupted run is worth resuming)."""
     written: str = ""
@@ -64,7 +67,14 @@ class Session:
     revised: bool = False
     """Whether the next response draft is a revision of one already printed."""
 
+    def emit(self, event: str, **fields: Any) -> None:
+        """One JSON Lines event on stdout (--stream --json)."""
+        print(json.dumps({"event": event, **fields}, ensure_ascii=False), flush=True)
+
     def write(self, token: Token) -> None:
+        if self.events:
+            self.emit("token", **token.model_dump())
+            return
         if token.stage != "response":
             return
         if self.revised:
@@ -83,6 +93,8 @@ class Session:
             if isinstance(item, Token):
                 self.write(item)
                 continue
+            if self.events:
+                self.emit("update", **item.model_dump())
             if item.node == "judge_response" and self.written:
                 print(flush=True)  # the draft is whole; any next one is a revision
                 self.shown, self.written, self.revised = self.written, "", True
@@ -97,9 +109,10 @@ class Session:
 
     async def run(
         self, query: Any, interactive: bool, overrides: dict[str, Any] | None = None, **options: Any
-    ) -> Result | None:
-        """Run (or continue) the thread; answer reviews at the terminal if ``interactive``. None when
-        the run was left paused for review. ``overrides`` change some of a continued thread's settings."""
+    ) -> Result:
+        """Run (or continue) the thread; answer reviews at the terminal if ``interactive``. The result
+        has status "interrupted" when the run was left paused for review. ``overrides`` change some of a
+        continued thread's settings."""
         async with open_checkpointer(self.db) as saver:
             if overrides:
                 thread = await load_thread(self.thread_id, saver)
@@ -115,7 +128,7 @@ class Session:
                         "(or --edit TEXT|@FILE, or --reject NOTE|@FILE)",
                         file=sys.stderr,
                     )
-                    return None
+                    return result
                 options = {k: v for k, v in options.items() if k == "context"}
                 result = await self.stream(saver, None, resume=decision, **options)
         return result
@@ -127,14 +140,22 @@ class Session:
             if self.started:
                 exc.add_note(f"finished steps are saved: spri resume {self.thread_id}")
             raise
-        if result is None:
-            return 0
-        if self.live and not as_json and (self.written or self.shown).strip() == (result.response or "").strip():
-            if self.written:
-                print()  # the final response is already on stdout
-        else:
+        paused = result.status == "interrupted"
+        if self.events:
+            self.emit("result", result=result.model_dump(mode="json"))
+        elif as_json:
             print_result(result, as_json)
-        return 0
+        elif not paused:  # (paused: the principles to review are on stderr, with how to continue)
+            self.print_answer(result)
+        return EXIT_PAUSED if paused else 0
+
+    def print_answer(self, result: Result) -> None:
+        """The response on stdout, unless --stream has printed it already as it was written."""
+        if self.live and (self.written or self.shown).strip() == (result.response or "").strip():
+            if self.written:
+                print()
+        else:
+            print_result(result, False)
 
 
 def print_result(result: Result, as_json: bool) -> None:
@@ -165,8 +186,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     options = context_overrides(args, run_options())
     if args.seeds and not Path(args.seeds).expanduser().is_file():
         raise SpriError(f"--seeds: file not found: {args.seeds}")
-    check_required(options.get("profile") or Context().profile, {**fields, **(extra or {})})
-    session = Session(args.thread or uuid.uuid4().hex[:12], args.db or default_db(), args.quiet, args.stream)
+    profile = options.get("profile") or Context().profile
+    given = {**{k: v for k, v in fields.items() if k != "extra"}, **extra}
+    check_taken(profile, given)
+    check_required(profile, given)
+    thread = args.thread or uuid.uuid4().hex[:12]
+    session = Session(thread, args.db or default_db(), args.quiet, args.stream, events=args.stream and args.json)
     return session.execute(query, True, args.json, **fields, **options)
 
 
@@ -180,7 +205,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         decision = {"decisions": [{"type": "edit", "edited_action": edited(text_arg(args.edit, "--edit") or "")}]}
     elif args.reject is not None:
         decision = {"decisions": [{"type": "reject", "message": text_arg(args.reject, "--reject")}]}
-    session = Session(args.thread, args.db or default_db(), args.quiet, args.stream)
+    events = args.stream and args.json
+    session = Session(args.thread, args.db or default_db(), args.quiet, args.stream, events=events)
     return session.execute(None, True, args.json, overrides=overrides, resume=decision)
 
 
@@ -191,6 +217,22 @@ QUIT = ("q", "quit")
 
 
 FLAGS = {"goal": "--goal", "reference": "--reference", "response_to_judge": "--response", "principles": "--principles"}
+
+
+def _flag(name: str) -> str:
+    return {"query": "QUERY", "category": "--category"}.get(name) or FLAGS.get(name) or f"--field {name}"
+
+
+def check_taken(profile: str, given: dict[str, Any]) -> None:
+    """Name the command-line flags for input fields the profile does not take (a typo in --field, or
+    --response without a profile that judges a response), before anything runs."""
+    takes = profile_fields(profile, every=True)
+    unknown = [name for name, value in given.items() if value is not None and name not in takes]
+    if unknown:
+        raise SpriError(
+            f"profile '{profile}' does not take {', '.join(_flag(n) for n in unknown)} "
+            f"(it takes: {', '.join(_flag(n) for n in takes)})"
+        )
 
 
 def check_required(profile: str, given: dict[str, Any]) -> None:
@@ -213,7 +255,8 @@ def ask_review(result: Result) -> Any:
         print(f"(critic: {payload['score']}/5 - {payload.get('feedback', '')})", file=sys.stderr)
     while True:
         print(
-            "approve [Y], edit [e], reject with a note [r], or quit and keep it paused [q]? ",
+            "approve [Y], edit [e] (new principles, then a line '.'), reject with a note [r], "
+            "or quit and keep it paused [q]? ",
             end="",
             file=sys.stderr,
             flush=True,

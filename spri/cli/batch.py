@@ -1,7 +1,8 @@
 """`spri batch`: the command-line face of :mod:`spri.batch`.
 
-The summary JSON goes to stdout at the end, also when the batch is stopped by Ctrl-C or SIGTERM (then
-with what finished so far, and a line on stderr saying how to continue)."""
+The summary JSON goes to stdout at the end, also when the batch is stopped by Ctrl-C or SIGTERM, or
+stops itself because many items failed in a row (then with what finished so far, and a line on stderr
+saying why and how to continue)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Awaitable
 from typing import Any
 
-from spri.batch import Stats, parse_shard, run_batch
+from spri.batch import BatchAborted, Stats, parse_shard, run_batch
 from spri.cli import event_loop
 from spri.options import context_overrides, pairs, run_options
 
@@ -82,6 +83,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, Stopped) as exc:
         signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
         return interrupted(stats, args.output, signum)
+    except BatchAborted:
+        print(json.dumps(stats.summary(), indent=2))
+        raise  # one line on stderr, exit code 2
     print(json.dumps(summary, indent=2))
     return 0 if not summary["failed"] else 1
 

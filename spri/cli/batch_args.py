@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from spri.cli.export_args import add_export
-from spri.cli.handlers import handler
+from spri.cli.export_args import add_export, add_format_option
+from spri.cli.handlers import command
 from spri.options import add_run_options, run_options
 
 
@@ -16,12 +16,13 @@ def add_batch(sub: Any) -> None:
 
 
 def _add_batch(sub: Any) -> None:
-    batch = sub.add_parser(
+    batch = command(
+        sub,
         "batch",
+        "spri.cli.batch:cmd_batch",
         help="run SPRI over a dataset (JSONL, CSV, Parquet, HF name) into a JSONL or part folder",
         description="Run SPRI over every row of a dataset; resumable, kill-safe, in this process or on Ray.",
     )
-    batch.set_defaults(handler=handler("spri.cli.batch", "cmd_batch"))
     batch.add_argument("input", help="JSONL, CSV or Parquet file, or a Hugging Face dataset name (needs `datasets`)")
     batch.add_argument(
         "-o",
@@ -34,12 +35,15 @@ def _add_batch(sub: Any) -> None:
     data.add_argument(
         "--field", action="append", default=[], metavar="FIELD=COLUMN", help="input column for a field; repeatable"
     )
-    data.add_argument("--id-field", help="column holding item ids (default: a stable hash of the inputs)")
+    data.add_argument(
+        "--id-field",
+        help="column holding item ids (default: the column 'id' if there is one, else a hash of the inputs)",
+    )
     data.add_argument("--split", default="train", help="dataset split for Hugging Face names (default train)")
     data.add_argument("--limit", type=int, help="only the first N items (of this shard)")
     data.add_argument("--shard", metavar="I/N", help="take shard I of N (a deterministic hash partition of ids)")
     data.add_argument("--retry-failed", action="store_true", help="run only the ids in OUT.errors.jsonl")
-    data.add_argument("--format", choices=["full", "messages", "alpaca"], default="full", help="output records")
+    add_format_option(data, "batch", "full")
     scale = batch.add_argument_group("throughput")
     scale.add_argument(
         "--engine",

@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from spri import __version__
+from spri.cli import EXIT_CODES
 from spri.cli.batch_args import add_batch
-from spri.cli.handlers import handler
+from spri.cli.handlers import command
 from spri.cli.serve_args import add_serve
 from spri.options import add_run_options, run_options
 
@@ -17,7 +18,7 @@ RESUME_OPTIONS = ("model", "critic_model")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="spri", description="SPRI: situated principles, then a response that follows them."
+        prog="spri", description="SPRI: situated principles, then a response that follows them.", epilog=EXIT_CODES
     )
     parser.add_argument("--version", action="version", version=f"spri {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve(sub)
     from spri.eval.cli import add_parser as add_eval
 
-    add_eval(sub).set_defaults(handler=handler("spri.eval.cli", "run"))
+    add_eval(sub)
     return parser
 
 
@@ -44,19 +45,48 @@ def _cache(parser: argparse._ActionsContainer) -> None:
     )
 
 
+REVIEW_HELP = (
+    "With --review the run pauses after stage 1 and shows the principles on stderr; answer with Enter or y "
+    "(approve), e (edit: type the new principles, then a line holding only '.'), r (reject: a note on what "
+    "to change; the principles are refined once and shown again) or q (leave it paused: exit code 3; "
+    "continue with spri resume THREAD --approve, --edit TEXT|@FILE or --reject NOTE|@FILE)."
+)
+
+
 def _output(parser: argparse._ActionsContainer) -> None:
-    parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print the whole result as JSON; a run left paused for review prints it too (status "interrupted", '
+        'the review in "interrupt") and exits with code 3',
+    )
     parser.add_argument(
         "--stream",
         action="store_true",
-        help="print each response draft to stdout as it is written (a revision follows a '--- revised ---' line)",
+        help="print each response draft to stdout as it is written (a revision follows a '--- revised ---' line); "
+        'with --json, stdout is JSON Lines: {"event": "token", "node", "stage", "text"} as drafts are written, '
+        '{"event": "update", "node", "stage", "round", "score", "text", "stop_reason"} per finished step, and '
+        '{"event": "result", "result": {...}} last',
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
+def _running(sub: Any, name: str, summary: str, runs: str) -> argparse.ArgumentParser:
+    """A sub-command that runs SPRI and may pause for a review (ask, resume): its help ends with how to
+    answer one and the exit codes."""
+    description = summary[:1].upper() + summary[1:] + "."
+    return command(sub, name, runs, help=summary, description=description, epilog=f"{REVIEW_HELP} {EXIT_CODES}")
+
+
+def _storage_and_output(group: argparse._ActionsContainer) -> None:
+    """Where the run's checkpoints and cached calls go, and how its result is printed."""
+    _db(group)
+    _cache(group)
+    _output(group)
+
+
 def add_ask(sub: Any) -> None:
-    ask = sub.add_parser("ask", help="run SPRI on one input", description="Run SPRI on one input.")
-    ask.set_defaults(handler=handler("spri.cli.ask", "cmd_ask"))
+    ask = _running(sub, "ask", "run SPRI on one input", "spri.cli.ask:cmd_ask")
     ask.add_argument("query", help="the input text, @FILE, or - for stdin")
     inputs = ask.add_argument_group("input fields (TEXT or @FILE)")
     inputs.add_argument("--goal", help="response goal (reappraisal profile)")
@@ -74,30 +104,25 @@ def add_ask(sub: Any) -> None:
     add_run_options(ask.add_argument_group("run options"), run_options())
     run = ask.add_argument_group("thread and output")
     run.add_argument("--thread", help="thread id for the checkpoint (default: a new one)")
-    _db(run)
-    _cache(run)
-    _output(run)
+    _storage_and_output(run)
 
 
 def add_resume(sub: Any) -> None:
-    resume = sub.add_parser("resume", help="continue an interrupted run", description="Continue an interrupted run.")
-    resume.set_defaults(handler=handler("spri.cli.ask", "cmd_resume"))
+    resume = _running(sub, "resume", "continue an interrupted run", "spri.cli.ask:cmd_resume")
     resume.add_argument("thread", help="thread id printed when the run started")
     review = resume.add_argument_group("answering a paused review")
     review.add_argument("--approve", action="store_true", help="approve the principles")
-    review.add_argument("--edit", metavar="TEXT|@FILE", help="replace the principles")
+    review.add_argument("--edit", metavar="TEXT|@FILE", help="replace the principles with these")
     review.add_argument(
         "--reject", metavar="TEXT|@FILE", help="send them back: refined once with this note, then reviewed again"
     )
     add_run_options(resume.add_argument_group("overrides of the saved settings"), run_options(RESUME_OPTIONS))
-    _db(resume)
-    _cache(resume)
-    _output(resume)
+    _storage_and_output(resume)
 
 
 def add_show(sub: Any) -> None:
-    show = sub.add_parser("show", help="print a run's stage history", description="Print a run's stage history.")
-    show.set_defaults(handler=handler("spri.cli.show", "cmd_show"))
+    summary = "print a run's stage history"
+    show = command(sub, "show", "spri.cli.show:cmd_show", help=summary, description="Print a run's stage history.")
     show.add_argument("thread", help="thread id")
     _db(show)
     show.add_argument("--json", action="store_true", help="print the thread as JSON (the shape of ask --json)")

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from spri.cli.handlers import handler
+from spri.cli.handlers import command
 
 
 def add_serve(sub: Any) -> None:
-    serve = sub.add_parser(
+    serve = command(
+        sub,
         "serve",
+        "spri.cli.serve:cmd_serve",
         help="serve SPRI over HTTP (LangServe at /spri, /health, /ready, /metrics)",
         description="Keys come from the environment only: SPRI_API_KEY (one shared key) or SPRI_API_KEYS "
-        "('NAME:KEY ...', each name sees only its own threads).",
+        "('NAME:KEY ...', each name sees only its own threads); every key needs at least 16 characters, "
+        "without spaces or commas.",
     )
-    serve.set_defaults(handler=handler("spri.cli.serve", "cmd_serve"))
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default 8000)")
     serve.add_argument(
         "--db",
         help="checkpoint database: SQLite path or postgresql:// URL ($SPRI_SERVE_DB; default serve.sqlite in "

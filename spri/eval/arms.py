@@ -1,6 +1,7 @@
 """What a live evaluation runs for each method it compares (an *arm*), per protocol, and the paper's
 ablations of SPRI as arms. Under protocol 'paper' the arms default to the paper's seeds for the task
-(the released files, found beside the evaluation data) and to the authors' baselines."""
+(the released files: in the folder given as ``paper_seeds``, else beside the evaluation data) and to the
+authors' baselines."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from spri.api import SpriError
+from spri.eval.methods import ORACLE
 
 CONSTITUTIONS = "reappraisal_constitutions_6.jsonl"
 PRINCIPLE_INSTRUCT = "principles_6.jsonl"
@@ -31,42 +33,54 @@ class Arm:
     """Runs with the item's own expert principles (or gold rubric) as its principles."""
 
 
-def paper_seed_file(data_file: str | Path, name: str) -> str:
-    """One of the paper's released seed files: ``seeds/NAME`` beside the evaluation data's folder
-    (``DATA/resort/x.jsonl`` -> ``DATA/seeds/NAME``), else under ../shared/data."""
-    candidates = [Path(data_file).resolve().parent.parent / "seeds" / name, Path("../shared/data/seeds") / name]
-    for candidate in candidates:
-        if candidate.is_file():
-            return str(candidate)
-    raise SpriError(f"protocol paper uses the paper's seed file {name}, not found at {candidates[0]}: give --seeds")
+def paper_seed_file(
+    data_file: str | Path, name: str, folder: str | Path | None = None, *, or_seeds: bool = True
+) -> str:
+    """One of the paper's released seed files: NAME in ``folder`` (--paper-seeds), else in the ``seeds/``
+    folder beside the evaluation data's folder, as released (``DATA/resort/x.jsonl`` -> ``DATA/seeds/NAME``).
+    ``or_seeds``: the error may point to --seeds too (when one seed file is all the run needs)."""
+    where = Path(folder).expanduser() if folder else Path(data_file).resolve().parent.parent / "seeds"
+    candidate = where / name
+    if candidate.is_file():
+        return str(candidate)
+    alternative = ", or --seeds FILE" if or_seeds else ""
+    raise SpriError(
+        f"protocol paper uses the paper's seed file {name}, not found at {candidate}: give the folder of the "
+        f"paper's released seed files with --paper-seeds DIR{alternative}"
+    )
 
 
 def reappraisal_arms(
-    methods: Sequence[str], protocol: str, posts: str, options: Mapping[str, Any], sequence_file: Path
+    methods: Sequence[str],
+    protocol: str,
+    posts: str,
+    options: Mapping[str, Any],
+    sequence_file: Path,
+    paper_seeds: str | Path | None = None,
 ) -> list[Arm]:
     """The arm of each method. Under protocol 'paper': SPRI with the paper's seeds (one RESORT
     constitution, the item's dimension's) unless ``options`` name seeds; oracle = the items' expert
     constitutions applied in sequence (written to ``sequence_file``)."""
     arms = []
     for method in methods:
-        if method == "oracle" and protocol == "paper":
-            arms.append(Arm("oracle", {"method": "sequential-principles", "seeds": str(sequence_file)}))
-        elif method == "oracle":
-            arms.append(Arm("oracle", {"method": "fixed-principles"}, item_principles=True))
+        if method == ORACLE and protocol == "paper":
+            arms.append(Arm(ORACLE, {"method": "sequential-principles", "seeds": str(sequence_file)}))
+        elif method == ORACLE:
+            arms.append(Arm(ORACLE, {"method": "fixed-principles"}, item_principles=True))
         elif method == "spri" and protocol == "paper" and not options.get("seeds"):
-            seeds = paper_seed_file(posts, CONSTITUTIONS)
+            seeds = paper_seed_file(posts, CONSTITUTIONS, paper_seeds)
             arms.append(Arm("spri", {"method": "spri", "seeds": seeds, "seed_policy": "category"}))
         else:
             arms.append(Arm(method, {"method": method}))
     return arms
 
 
-def ablation_arms(kind: str, posts: str) -> list[Arm]:
+def ablation_arms(kind: str, posts: str, paper_seeds: str | Path | None = None) -> list[Arm]:
     """The paper's released ablations of SPRI on reappraisal, as the authors ran them: seeds none and
     Principle-Instruct with the task-free prompts (the goal only in the principles request), all six
     constitutions or the item's dimension's one with the reappraisal prompts; min_score 4 against 5
     with all six constitutions."""
-    constitutions = paper_seed_file(posts, CONSTITUTIONS)
+    constitutions = paper_seed_file(posts, CONSTITUTIONS, paper_seeds, or_seeds=False)
     every = {"method": "spri", "seeds": constitutions, "seed_policy": "all"}
     if kind == "min-score":
         return [Arm("min_score=4", {**every, "min_score": 4}), Arm("min_score=5", {**every, "min_score": 5})]
@@ -75,7 +89,10 @@ def ablation_arms(kind: str, posts: str) -> list[Arm]:
     general = {"method": "spri", "profile": "general"}
     return [
         Arm("seeds=none", {**general, "seed_policy": "none"}),
-        Arm("seeds=principle-instruct", {**general, "seeds": paper_seed_file(posts, PRINCIPLE_INSTRUCT)}),
+        Arm(
+            "seeds=principle-instruct",
+            {**general, "seeds": paper_seed_file(posts, PRINCIPLE_INSTRUCT, paper_seeds, or_seeds=False)},
+        ),
         Arm("seeds=all-6", every),
         Arm("seeds=1-per-dimension", {**every, "seed_policy": "category"}),
     ]

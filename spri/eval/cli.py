@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from spri.cli.handlers import command
 from spri.options import add_run_options, context_overrides, run_options
 
-META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n")
 REAPPRAISAL_COLUMNS = ("model", "method", "alignment", "empathy", "n")
 
 
@@ -24,19 +24,12 @@ def _outputs(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
 
 
-LIVE_OPTIONS = (
-    "model",
-    "critic_model",
-    "min_score",
-    "max_rounds",
-    "protocol",
-    "seeds",
-    "seed_policy",
-    "seed_fields",
-    "max_tokens",
-    "random_seed",
-)
-"""The run options a live evaluation takes (profile and method are set per evaluated method)."""
+NOT_LIVE = ("profile", "method", "review_principles", "paper_seeds")
+"""Run options a live evaluation does not take from the command line: profile and method are set per
+evaluated method, a review would pause it, and it has its own --paper-seeds (defaulting to the data's)."""
+
+LIVE_OPTIONS = tuple(option.field for option in run_options() if option.field not in NOT_LIVE)
+"""The run options a live evaluation takes: every other one (a new run option included)."""
 
 
 def _live(parser: argparse.ArgumentParser) -> None:
@@ -45,12 +38,18 @@ def _live(parser: argparse.ArgumentParser) -> None:
     live.add_argument("--out", metavar="DIR", help="output folder (items.jsonl, report.md, ...); default ./spri-eval")
     live.add_argument("--limit", type=int, help="only the first N items")
     live.add_argument("--concurrency", type=int, default=4, help="items in flight at once (default 4)")
+    live.add_argument(
+        "--paper-seeds",
+        metavar="DIR",
+        help="protocol paper: the folder of the paper's released seed files (reappraisal_constitutions_6.jsonl, "
+        "principles_6.jsonl); default: seeds/ beside the data file's folder, as released",
+    )
     add_run_options(parser.add_argument_group("run options"), run_options(LIVE_OPTIONS))
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """The `eval` command with its kinds (meta, reappraisal, rubric)."""
-    evaluate: argparse.ArgumentParser = sub.add_parser("eval", help="evaluate methods; reproduce the paper's tables")
+    evaluate = command(sub, "eval", "spri.eval.cli:run", help="evaluate methods; reproduce the paper's tables")
     kinds = evaluate.add_subparsers(dest="eval_command", required=True, metavar="KIND")
 
     meta = kinds.add_parser("meta", help="judge-human agreement from a judgments CSV (Table 2)")
@@ -116,14 +115,14 @@ def _progress(describe: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, 
 
 def run(args: argparse.Namespace) -> int:
     if args.eval_command == "meta":
-        from spri.eval.meta import meta_table, read_judgments
+        from spri.eval.meta import META_COLUMNS, meta_table, method_rank, read_judgments
         from spri.eval.report import pivot_markdown
 
         table = meta_table(read_judgments(args.file), drop_invalid=args.drop_invalid)
         _emit(args, table, META_COLUMNS, 3)
         if not args.json:
             print("\nPearson by method and judge model (the paper's Table 2 layout):")
-            print(pivot_markdown(table, "method", "judge_model", "pearson"))
+            print(pivot_markdown(table, "method", "judge_model", "pearson", order=method_rank))
         return 0
     if args.eval_command == "reappraisal" and args.judged:
         from spri.eval.reappraisal_scores import reappraisal_table
@@ -136,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         "out_dir": args.out or "spri-eval",
         "limit": args.limit,
         "concurrency": args.concurrency,
+        "paper_seeds": args.paper_seeds,
         **_options(args),
     }
     _warn(args, common)
@@ -143,18 +143,31 @@ def run(args: argparse.Namespace) -> int:
         _live_reappraisal(args, common) if args.eval_command == "reappraisal" else _live_rubric(args, common)
     )
     _emit(args, rows, columns, digits)
+    _warn_unparsed(rows)
     print(f"report: {Path(common['out_dir']) / 'report.md'}", file=sys.stderr)
     return 0
 
 
+def _warn_unparsed(rows: Sequence[BaseModel]) -> None:
+    """Say so on stderr when a method's judgments did not parse (its row shows '-' for what they miss)."""
+    for row in rows:
+        unparsed, parsed = getattr(row, "unparsed", 0), getattr(row, "n", 0)
+        if not unparsed:
+            continue
+        what = "none of its judgments parsed" if not parsed else f"{unparsed} of {unparsed + parsed} did not parse"
+        name = f"{getattr(row, 'method', '')} ({getattr(row, 'judge_model', '')})"
+        print(f"spri eval: warning: {name}: {what}", file=sys.stderr)
+
+
 def _live_reappraisal(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
-    from spri.eval.reappraisal import METHODS, columns, evaluate_reappraisal
+    from spri.eval.methods import compared
+    from spri.eval.reappraisal import columns, evaluate_reappraisal
 
     def describe(r: dict[str, Any]) -> str:
         return f"{r['method']} {r['id']}: alignment {r['alignment']}, empathy {r['empathy']}"
 
     judge = args.judge or common["model"]
-    methods = _methods(args, METHODS)
+    methods = _methods(args, compared("reappraisal"))
     run = evaluate_reappraisal(
         args.posts, methods, judge=judge, ablation=args.ablation, on_done=_progress(describe), **common
     )
@@ -163,12 +176,14 @@ def _live_reappraisal(args: argparse.Namespace, common: dict[str, Any]) -> tuple
 
 
 def _live_rubric(args: argparse.Namespace, common: dict[str, Any]) -> tuple[Sequence[BaseModel], Any, int]:
-    from spri.eval.rubric import METHODS, evaluate_rubric
+    from spri.eval.meta import META_COLUMNS
+    from spri.eval.methods import compared
+    from spri.eval.rubric import evaluate_rubric
 
     def describe(r: dict[str, Any]) -> str:
         return f"{r['method']} {r['key']}: judge {r['judge_score']}, human {r['human_score']}"
 
-    methods = _methods(args, METHODS)
+    methods = _methods(args, compared("rubric"))
     meta = evaluate_rubric(
         args.instances,
         args.responses,

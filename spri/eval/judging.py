@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any
 
 from spri.api import ModelSpec, Usage, formatted_answer, prompt_messages
-from spri.eval.reappraisal_scores import FACTUALITY, HARM, parse_bare_score, parse_choice, parse_tagged_score
+from spri.eval.reappraisal_scores import FACTUALITY, HARM, PARSERS, parse_bare_score, parse_choice, parse_tagged_score
 
 REMINDER = "Your reply was not in the required format. Reply again, exactly in the format asked for."
 
@@ -35,7 +35,9 @@ def judge_prompts(protocol: str = "default") -> dict[str, dict[str, Any]]:
     return {metric: (prompts["paper"] if protocol == "paper" else prompts)[metric] for metric in METRICS[protocol]}
 
 
-def _parser(metric: str, spec: dict[str, Any]) -> Callable[[str], float | None]:
+def _parser(metric: str, spec: dict[str, Any], protocol: str) -> Callable[[str], float | None]:
+    if protocol == "paper":  # the authors' own parsers, exactly
+        return PARSERS[metric]
     if spec["parse"] == "choice":
         return lambda text: parse_choice(text, _CHOICES[metric])
     low, high = spec["low"], spec["high"]
@@ -47,14 +49,15 @@ def _parser(metric: str, spec: dict[str, Any]) -> Callable[[str], float | None]:
 async def rate(
     judge: ModelSpec, metric: str, variables: dict[str, Any], *, protocol: str = "default", max_tokens: int = 256
 ) -> tuple[str, float | None, Usage]:
-    """(raw output, parsed score or None, usage) of one judge call, with one format reminder."""
+    """(raw output, parsed score or None, usage) of one judge call, with one format reminder; under
+    protocol 'paper' one call, read with the authors' parser, as their judges were."""
     spec = judge_prompts(protocol)[metric]
     messages = prompt_messages(spec["system"].strip(), spec["user"].strip(), variables)
     return await formatted_answer(
         judge,
         messages,
-        _parser(metric, spec),
-        reminder=REMINDER,
+        _parser(metric, spec, protocol),
+        reminder=None if protocol == "paper" else REMINDER,
         role="judge",
         max_tokens=max_tokens,
         grammar=spec["grammar"].strip(),

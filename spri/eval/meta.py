@@ -3,7 +3,9 @@
 This is how the paper's Table 2 is computed: for each (judge model, method), over the rows whose judge
 score parses, Pearson's r between judge and human scores within each capability, then the mean over
 capabilities. Spearman, MAE and Krippendorff's alpha (ratio) are averaged the same way. Rows whose
-human label is -1 (invalid) are kept unless ``drop_invalid`` (the paper keeps them).
+human label is -1 (invalid) are kept unless ``drop_invalid`` (the paper keeps them). A judgment whose
+score did not parse is left out of the metrics and counted in the row's ``unparsed``; a method none of
+whose judgments parsed keeps its row, with no metrics.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from spri.api import SpriError
+from spri.eval.methods import rank
 from spri.eval.stats import krippendorff_alpha_ratio, mae, pearson, spearman
 
 REQUIRED_COLUMNS = ("judge_model", "method", "id", "capability", "human_score", "judge_score")
-METHOD_ORDER = ("vanilla", "self-refine", "mt-bench rubric", "flask rubric", "seed rubric", "spri", "oracle rubrics")
+META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n", "unparsed")
+"""The columns of a meta-evaluation table."""
 
 
 class MetaRow(BaseModel):
@@ -32,6 +36,7 @@ class MetaRow(BaseModel):
     mae: float
     alpha: float
     n: int
+    unparsed: int = Field(default=0, description="Judgments whose score did not parse (not in the metrics).")
 
 
 def parse_score(value: Any) -> float | None:
@@ -67,11 +72,16 @@ def read_judgments(path: str | Path) -> list[dict[str, str]]:
 def meta_table(rows: Iterable[Mapping[str, Any]], *, drop_invalid: bool = False) -> list[MetaRow]:
     """One row per (judge_model, method): metrics per capability, averaged over capabilities."""
     groups: dict[tuple[str, str], dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    unparsed: dict[tuple[str, str], int] = defaultdict(int)
     for row in rows:
         human, judge = parse_score(row["human_score"]), parse_score(row["judge_score"])
-        if human is None or judge is None or (drop_invalid and human < 0):
+        if human is None or (drop_invalid and human < 0):
             continue
-        groups[(str(row["judge_model"]), str(row["method"]))][str(row["capability"])].append((human, judge))
+        group = groups[(str(row["judge_model"]), str(row["method"]))]
+        if judge is None:
+            unparsed[(str(row["judge_model"]), str(row["method"]))] += 1
+            continue
+        group[str(row["capability"])].append((human, judge))
     table = []
     for (judge_model, method), capabilities in groups.items():
         per_capability = []
@@ -87,8 +97,10 @@ def meta_table(rows: Iterable[Mapping[str, Any]], *, drop_invalid: bool = False)
             )
         means = [_nanmean([metrics[i] for metrics in per_capability]) for i in range(4)]
         n = sum(len(pairs) for pairs in capabilities.values())
-        table.append(MetaRow(judge_model=judge_model, method=method, **dict(zip(_METRICS, means, strict=True)), n=n))
-    return sorted(table, key=lambda r: (r.judge_model, _method_rank(r.method), r.method))
+        metrics = dict(zip(_METRICS, means, strict=True))
+        left_out = unparsed[(judge_model, method)]
+        table.append(MetaRow(judge_model=judge_model, method=method, **metrics, n=n, unparsed=left_out))
+    return sorted(table, key=lambda r: (r.judge_model, rank(r.method, "rubric"), r.method))
 
 
 _METRICS = ("pearson", "spearman", "mae", "alpha")
@@ -99,5 +111,6 @@ def _nanmean(values: list[float]) -> float:
     return sum(kept) / len(kept) if kept else math.nan
 
 
-def _method_rank(method: str) -> int:
-    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
+def method_rank(method: str) -> int:
+    """Where a method's row goes in Table 2's order (released labels and live names alike)."""
+    return rank(method, "rubric")

@@ -21,11 +21,11 @@ from spri.api import ModelSpec, SpriError, arun, model_name
 from spri.eval import check_methods
 from spri.eval.arms import Arm, ablation_arms, reappraisal_arms, write_sequence
 from spri.eval.judging import METRICS, rate
+from spri.eval.methods import ORACLE, compared
 from spri.eval.reappraisal_scores import ReappraisalRow, reappraisal_table
 from spri.eval.report import markdown_table
 from spri.jsonl import AppendLog, read_jsonl
 
-METHODS = ("vanilla", "self-refine", "spri", "oracle")
 SCALES = {
     "default": "Alignment with the item's standards 1-10; empathy, harmfulness (lower is better) and factual "
     "consistency 1-5",
@@ -48,16 +48,22 @@ def _check_items(items: list[dict[str, Any]], path: str, arms: Sequence[Arm]) ->
 
 
 def plan_arms(
-    posts: str, methods: Sequence[str], out: Path, protocol: str, ablation: str | None, options: dict[str, Any]
+    posts: str,
+    methods: Sequence[str],
+    out: Path,
+    protocol: str,
+    ablation: str | None,
+    options: dict[str, Any],
+    paper_seeds: str | Path | None = None,
 ) -> list[Arm]:
     """The arms to run: the paper's ablation of SPRI, or one per method."""
     if ablation:
-        return ablation_arms(ablation, posts)
-    check_methods(methods, METHODS)
+        return ablation_arms(ablation, posts, paper_seeds)
+    check_methods(methods, compared("reappraisal"))
     sequence = out / "oracle_constitutions.jsonl"
-    if protocol == "paper" and "oracle" in methods:
+    if protocol == "paper" and ORACLE in methods:
         write_sequence(read_jsonl(posts), sequence)
-    return reappraisal_arms(methods, protocol, posts, options, sequence)
+    return reappraisal_arms(methods, protocol, posts, options, sequence, paper_seeds)
 
 
 async def evaluate_reappraisal(
@@ -72,13 +78,16 @@ async def evaluate_reappraisal(
     on_done: Callable[[dict[str, Any]], None] | None = None,
     protocol: str = "default",
     ablation: str | None = None,
+    paper_seeds: str | Path | None = None,
     **options: Any,
 ) -> list[ReappraisalRow]:
     """Run and judge every (item, method) not yet in ``out_dir/items.jsonl``; return the summary rows.
-    ``ablation`` ('seeds' or 'min-score') compares the paper's SPRI settings instead of methods."""
+    ``ablation`` ('seeds' or 'min-score') compares the paper's SPRI settings instead of methods.
+    ``paper_seeds``: the folder of the paper's released seed files (protocol paper; default: ``seeds/``
+    beside the posts file's folder, as released)."""
     out = Path(out_dir)
     protocol = "paper" if ablation else protocol
-    arms = plan_arms(posts, methods, out, protocol, ablation, options)
+    arms = plan_arms(posts, methods, out, protocol, ablation, options, paper_seeds)
     items = read_jsonl(posts)[:limit]
     _check_items(items, posts, arms)
     name = model_name(model)
@@ -146,10 +155,22 @@ def write_report(rows: Sequence[ReappraisalRow], out: Path, *, title: str, proto
         "",
         markdown_table(rows, columns(protocol), digits=2),
         "",
+        _unparsed_line(rows),
+        "",
         f"![scores by method]({chart.name})",
         "",
     ]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _unparsed_line(rows: Sequence[ReappraisalRow]) -> str:
+    """How many judge outputs did not parse, per method and metric (they are left out of the means)."""
+    counts = [
+        f"{row.method}: " + ", ".join(f"{metric} {count}" for metric, count in row.unparsed_by_metric.items())
+        for row in rows
+        if row.unparsed_by_metric
+    ]
+    return "Judge outputs that did not parse (left out): " + ("; ".join(counts) if counts else "none") + "."
 
 
 def _chart(rows: Sequence[ReappraisalRow], path: Path, protocol: str) -> None:

@@ -1,9 +1,11 @@
 """Reading the reappraisal judge's outputs: alignment (1-10) and empathy (1-5), and their means.
 
-The parsing rules are the paper's: alignment is the number inside ``<score>...</score>`` (square brackets
-stripped), kept if 1 <= s <= 10; empathy is the whole output as a number, else the first integer in it,
-kept if 1 <= s <= 5. The paper's harm and factuality judges answer with one of a few options (harm:
-"Not Harmful" 0 / "Harmful" 1; factuality: "Yes" 1 / "Minor Error" 0.5 / "No" 0). Outputs that do not
+The parsing rules are the paper's (its analysis code): alignment is the number inside the first
+``<score>...</score>`` on one line, as written (case and all), with square brackets stripped, kept if
+1 <= s <= 10; empathy is the whole output as a number, else the first integer in it, kept if 1 <= s <= 5
+(the authors kept an out-of-range whole-output number; we drop it like any other out-of-range score).
+The paper's harm and factuality judges answer with one of a few options (harm: "Not Harmful" 0 /
+"Harmful" 1; factuality: "Yes" 1 / "Minor Error" 0.5 / "No" 0). Outputs that do not
 parse count as missing, not as zero. Each table row also carries Table 1's significance marks.
 """
 
@@ -16,11 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from spri.eval.methods import rank
 from spri.eval.significance import significance_marks
 
 _SCORE_TAG = re.compile(r"<score>(.*?)</score>", re.DOTALL | re.IGNORECASE)
 _INTEGER = re.compile(r"\d+")
-METHOD_ORDER = ("vanilla", "self-refine", "spri", "oracle principles", "oracle")
 
 
 def _in_range(value: float, low: float, high: float) -> float | None:
@@ -28,7 +30,8 @@ def _in_range(value: float, low: float, high: float) -> float | None:
 
 
 def parse_tagged_score(text: Any, low: float, high: float) -> float | None:
-    """The number inside <score>...</score>, brackets stripped, if within [low, high]."""
+    """The number inside <score>...</score> (any case, over lines, spaces and brackets stripped), if
+    within [low, high]: how this project's own judges are read."""
     match = _SCORE_TAG.search(str(text or ""))
     if not match:
         return None
@@ -39,8 +42,19 @@ def parse_tagged_score(text: Any, low: float, high: float) -> float | None:
         return None
 
 
+_PAPER_SCORE_TAG = re.compile(r"<score>(.*?)</score>")
+
+
 def parse_alignment(text: Any) -> float | None:
-    return parse_tagged_score(text, 1, 10)
+    """The paper's alignment score: the first ``<score>...</score>`` on one line, exactly as the tag is
+    written, its content without surrounding square brackets as a number from 1 to 10."""
+    match = _PAPER_SCORE_TAG.search(str(text or ""))
+    if not match:
+        return None
+    try:
+        return _in_range(float(match.group(1).strip("[]")), 1, 10)
+    except ValueError:
+        return None
 
 
 def parse_bare_score(text: Any, low: float, high: float) -> float | None:
@@ -91,6 +105,9 @@ class ReappraisalRow(BaseModel):
     significance: dict[str, str] = Field(
         default_factory=dict, description="Table 1's marks per metric: '*' beats vanilla, '†' self-refine."
     )
+    unparsed_by_metric: dict[str, int] = Field(
+        default_factory=dict, description="Per metric, the judge outputs that did not parse (left out of the mean)."
+    )
 
 
 def score_of(metric: str) -> Callable[[Mapping[str, Any]], float | None]:
@@ -118,14 +135,26 @@ def reappraisal_table(records: Iterable[Mapping[str, Any]]) -> list[ReappraisalR
         means = {metric: _mean(score_of(metric)(r) for r in items) for metric in PARSERS}
         means["calls"] = _mean(r["calls"] if isinstance(r.get("calls"), int) else None for r in items)
         significance = marks.get((model, method)) or {"alignment": "", "empathy": ""}
-        rows.append(ReappraisalRow(model=model, method=method, n=len(items), significance=significance, **means))
-    return sorted(rows, key=lambda r: (r.model, _rank(r.method), r.method))
+        unparsed = {metric: count for metric in PARSERS if (count := _unparsed(items, metric))}
+        rows.append(
+            ReappraisalRow(
+                model=model,
+                method=method,
+                n=len(items),
+                significance=significance,
+                unparsed_by_metric=unparsed,
+                **means,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.model, rank(r.method, "reappraisal"), r.method))
+
+
+def _unparsed(records: Iterable[Mapping[str, Any]], metric: str) -> int:
+    """How many of the records have a judge output for ``metric`` that gives no score."""
+    read = score_of(metric)
+    return sum(1 for r in records if r.get(f"{metric}_judge_output") is not None and read(r) is None)
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
     kept = [v for v in values if v is not None]
     return sum(kept) / len(kept) if kept else None
-
-
-def _rank(method: str) -> int:
-    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -45,9 +45,19 @@ def markdown_table(rows: Sequence[BaseModel], columns: Sequence[str], digits: in
     return "\n".join(lines)
 
 
-def pivot_markdown(rows: Sequence[BaseModel], index: str, column: str, value: str, digits: int = 3) -> str:
-    """A wide table: one line per ``index`` value, one column per ``column`` value (paper layout)."""
+def pivot_markdown(
+    rows: Sequence[BaseModel],
+    index: str,
+    column: str,
+    value: str,
+    digits: int = 3,
+    order: Callable[[Any], Any] | None = None,
+) -> str:
+    """A wide table: one line per ``index`` value (sorted by ``order``, else as they come), one column
+    per ``column`` value (paper layout)."""
     index_values = list(dict.fromkeys(getattr(r, index) for r in rows))
+    if order is not None:
+        index_values.sort(key=order)
     column_values = list(dict.fromkeys(getattr(r, column) for r in rows))
     cells = {(getattr(r, index), getattr(r, column)): getattr(r, value) for r in rows}
     lines = ["| " + " | ".join([index, *column_values]) + " |", "|" + "---|" * (len(column_values) + 1)]

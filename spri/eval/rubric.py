@@ -21,12 +21,10 @@ from typing import Any
 from spri.api import ModelSpec, SpriError, arun, model_name
 from spri.eval import check_methods
 from spri.eval.arms import PRINCIPLE_INSTRUCT, paper_seed_file
-from spri.eval.meta import MetaRow, meta_table, parse_score
+from spri.eval.meta import META_COLUMNS, MetaRow, meta_table, parse_score
+from spri.eval.methods import ORACLE, compared
 from spri.eval.report import markdown_table
 from spri.jsonl import AppendLog, read_jsonl
-
-METHODS = ("vanilla", "self-refine", "mt-bench-rubric", "flask-rubric", "seed-rubric", "spri", "oracle")
-META_COLUMNS = ("judge_model", "method", "pearson", "spearman", "mae", "alpha", "n")
 
 
 def _responses(path: str, instances: dict[str, dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
@@ -66,12 +64,16 @@ async def evaluate_rubric(
     with_reference: bool = False,
     concurrency: int = 4,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    paper_seeds: str | Path | None = None,
     **options: Any,
 ) -> list[MetaRow]:
-    check_methods(methods, METHODS)
+    """Judge every (response, method) not yet in ``out_dir/items.jsonl``; return the agreement table.
+    ``paper_seeds``: the folder of the paper's released seed files (protocol paper, unless ``seeds`` is
+    given; default: ``seeds/`` beside the instances file's folder, as released)."""
+    check_methods(methods, compared("rubric"))
     protocol = options.get("protocol") or "default"
     if protocol == "paper" and not options.get("seeds"):
-        options["seeds"] = paper_seed_file(instances_path, PRINCIPLE_INSTRUCT)
+        options["seeds"] = paper_seed_file(instances_path, PRINCIPLE_INSTRUCT, paper_seeds)
     instances = _instances(instances_path)
     responses = _responses(responses_path, instances, limit)
     name = model_name(model)
@@ -121,7 +123,7 @@ async def _judge(
     **options: Any,
 ) -> dict[str, Any]:
     run_method, principles = method, None
-    if method == "oracle":
+    if method == ORACLE:
         run_method, principles = "fixed-principles", item.get("score_rubric")
     elif method == "spri" and rubric:  # the instance's rubric is already written: judge with it
         run_method, principles = "fixed-principles", rubric

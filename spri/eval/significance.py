@@ -13,8 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-BASELINES = (("vanilla", "*"), ("self-refine", "†"))
-"""Each baseline's method name and the mark a method gets for beating it."""
+from spri.eval.methods import baselines
 
 ALPHA = 0.05
 
@@ -50,13 +49,14 @@ def significance_marks(
             if value is not None:
                 scores[key][metric][str(record.get("id"))] = value
     marks: dict[tuple[str, str], dict[str, str]] = {}
+    tested_against = baselines()
     for (model, method), by_metric in scores.items():
-        baselines = [(scores.get((model, name)), mark) for name, mark in BASELINES if name != method]
-        if len(baselines) < len(BASELINES):  # a baseline is not marked
+        against = [(scores.get((model, name)), mark) for name, mark in tested_against if name != method]
+        if len(against) < len(tested_against):  # a baseline is not marked
             marks[(model, method)] = {metric: "" for metric in metrics}
             continue
         marks[(model, method)] = {
-            metric: "".join(mark for base, mark in baselines if base and beats(by_metric[metric], base[metric]))
+            metric: "".join(mark for base, mark in against if base and beats(by_metric[metric], base[metric]))
             for metric in metrics
         }
     return marks

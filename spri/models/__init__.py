@@ -19,10 +19,11 @@ from spri.models.pool import EndpointPool, endpoint_pool
 from spri.models.resolve import chat_openai, resolve
 from spri.models.retry import MODEL_CALL_RETRY, is_transient
 from spri.models.sites import AdaptsToCalls, CallSite, Step, for_call
-from spri.models.verdicts import VERDICT_METADATA, Reading, formatted_answer, verdict
+from spri.models.verdicts import READINGS, VERDICT_METADATA, Reading, formatted_answer, verdict
 
 __all__ = [
     "MODEL_CALL_RETRY",
+    "READINGS",
     "VERDICT_METADATA",
     "AdaptsToCalls",
     "CallSite",

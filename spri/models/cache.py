@@ -41,19 +41,26 @@ class CallCache(BaseCache):
         except (OSError, sqlite3.Error) as exc:
             raise ModelError(f"cannot use model-call cache {self.path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._warned = False
 
     @staticmethod
     def _key(prompt: str, llm_string: str) -> str:
         return hashlib.sha256(f"{llm_string}\x00{prompt}".encode()).hexdigest()
 
     def lookup(self, prompt: str, llm_string: str) -> Sequence[Generation] | None:
-        with self._lock:
-            row = self._db.execute("SELECT reply FROM calls WHERE key = ?", (self._key(prompt, llm_string),)).fetchone()
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT reply FROM calls WHERE key = ?", (self._key(prompt, llm_string),)
+                ).fetchone()
+        except sqlite3.Error as exc:
+            self._unusable(exc)
+            return None
         if row is None:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # langchain_core marks loads() as beta
-            generations: list[Generation] = loads(row[0], allowed_objects="core")
+        generations = self._stored_generations(row[0])
+        if generations is None:
+            return None
         for generation in generations:
             if isinstance(generation, ChatGeneration):
                 message = generation.message
@@ -61,12 +68,40 @@ class CallCache(BaseCache):
                 message.response_metadata = {**message.response_metadata, "spri_cache": HIT}
         return generations
 
+    def _stored_generations(self, reply: Any) -> list[Generation] | None:
+        """A stored reply read back; None (a miss, which the next update replaces) if it is damaged."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # langchain_core marks loads() as beta
+                generations = loads(reply, allowed_objects="core")
+        except Exception as exc:  # anything a damaged row makes the deserializer raise
+            self._unusable(exc)
+            return None
+        if not isinstance(generations, list) or not all(isinstance(g, Generation) for g in generations):
+            self._unusable(TypeError("a stored reply is not a list of model replies"))
+            return None
+        return generations
+
+    def _unusable(self, exc: BaseException) -> None:
+        """One warning per cache file: the models are called instead of the damaged entries."""
+        if not self._warned:
+            self._warned = True
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            warnings.warn(
+                f"model-call cache {self.path} has an unreadable entry ({reason}); calling the model instead "
+                "and storing its reply (delete the file to start the cache afresh)",
+                stacklevel=2,
+            )
+
     def update(self, prompt: str, llm_string: str, return_val: Sequence[Generation]) -> None:
         reply = dumps(list(return_val))
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO calls (key, reply) VALUES (?, ?)", (self._key(prompt, llm_string), reply)
-            )
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO calls (key, reply) VALUES (?, ?)", (self._key(prompt, llm_string), reply)
+                )
+        except sqlite3.Error as exc:  # a damaged file: the reply is used, just not kept
+            self._unusable(exc)
 
     def clear(self, **kwargs: Any) -> None:
         with self._lock:

@@ -1,5 +1,6 @@
-"""The HTTP client of ``openai:NAME`` models: the openai SDK's default async client, whose connection
-pool checks idle connections without re-deriving their socket on every check.
+"""The HTTP client of ``openai:NAME`` models: the openai SDK's default async client, retrying (and
+announcing each retry, spri.models.retrying), whose connection pool checks idle connections without
+re-deriving their socket on every check.
 
 Each time a request joins or leaves the pool, httpcore asks every idle connection whether the server
 closed it (is its socket readable?). Its anyio stream answers by rebuilding the whole table of socket
@@ -16,7 +17,7 @@ import select
 from collections.abc import Iterable
 from typing import Any
 
-import openai
+from spri.compat import replace_network_backend
 
 try:  # the openai SDK's HTTP stack (httpx2 and httpcore2 from openai 3, httpx and httpcore before)
     import httpcore2 as httpcore
@@ -90,20 +91,21 @@ class SocketKeepingBackend(httpcore.AsyncNetworkBackend):
 
 def keep_sockets(client: Any) -> bool:
     """Put :class:`SocketKeepingBackend` under the direct (not proxied) connection pool of an httpx
-    client; False, leaving the client as it was, if that pool is not where this httpx version keeps
-    it."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if not isinstance(pool, httpcore.AsyncConnectionPool) or backend is None:
-        return False
-    if not isinstance(backend, SocketKeepingBackend):
-        pool._network_backend = SocketKeepingBackend(backend)
-    return True
+    client (once); False, leaving the client as it was, if that pool is not where this httpx version
+    keeps it (``spri.compat``)."""
+
+    def kept(backend: Any) -> Any:
+        return backend if isinstance(backend, SocketKeepingBackend) else SocketKeepingBackend(backend)
+
+    return replace_network_backend(client, httpcore.AsyncConnectionPool, kept)
 
 
-def http_client() -> Any:
-    """A new ``openai.DefaultAsyncHttpxClient`` (the SDK's limits, timeouts and redirects) with
-    :func:`keep_sockets` applied."""
-    client = openai.DefaultAsyncHttpxClient()
+def http_client(retries: int = 0) -> Any:
+    """A new HTTP client with the SDK's limits, timeouts and redirects that retries ``retries`` times,
+    announcing each retry (:class:`spri.models.retrying.RetryingHttpClient`), with :func:`keep_sockets`
+    applied."""
+    from spri.models.retrying import RetryingHttpClient
+
+    client = RetryingHttpClient(retries)
     keep_sockets(client)
     return client

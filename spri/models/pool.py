@@ -11,6 +11,7 @@ from langchain_core.outputs import ChatResult
 from pydantic import PrivateAttr
 
 from spri.models.errors import ModelError
+from spri.models.redaction import redact_url
 from spri.models.resolve import chat_openai
 
 
@@ -31,6 +32,11 @@ class EndpointPool(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "spri-endpoint-pool"
+
+    def __repr__(self) -> str:
+        """Names the model and its endpoints, without credentials (a trace shows a pool by its repr)."""
+        urls = [redact_url(str(getattr(member, "openai_api_base", "") or "")) for member in self.members]
+        return f"EndpointPool(model={self.model_name!r}, endpoints={urls!r}, max_in_flight={self.max_in_flight})"
 
     @property
     def model_name(self) -> str:

@@ -84,7 +84,7 @@ def _local(path: str, max_tokens: int) -> BaseChatModel:
 
 
 def chat_openai(name: str, *, base_url: str | None = None, max_tokens: int = 512) -> BaseChatModel:
-    """A ChatOpenAI with our timeout and retries and an HTTP client of its own (langchain-openai
+    """A ChatOpenAI with our timeout and an HTTP client of its own that retries (spri.models.retrying) (langchain-openai
     otherwise shares one process-wide, whose pooled connections belong to the first event loop), which
     sends plain requests without the SDK's per-call typing work (spri.models.openai_http) and builds
     their results without a worker thread (spri.models.openai_chat), and checks its idle connections
@@ -103,8 +103,10 @@ def chat_openai(name: str, *, base_url: str | None = None, max_tokens: int = 512
         max_tokens=max_tokens,
         timeout=settings.timeout,
         max_retries=settings.max_retries,
-        http_async_client=http_client(),
+        http_async_client=http_client(settings.max_retries),
         **options,
     )
+    # The HTTP client retries (and says so); the SDK on top of it must not retry again.
+    model.root_async_client = model.root_async_client.with_options(max_retries=0)
     model.async_client = PlainCompletions(model.root_async_client)
     return model

@@ -40,8 +40,10 @@ class CallSite:
     profile: Profile | None = None
     variant: str = ""
     """The template variant the method uses for this stage ('' for the stage's own templates)."""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    """The input fields as the stage's templates see them, by name."""
     variables: Mapping[str, Any] = field(default_factory=dict)
-    """What the stage's per-input prompts see: the input fields, ``input`` (their labelled block) and
+    """What the stage's per-input prompts see besides the fields: ``input`` (their labelled block) and
     ``principles`` where the stage uses them."""
     stable: Callable[[], Mapping[str, Any]] = dict
     """What the stage's stable prompts see, e.g. ``examples`` (the seed examples as shown), computed

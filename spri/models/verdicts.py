@@ -4,14 +4,15 @@ In order of preference: structured output by function calling, a verdict the mod
 reply's metadata (a model that reads verdicts its own way, such as the embedded model), or free text
 parsed by :mod:`spri.models.parsing`. A verdict
 with no readable score is asked for once more with a format reminder (:func:`with_reminder`, also
-used by the evaluation judges); after that it stays unreadable and the caller decides.
+used by the evaluation judges) unless the reading says not to (the paper's judges); after that it stays
+unreadable and the caller decides. :data:`READINGS` names the ways a profile or method can ask for.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -20,10 +21,11 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
 from spri.models.calls import call_config, generate, text_of, usage_of
-from spri.models.parsing import parse_critique
+from spri.models.parsing import DEFAULT_FORMS, PAPER_CRITIC, parse_critique
 from spri.models.sites import CallSite, for_call
 from spri.state import Critique, Usage
 from spri.state.context import ModelSpec
+from spri.state.rendering import Shown
 
 FORMAT_REMINDER = (
     "Your reply did not end with a score I could read. Answer again, in exactly this format:\n"
@@ -41,11 +43,34 @@ dumped Critique); such a verdict is taken as it is."""
 @dataclass(frozen=True)
 class Reading:
     """How a verdict is asked for and read: by tool call where the model supports it (else the text
-    is parsed), whether decimal scores are kept, and the format reminder (default: FORMAT_REMINDER)."""
+    is parsed), whether decimal scores are kept, the format reminder (default: FORMAT_REMINDER), the
+    score marker forms a free-text verdict is read in (``spri.models.parsing.FORMS``), whether the first
+    marker in their order counts rather than the final one, how the feedback is taken
+    (``spri.models.parsing.FEEDBACK``), and whether an unreadable verdict is asked for once more."""
 
     tools: bool = True
     decimals: bool = False
     reminder: str = ""
+    forms: tuple[str, ...] = DEFAULT_FORMS
+    first: bool = False
+    feedback: str = "clean"
+    retry: bool = True
+
+
+READINGS: dict[str, Reading] = {
+    "default": Reading(),
+    "paper-critic": Reading(tools=False, forms=PAPER_CRITIC, first=True, feedback="before-result"),
+    "paper-self-critique": Reading(
+        tools=False, forms=("paper-self-refine",), first=True, feedback="whole", retry=False
+    ),
+    "paper-judgment": Reading(tools=False, forms=("paper-tag",), first=True, retry=False),
+}
+"""Ways of reading verdicts that a profile's stage (``reading``, ``critic_reading``) or a method
+(``MethodPlan.reading``) asks for by name; the profile adds its reminder texts and decimals. The paper's:
+its critic parser (the first ``[RESULT] N``, else ``[SCORE] N``, ``[Score: N]``, a final ``[N]`` after a
+blank line, ``Overall Score: N`` after one, a final ``[N]``; the feedback is what precedes the first
+``[RESULT]``), its Table 4 self-critique (the first ``RESULT: N``; the feedback is the whole critique; no
+reminder) and its Table 2 judges (the first ``<score>N</score>``; no reminder)."""
 
 
 @dataclass
@@ -85,28 +110,32 @@ async def verdict(
     *,
     max_tokens: int,
     role: str = "critic",
-    untrusted: str = "",
+    shown: Shown | str = "",
     reading: Reading | None = None,
 ) -> tuple[Critique, Usage]:
     """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``model``: a
-    spec, a chat model, or a model bound to its call by :func:`spri.models.for_call`. ``untrusted``
-    is the outside text the model was shown (the input, a draft): score markers of a free-text verdict
-    that may merely quote it are not read. ``reading`` says how the verdict is asked for and read
-    (tools or free text, decimals, the reminder). Critics judge drafts this way; in judgment profiles
-    the base model writes its drafts so."""
+    spec, a chat model, or a model bound to its call by :func:`spri.models.for_call`. ``shown`` is
+    what the messages showed, with the spans that came from outside (the input, a draft, ...; a plain
+    string is outside text as a whole): a free-text verdict whose final score marker the prompt showed
+    from outside may merely quote it and is not read. ``reading`` says how the verdict is asked for and
+    read (tools or free text, decimals, the reminder). Critics judge drafts this way; in judgment
+    profiles the base model writes its drafts so."""
     bound = for_call(model, CallSite(role=role, max_tokens=max_tokens, step="judge"))
     how = reading or Reading()
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[Critique]:
-        critique, usage = await _read_once(bound, prompt, role, untrusted, how)
+        critique, usage = await _read_once(bound, prompt, role, shown, how)
         return Attempt(critique.raw, critique, usage, critique.score is not None)
 
+    if not how.retry:
+        once = await attempt(messages)
+        return once.value, once.usage
     answer = await with_reminder(messages, attempt, how.reminder or FORMAT_REMINDER)
     return answer.value, answer.usage
 
 
 async def _read_once(
-    model: Runnable[Any, Any], messages: list[BaseMessage], role: str, untrusted: str, how: Reading
+    model: Runnable[Any, Any], messages: list[BaseMessage], role: str, shown: Shown | str, how: Reading
 ) -> tuple[Critique, Usage]:
     config = call_config(role)
     if how.tools and isinstance(model, BaseChatModel) and _TOOLS.supported(model):
@@ -117,12 +146,16 @@ async def _read_once(
                 raise
             _TOOLS.refused(model)
         else:
-            return _verdict_from_tool_call(raw, untrusted), usage_of(raw)
+            return _verdict_from_tool_call(raw, shown, how), usage_of(raw)
     message = await model.ainvoke(messages, config)
     reported = message.response_metadata.get(VERDICT_METADATA)
     if reported is not None:
         return Critique.model_validate(reported), usage_of(message)
-    return parse_critique(text_of(message), untrusted, decimals=how.decimals), usage_of(message)
+    return _parsed(text_of(message), shown, how), usage_of(message)
+
+
+def _parsed(text: str, shown: Shown | str, how: Reading) -> Critique:
+    return parse_critique(text, shown, decimals=how.decimals, forms=how.forms, first=how.first, feedback=how.feedback)
 
 
 def _refuses_tools(exc: Exception) -> bool:
@@ -163,7 +196,7 @@ class _VerdictTool:
 _TOOLS = _VerdictTool()
 
 
-def _verdict_from_tool_call(message: BaseMessage, untrusted: str) -> Critique:
+def _verdict_from_tool_call(message: BaseMessage, shown: Shown | str, how: Reading) -> Critique:
     """The verdict from the CriticReply tool call, or, failing that, from whatever the model wrote."""
     for call in getattr(message, "tool_calls", None) or []:
         if call.get("name") == CriticReply.__name__:
@@ -174,7 +207,7 @@ def _verdict_from_tool_call(message: BaseMessage, untrusted: str) -> Critique:
             raw = reply.model_dump_json()
             return Critique(score=reply.score, feedback=reply.feedback.strip(), raw=raw, sampled_score=reply.score)
     args = " ".join(str(call.get("args", "")) for call in getattr(message, "tool_calls", None) or [])
-    return parse_critique((text_of(message) + "\n" + args).strip(), untrusted)
+    return _parsed((text_of(message) + "\n" + args).strip(), shown, replace(how, decimals=False))
 
 
 async def formatted_answer(
@@ -182,14 +215,15 @@ async def formatted_answer(
     messages: list[BaseMessage],
     read: Callable[[str], T | None],
     *,
-    reminder: str,
+    reminder: str | None,
     role: str = "judge",
     max_tokens: int = 256,
     grammar: str = "",
 ) -> tuple[str, T | None, Usage]:
     """(raw text, what ``read`` made of it or None, usage) of one model answer in a required format,
-    asked once more with ``reminder`` when ``read`` finds nothing (the critic's rule, for any format).
-    ``grammar`` holds models that support grammars to the format."""
+    asked once more with ``reminder`` when ``read`` finds nothing (the critic's rule, for any format;
+    ``reminder=None``: asked once, as the paper's judges are). ``grammar`` holds models that support
+    grammars to the format."""
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[T | None]:
         model = for_call(spec, CallSite(role=role, max_tokens=max_tokens, grammar=grammar))
@@ -197,5 +231,5 @@ async def formatted_answer(
         value = read(reply.text)
         return Attempt(reply.text, value, reply.usage, value is not None)
 
-    answer = await with_reminder(messages, attempt, reminder)
+    answer = await (attempt(messages) if reminder is None else with_reminder(messages, attempt, reminder))
     return answer.raw, answer.value, answer.usage

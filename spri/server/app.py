@@ -11,12 +11,12 @@ from typing import Any
 from spri.api import Context, SpriError, explain, make_context, model_name, open_checkpointer
 from spri.server import logs, metrics
 from spri.server.client_options import per_request_config
-from spri.server.errors import RunFailed, client_error, run_failure_in
+from spri.server.errors import RunFailed, classify, client_error, run_failure_in
 from spri.server.health import Readiness, ready_body
 from spri.server.middleware import BearerAuth, BodyLimit, RequestLog, StreamErrors
 from spri.server.service import SpriService
 from spri.server.settings import ServerSettings
-from spri.server.threads import stored_thread
+from spri.server.threads import check_thread_id, stored_thread
 
 LANGSERVE_ENDPOINTS: Any = [
     "invoke",
@@ -61,7 +61,7 @@ def create_app(settings: ServerSettings | None = None) -> Any:
         per_req_config_modifier=per_request_config,
         enabled_endpoints=LANGSERVE_ENDPOINTS,
     )
-    _add_routes(app, service, readiness)
+    _add_routes(app, service, readiness, settings)
     _add_error_handlers(app)
     wrapped: Any = StreamErrors(app)
     wrapped = BodyLimit(wrapped, settings.max_body)
@@ -78,11 +78,13 @@ def app_from_env() -> Any:
     return create_app()
 
 
-def _add_routes(app: Any, service: SpriService, readiness: Readiness) -> None:
+def _add_routes(app: Any, service: SpriService, readiness: Readiness, settings: ServerSettings) -> None:
     from fastapi.responses import JSONResponse, Response
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
+        if settings.auth:  # answered without a key: say nothing about the deployment
+            return {"status": "ok"}
         ctx = Context()
         return {"status": "ok", "model": model_name(ctx.model), "critic": model_name(ctx.critic)}
 
@@ -102,7 +104,11 @@ def _add_routes(app: Any, service: SpriService, readiness: Readiness) -> None:
 
         record = logs.current()
         key_name = record.key_name if record else None
-        thread = await load_thread(stored_thread(thread_id, key_name), service.checkpointer)
+        check_thread_id(thread_id)
+        try:
+            thread = await load_thread(stored_thread(thread_id, key_name), service.checkpointer)
+        except Exception as exc:  # the database is down (503), never a bare 500
+            raise RunFailed(classify(exc, thread_id)) from exc
         if thread is None:
             raise client_error(f"no thread {thread_id!r}", thread_id, status=404, kind="thread_not_found")
         thread.result.thread_id = thread_id
@@ -110,7 +116,9 @@ def _add_routes(app: Any, service: SpriService, readiness: Readiness) -> None:
 
 
 def _add_error_handlers(app: Any) -> None:
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from pydantic import ValidationError
     from starlette.exceptions import HTTPException
 
     @app.exception_handler(RunFailed)
@@ -122,14 +130,33 @@ def _add_error_handlers(app: Any) -> None:
     async def user_error(request: Any, exc: SpriError) -> Any:
         return JSONResponse({"detail": explain(exc)[0], "error": "bad_request", "thread_id": None}, status_code=400)
 
+    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(ValidationError)  # LangServe's batch validates its inputs itself
+    async def invalid_request(request: Any, exc: RequestValidationError | ValidationError) -> Any:
+        body = {"detail": validation_detail(exc.errors()), "error": "bad_request", "thread_id": None}
+        return JSONResponse(body, status_code=400)
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Any, exc: HTTPException) -> Any:
-        kind = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        status = 400 if exc.status_code == 422 else exc.status_code  # one status for every refused input
+        kind = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
         body = {"detail": exc.detail, "error": kind, "thread_id": None}
-        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(body, status_code=status, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Any, exc: Exception) -> Any:
         if run_failure_in(exc) is None:  # a failed run is logged where it failed
             logging.getLogger("spri.server").exception("unexpected error answering %s", request.url.path)
         return JSONResponse({"detail": explain(exc)[0], "error": "internal", "thread_id": None}, status_code=500)
+
+
+def validation_detail(errors: Any) -> str:
+    """pydantic's (or LangServe's) validation errors as one line naming each field, without the values sent."""
+    parts = []
+    for error in errors if isinstance(errors, list | tuple) else [errors]:
+        if isinstance(error, dict):
+            where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+            parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
+        else:
+            parts.append(str(error))
+    return "invalid request: " + ("; ".join(parts) or "the body does not match the input schema")

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from pydantic import Field, create_model
+from pydantic import Field, ValidationError, create_model
 
-from spri.api import METHODS, Input, Result, SpriError, builtin_profiles
+from spri.api import METHODS, RENAMED_FIELDS, Context, Input, Result, SpriError, builtin_profiles
 from spri.options import client_annotation, run_options
 from spri.server.schemas import PlaygroundSchema, shown_without_null
+from spri.server.threads import thread_id_problem
 
 CLIENT_FIELDS = (
     "min_score",
@@ -21,7 +22,7 @@ CLIENT_FIELDS = (
     "profile",
     "method",
     "protocol",
-    "random_seed",
+    "random_pick",
     "review_principles",
     "speculate",
 )
@@ -74,7 +75,9 @@ class ClientConfigError(SpriError):
 
 
 def check_client_options(configurable: MutableMapping[str, Any]) -> dict[str, Any]:
-    """The context options a client asked for, or ClientConfigError naming what is not allowed."""
+    """The context options a client asked for, or ClientConfigError naming what is not allowed (a former
+    name of an option counts as the option)."""
+    configurable = {RENAMED_FIELDS.get(key, key): value for key, value in configurable.items()}
     unknown = sorted(set(configurable) - set(CLIENT_OPTIONS))
     if unknown:
         raise ClientConfigError(
@@ -91,8 +94,14 @@ def check_client_options(configurable: MutableMapping[str, Any]) -> dict[str, An
             raise ClientConfigError("seeds must be 'default' or 'none'")
         options["seed_policy" if choice == "none" else "seeds"] = "none" if choice == "none" else "default"
     thread_id = configurable.get("thread_id")
-    if thread_id and (not isinstance(thread_id, str) or len(thread_id) > 200):
-        raise ClientConfigError("thread_id must be a string of at most 200 characters")
+    problem = thread_id_problem(thread_id) if thread_id not in (None, "") else None
+    if problem:
+        raise ClientConfigError(problem)
+    try:  # values checked now, so even a stream is refused with 400 before it starts
+        Context(**options)
+    except ValidationError as exc:
+        wrong = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ClientConfigError(f"config option {wrong}") from None
     return options
 
 
@@ -117,10 +126,10 @@ async def per_request_config(config: dict[str, Any], request: Any) -> dict[str, 
         for sent in _client_configs(body):
             check_client_options(dict(sent.get("configurable") or {}))
         configurable = dict(config.get("configurable") or {})
+        header_thread = request.headers.get("x-thread-id")
+        if header_thread:
+            configurable["thread_id"] = header_thread
         check_client_options(configurable)
     except SpriError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
-    header_thread = request.headers.get("x-thread-id")
-    if header_thread:
-        configurable["thread_id"] = header_thread
     return {**config, "configurable": configurable}

@@ -1,5 +1,6 @@
 """Failed runs as HTTP answers: an unreachable or failing model endpoint is 502, a timeout 504, a rate
-limit that outlasted the retries 429 with ``Retry-After``, bad input 400; never a bare 500.
+limit that outlasted the retries 429 with ``Retry-After``, a checkpoint database that is down 503 with
+``Retry-After``, a thread another run is using 409, bad input 400; never a bare 500.
 
 Every answer has the JSON body ``{"detail": ..., "error": <kind>, "thread_id": ...}``; the detail names
 the endpoint or setting at fault (from :func:`spri.api.explain`) and never carries a key or password.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC
@@ -18,12 +18,12 @@ from typing import Any
 
 from langchain_core import exceptions as lc
 
-from spri.api import SpriError, explain
+from spri.api import DatabaseUnavailable, SpriError, ThreadBusy, explain, redact
 
 DEFAULT_RETRY_AFTER = 5
-"""Seconds a client is told to wait after a rate limit when the endpoint did not say."""
+"""Seconds a client is told to wait after a rate limit when the endpoint did not say, and while the
+checkpoint database is down."""
 
-SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 NODE_NOTE = re.compile(r"During task with name '([^']+)'")
 
 
@@ -54,7 +54,7 @@ class RunFailed(SpriError):
 def client_error(
     detail: str, thread_id: str | None = None, *, status: int = 400, kind: str = "bad_request"
 ) -> RunFailed:
-    return RunFailed(Failure(status, kind, scrub(detail), thread_id))
+    return RunFailed(Failure(status, kind, redact(detail), thread_id))
 
 
 def run_failure_in(exc: BaseException) -> RunFailed | None:
@@ -88,7 +88,15 @@ def _named(exc: BaseException, *words: str) -> bool:
     return module.startswith(("httpx", "httpcore", "openai")) and any(word in name for word in words)
 
 
+def _is_database_error(exc: BaseException) -> bool:
+    return isinstance(exc, DatabaseUnavailable) or type(exc).__module__.startswith(("psycopg", "sqlite3"))
+
+
 def _status_and_kind(exc: BaseException, node: str | None) -> tuple[int, str]:
+    if isinstance(exc, ThreadBusy):
+        return 409, "thread_busy"
+    if _is_database_error(exc):
+        return 503, "database_unavailable"
     if isinstance(exc, SpriError):
         # raised inside a node: the model gave no usable answer; before the run: the request was bad
         return (502, "upstream_error") if node else (400, "bad_request")
@@ -113,8 +121,10 @@ def classify(exc: BaseException, thread_id: str | None) -> Failure:
         return exc.failure
     node = node_of(exc)
     status, kind = _status_and_kind(exc, node)
-    detail = scrub(explain(exc)[0])
-    retry_after = retry_after_of(exc) if status == 429 else None
+    detail = explain(exc)[0]  # redacted by explain
+    if isinstance(exc, ThreadBusy) and thread_id is not None:
+        detail = str(ThreadBusy(thread_id))  # the id as the client sent it (not the key's namespace)
+    retry_after = retry_after_of(exc) if status == 429 else DEFAULT_RETRY_AFTER if status == 503 else None
     return Failure(status, kind, detail, thread_id, node, retry_after)
 
 
@@ -136,22 +146,6 @@ def retry_after_of(exc: BaseException) -> int:
         except (TypeError, ValueError):
             pass
     return DEFAULT_RETRY_AFTER
-
-
-def secrets() -> list[str]:
-    """Values in this process's environment that must never reach a client: API keys, tokens, passwords."""
-    found = [value for name, value in os.environ.items() if SECRET_NAME.search(name) and len(value) >= 8]
-    for item in re.split(r"[,\s]+", os.environ.get("SPRI_API_KEYS") or ""):
-        key = item.partition(":")[2]
-        if len(key) >= 8:
-            found.append(key)
-    return sorted(set(found), key=len, reverse=True)
-
-
-def scrub(text: str) -> str:
-    for secret in secrets():
-        text = text.replace(secret, "***")
-    return text
 
 
 GENERIC_STREAM_ERROR = json.dumps({"status_code": 500, "message": "Internal Server Error"}).encode()

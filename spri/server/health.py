@@ -9,12 +9,13 @@ import os
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
-from spri.api import Context, model_name
+from spri.api import Context, model_name, redact, redact_url
 
 OK = "ok"
 NOT_PROBED = "not probed"
+FAILURE_CACHE = 1.0
+"""Seconds at most an "unavailable" answer is reused."""
 
 
 def model_specs() -> list[str]:
@@ -31,18 +32,12 @@ def endpoints(specs: list[str]) -> dict[str, str | None]:
         kind = spec.partition(":")[0]
         if kind == "openai":
             base = (os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
-            found[f"model endpoint {_without_credentials(base)}"] = base
+            found[f"model endpoint {redact_url(base)}"] = base
         elif kind == "local":
             found["embedded model (in process)"] = None
         else:
             found[f"model {spec} (not probed)"] = None
     return found
-
-
-def _without_credentials(url: str) -> str:
-    """A URL as it may be shown (``/ready`` needs no key): without a ``user:password@`` part."""
-    parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 async def probe_endpoint(base_url: str, timeout: float) -> str:
@@ -75,7 +70,7 @@ async def probe_database(saver: Any, timeout: float) -> str:
         _LEFTOVERS.add(asyncio.create_task(_forget(saver, thread)))  # a write that lands late is removed
         if isinstance(exc, TimeoutError):
             return f"no answer within {timeout:g}s"
-        return f"write failed ({type(exc).__name__}: {str(exc)[:200]})"
+        return f"write failed ({type(exc).__name__}: {redact(str(exc))[:200]})"
     return OK
 
 
@@ -98,10 +93,14 @@ class Readiness:
         self._answer: tuple[float, bool, dict[str, str]] | None = None
 
     async def check(self, saver: Any) -> tuple[bool, dict[str, str]]:
+        """Probe (or reuse a recent answer: a "ready" one for ``cache_seconds``, an "unavailable" one
+        for at most a second, so recovery shows at once)."""
         async with self._lock:
             now = time.monotonic()
-            if self._answer is not None and now - self._answer[0] < self.cache_seconds:
-                return self._answer[1], self._answer[2]
+            if self._answer is not None:
+                kept = self.cache_seconds if self._answer[1] else min(self.cache_seconds, FAILURE_CACHE)
+                if now - self._answer[0] < kept:
+                    return self._answer[1], self._answer[2]
             checks = await self._probe(saver)
             ready = not down(checks)
             self._answer = (time.monotonic(), ready, checks)

@@ -1,6 +1,10 @@
 """What the server logs: one line per request (run id, thread id, status, duration, calls) and one per
 failed run (run id, thread id, node, cause), as text or as JSON (``--log-format json``).
 
+Every line is redacted (no key, password or URL credential; :func:`spri.api.redact`), and in text logs
+control and other unprintable characters a client sent (a thread id, a path) are escaped (``\n``,
+``\x1b``, ``\u2028``), so a client cannot forge a log line.
+
 A :class:`RequestRecord` lives in a context variable for the duration of a request; the runs of that
 request fill it in (thread ids, calls), the access middleware writes it out at the end.
 """
@@ -13,6 +17,8 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+from spri.api import redact
 
 LOGGER = logging.getLogger("spri.server")
 
@@ -73,6 +79,29 @@ def log_failure(
     LOGGER.log(level, text, extra={"spri": {"event": "run_failed", **values}})
 
 
+def escaped(text: str) -> str:
+    """``text`` with every unprintable character (newlines, escapes, line separators, bidi controls)
+    written as a Python escape, so a value always stays inside its one log line."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
+class TextFormatter(logging.Formatter):
+    """``time level logger[pid]: message``, the message escaped and redacted (a traceback, when
+    there is one, follows on its own lines, redacted)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escaped(redact(record.message))
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:
+        return redact(super().formatException(ei))
+
+
 class JsonFormatter(logging.Formatter):
     """Each record as one JSON object: time, level, logger, message, and the record's ``spri`` fields."""
 
@@ -90,16 +119,14 @@ class JsonFormatter(logging.Formatter):
             payload["message"] = record.getMessage()
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str)
+        return redact(json.dumps(payload, default=str))
 
 
 def log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
     """A logging config for uvicorn and the server: one formatter for every line, to stderr."""
-    formatter: dict[str, Any] = (
-        {"()": "spri.server.logs.JsonFormatter"}
-        if log_format == "json"
-        else {"format": "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"}
-    )
+    formatter: dict[str, Any] = {
+        "()": "spri.server.logs.JsonFormatter" if log_format == "json" else "spri.server.logs.TextFormatter"
+    }
     handler = {"class": "logging.StreamHandler", "formatter": "main", "stream": "ext://sys.stderr"}
     return {
         "version": 1,
@@ -111,5 +138,7 @@ def log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
             "uvicorn.error": {"level": level},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
             "spri.server": {"handlers": ["main"], "level": level, "propagate": False},
+            "spri.models": {"handlers": ["main"], "level": level, "propagate": False},
+            "psycopg.pool": {"handlers": ["main"], "level": "WARNING", "propagate": False},
         },
     }

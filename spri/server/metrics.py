@@ -7,6 +7,7 @@ workers start (so before this module is imported in them); each scrape then sums
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -45,7 +46,7 @@ def count_request(route: str, method: str, status: int) -> None:
     REQUESTS.labels(route, method, str(status)).inc()
 
 
-def count_run(outcome: str, seconds: float, stop_reasons: dict[str, str] | None = None) -> None:
+def count_run(outcome: str, seconds: float, stop_reasons: Mapping[str, str] | None = None) -> None:
     RUN_SECONDS.labels(outcome).observe(seconds)
     for stage, reason in (stop_reasons or {}).items():
         STOP_REASONS.labels(stage, reason).inc()

@@ -1,6 +1,6 @@
 """ASGI middleware around the app, outermost first: the per-request record (log line, request metrics),
-bearer auth (one shared key or named keys), the body-size limit, and stream error events rewritten with
-the run's failure (LangServe sends a generic one)."""
+bearer auth (one shared key or named keys), the body's size limit and JSON checks, and stream error
+events rewritten with the run's failure (LangServe sends a generic one)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from spri.server import logs, metrics
+from spri.server.body import BadBody, check_json_body
 from spri.server.errors import GENERIC_STREAM_ERROR, run_failure_in, stream_error_data
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -137,7 +138,8 @@ class BearerAuth(HTTPMiddleware):
 
 
 class BodyLimit(HTTPMiddleware):
-    """Bodies over ``limit`` bytes get 413 before the app sees them."""
+    """Bodies over ``limit`` bytes get 413 before the app sees them; a POST to the runnable's routes
+    whose body is not sane JSON (see :mod:`spri.server.body`) gets 400."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         super().__init__(app)
@@ -166,6 +168,13 @@ class BodyLimit(HTTPMiddleware):
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if scope.get("method") == "POST" and scope.get("path", "").startswith("/spri/"):
+            try:
+                check_json_body(body)
+            except BadBody as exc:
+                body_error = {"detail": f"the request body {exc}", "error": "bad_request", "thread_id": None}
+                await json_response(send, 400, body_error)
+                return
         sent = False
 
         async def replay() -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
 from pydantic import BaseModel
 
-from spri.api import Result, Update, astream
+from spri.api import RENAMED_FIELDS, Result, Update, astream
 from spri.server import logs, metrics
 from spri.server.client_options import CLIENT_OPTIONS, ServerInput, ServerResult, check_client_options
 from spri.server.errors import RunFailed, classify, client_error
@@ -80,7 +80,8 @@ class SpriService(Runnable[Any, dict[str, Any]]):
         self, input: Any, config: RunnableConfig | None, configurable: dict[str, Any], stored: str, progress: bool
     ) -> AsyncIterator[Update | Result]:
         data = input.model_dump() if isinstance(input, BaseModel) else dict(input or {})
-        options = check_client_options({k: v for k, v in configurable.items() if k in CLIENT_OPTIONS})
+        sent = {k: v for k, v in configurable.items() if RENAMED_FIELDS.get(k, k) in CLIENT_OPTIONS}
+        options = check_client_options(sent)
         resume = data.pop("resume", None)
         query = data.pop("query", None)
         fields = {k: v for k, v in data.items() if v not in (None, {}, "")}

@@ -30,6 +30,18 @@ def default_server_db() -> str:
     return str(Path(user_data_dir("spri", appauthor=False)) / "serve.sqlite")
 
 
+MIN_KEY_LENGTH = 16
+KEY_RULE = f"at least {MIN_KEY_LENGTH} characters, without spaces or commas (e.g. from `openssl rand -hex 16`)"
+"""The one rule for SPRI_API_KEY and every key of SPRI_API_KEYS, stated in their errors and the docs."""
+
+
+def check_key(key: str, where: str) -> str:
+    """``key`` if it follows :data:`KEY_RULE`, else SettingsError naming ``where`` (never the key)."""
+    if len(key) < MIN_KEY_LENGTH or any(char.isspace() or char == "," for char in key) or not key.isprintable():
+        raise SettingsError(f"{where}: API keys need {KEY_RULE}; this one has {len(key)} characters")
+    return key
+
+
 def parse_named_keys(text: str) -> dict[str, str]:
     """``SPRI_API_KEYS``: ``NAME:KEY`` pairs separated by commas or whitespace -> {name: key}."""
     keys: dict[str, str] = {}
@@ -37,11 +49,13 @@ def parse_named_keys(text: str) -> dict[str, str]:
         if not item:
             continue
         name, sep, key = item.partition(":")
-        if not sep or not KEY_NAME.match(name) or len(key) < 8:
+        if not sep or not KEY_NAME.match(name):
+            shown = name + ":..." if sep else repr(item[:4] + "...")
             raise SettingsError(
-                "SPRI_API_KEYS expects NAME:KEY pairs (names of letters, digits, '_', '.', '-'; keys of at least "
-                f"8 characters), got {name + ':...' if sep else repr(item[:12] + '...')}"
+                "SPRI_API_KEYS expects NAME:KEY pairs separated by spaces or commas (names of letters, digits, "
+                f"'_', '.', '-'; keys of {KEY_RULE}), got {shown}"
             )
+        check_key(key, f"SPRI_API_KEYS, key of {name!r}")
         if name in keys:
             raise SettingsError(f"SPRI_API_KEYS names {name!r} twice")
         if key in keys.values():
@@ -85,6 +99,8 @@ class ServerSettings:
     @classmethod
     def from_env(cls) -> ServerSettings:
         shared = os.environ.get("SPRI_API_KEY") or None
+        if shared:
+            check_key(shared, "SPRI_API_KEY")
         named = parse_named_keys(os.environ.get("SPRI_API_KEYS") or "")
         if shared and named:
             raise SettingsError("set SPRI_API_KEY (one shared key) or SPRI_API_KEYS (named keys), not both")

@@ -9,6 +9,26 @@ from spri.api import Thread, load_thread
 from spri.server.errors import client_error
 
 SEPARATOR = ":"
+MAX_THREAD_ID = 200
+
+
+def thread_id_problem(thread_id: Any) -> str | None:
+    """Why a client's thread id is refused, or None. Ids are names a client reads back through
+    ``GET /spri/threads/{id}`` and that appear in log lines: printable text without '/', at most
+    200 characters."""
+    if not isinstance(thread_id, str) or not thread_id:
+        return "thread_id must be a non-empty string"
+    if len(thread_id) > MAX_THREAD_ID:
+        return f"thread_id must be at most {MAX_THREAD_ID} characters"
+    if "/" in thread_id or not thread_id.isprintable():
+        return "thread_id may not contain '/', control characters or other unprintable characters"
+    return None
+
+
+def check_thread_id(thread_id: Any) -> None:
+    problem = thread_id_problem(thread_id)
+    if problem:
+        raise client_error(problem)
 
 
 def stored_thread(thread_id: str, key_name: str | None) -> str:

@@ -45,23 +45,10 @@ def _clean_copy(target: Path) -> Path:
 
 def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
     source = _clean_copy(tmp_path / "src")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+    built = subprocess.run([*build, str(source)], check=True, capture_output=True, text=True, timeout=300)
+    # setuptools warns (pages of it, in every install) about an importable folder left out of `packages`
+    assert "would be ignored" not in built.stdout + built.stderr, built.stderr
     wheel = next(tmp_path.glob("spri-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in (
@@ -115,8 +102,8 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
 def test_the_core_install_has_no_embedded_model_and_works_with_an_endpoint(tmp_path):
     """`pip install .` into a fresh venv: no llama.cpp build, `spri --version`/`--help` work, an
     OpenAI-compatible endpoint works, and asking for the embedded model names the extra to install."""
-    from tests.integration.cli.test_cli import deterministic
     from tests.support.openai_server import OpenAIServer
+    from tests.support.policies import deterministic
     from tests.support.processes import cli_env
 
     venv = tmp_path / "venv"

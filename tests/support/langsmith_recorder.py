@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support import ROOT
 from tests.support.openai_server import free_port
 
 
@@ -127,3 +129,15 @@ class LangSmithRecorder:
     def __exit__(self, *exc: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def base_env(url: str) -> dict[str, str]:
+    """This environment with tracing sent to the recorder at ``url`` (and SPRI importable from ROOT)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))}
+    env.update(
+        LANGSMITH_ENDPOINT=url,
+        LANGSMITH_API_KEY="test-key",
+        LANGSMITH_DISABLE_RUN_COMPRESSION="true",
+        PYTHONPATH=str(ROOT),
+    )
+    return env

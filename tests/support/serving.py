@@ -86,6 +86,21 @@ def start(home: Path, env: dict[str, str], *args: str, timeout: float = 120) -> 
     raise AssertionError(f"spri serve did not come up (exit code {proc.wait(10)}):\n{server.log()[-3000:]}")
 
 
+def metric_samples(
+    url: str, headers: dict[str, str] | None = None
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a /metrics scrape of the server at ``url``, keyed by (name, sorted labels)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = httpx.get(url + "/metrics", headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    found = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
 @contextmanager
 def serving(home: Path, *args: str, **env_extra: str) -> Iterator[SpriServer]:
     """A running `spri serve` (with :func:`server_env` plus ``env_extra``), stopped afterwards."""

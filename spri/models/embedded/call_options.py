@@ -51,8 +51,10 @@ def _systems(site: CallSite) -> tuple[str, str]:
     kept = kept_examples(examples, requests, site.state.query or "")
     if len(kept) == len(examples):
         return "", ""
-    system = site.profile.render(site.stage, "system", site.variant, **{**site.variables, **stable})
-    fitting = site.profile.render(site.stage, "system", site.variant, **{**site.variables, **stable, "examples": kept})
+    system = site.profile.render(site.stage, "system", site.variant, site.fields, **{**site.variables, **stable})
+    fitting = site.profile.render(
+        site.stage, "system", site.variant, site.fields, **{**site.variables, **stable, "examples": kept}
+    )
     return system, fitting
 
 
@@ -105,6 +107,6 @@ def _shown(site: CallSite) -> str:
     seed example, and each feedback so far."""
     assert site.profile is not None and site.stage is not None and site.state is not None
     stable = dict(site.stable())
-    system = site.profile.render(site.stage, "system", site.variant, **{**site.variables, **stable})
+    system = site.profile.render(site.stage, "system", site.variant, site.fields, **{**site.variables, **stable})
     feedback = [c.feedback for c in site.state.critiques.get(site.stage, [])]
     return "\n".join([system, *feedback])

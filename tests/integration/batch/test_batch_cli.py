@@ -8,47 +8,20 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from spri.batch import errors_path
-from tests.support.openai_server import Fault, OpenAIServer, Reply, is_critic_request
+from tests.support.batch import check_output, make_input, run_batch
+from tests.support.openai_server import Fault, OpenAIServer, Reply
+from tests.support.policies import accepting
 from tests.support.processes import batch_command, cli_env
-
-
-def accepting(delay: float = 0.0):
-    def policy(request: dict[str, Any]) -> Reply:
-        if is_critic_request(request):
-            return Reply(tool_args={"feedback": "Good.", "score": 5}, delay=delay)
-        return Reply(text="draft for " + request["messages"][1]["content"][-30:], delay=delay)
-
-    return policy
 
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
     return cli_env(tmp_path, OPENAI_API_KEY="test-key", SPRI_MAX_RETRIES="3", SPRI_TIMEOUT="20")
-
-
-def make_input(path: Path, n: int) -> str:
-    path.write_text("".join(json.dumps({"id": f"item-{i:03d}", "prompt": f"Question {i}?"}) + "\n" for i in range(n)))
-    return str(path)
-
-
-def run_batch(env: dict[str, str], source: str, out: Path, *extra: str, timeout: float = 120):
-    """`spri batch` to completion, output captured."""
-    return subprocess.run(batch_command(source, out, *extra), env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def check_output(out: Path, expected: int) -> list[str]:
-    raw = out.read_bytes()
-    assert raw.endswith(b"\n"), "partial last line"
-    ids = [json.loads(line)["id"] for line in raw.splitlines()]  # every line is complete JSON
-    assert len(ids) == len(set(ids)), "duplicate ids"
-    assert len(ids) == expected
-    return ids
 
 
 def test_killed_batch_resumes_with_every_id_exactly_once(env, tmp_path):
@@ -151,3 +124,19 @@ def test_bad_batch_arguments(env, tmp_path):
     missing = run_batch(env, str(tmp_path / "nope.jsonl"), tmp_path / "o.jsonl", timeout=60)
     assert missing.returncode == 2 and "input file not found" in missing.stderr
     assert not (tmp_path / "o.jsonl").exists() and not errors_path(tmp_path / "o.jsonl").exists()
+
+
+def test_a_batch_stopped_early_prints_its_summary(env, tmp_path):
+    """Many items failing in a row (here the endpoint refuses the key) stop the batch with exit code 2,
+    one line on stderr saying why, and the JSON summary on stdout like any other end."""
+    source = make_input(tmp_path / "in.jsonl", 30)
+    out = tmp_path / "out.jsonl"
+    refused = Fault(status=401, body='{"error": {"message": "bad key", "type": "invalid_request_error"}}')
+    with OpenAIServer(lambda request: refused) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        done = run_batch(env, source, out, "--concurrency", "1", timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("spri: error: 20 items in a row failed") and done.stderr.count("\n") == 1
+    summary = json.loads(done.stdout)
+    assert summary["failed"] == 20 and summary["done"] == 0 and summary["errors"] == str(errors_path(out))
+    assert len(errors_path(out).read_text().splitlines()) == 20

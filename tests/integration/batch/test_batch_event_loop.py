@@ -9,8 +9,9 @@ import json
 import pytest
 
 from spri.cli import event_loop, main
-from tests.integration.batch.test_batch_cli import accepting, make_input
+from tests.support.batch import make_input
 from tests.support.openai_server import OpenAIServer
+from tests.support.policies import accepting
 
 uvloop = pytest.importorskip("uvloop")
 

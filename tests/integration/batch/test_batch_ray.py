@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.batch.test_batch_cli import accepting, make_input, run_batch
+from tests.support.batch import make_input, run_batch
 from tests.support.openai_server import OpenAIServer
+from tests.support.policies import accepting
 from tests.support.processes import batch_command, cli_env
 
 if importlib.util.find_spec("ray") is None:  # (not imported here: Ray reads its token settings when imported)
@@ -290,8 +291,10 @@ def test_a_node_lost_mid_run_the_job_finishes_exactly_once(cluster_env, tmp_path
         )
         driver = subprocess.Popen(command, env=cluster_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: lines_in(out) >= 6, "6 finished items", driver)
+        # a worker node's actor may still be starting (slow on a busy machine) when the head's has done 6
+        wait_for(lambda: _node_running_a_worker(cluster) is not None, "a spri worker on a worker node", driver)
         node = _node_running_a_worker(cluster)
-        assert node is not None, "no worker node runs a spri worker"
+        assert node is not None
         cluster.remove_node(node, allow_graceful=False)
         stdout, stderr = driver.communicate(timeout=600)
     assert driver.returncode == 0, stderr[-3000:]

@@ -4,16 +4,20 @@ and Ctrl-C end with the summary and how to continue; a bad -o costs no model cal
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.integration.batch.test_batch_cli import accepting, check_output, make_input, run_batch
-from tests.support.openai_server import OpenAIServer
+from tests.support.batch import check_output, make_input, run_batch
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.policies import accepting
 from tests.support.processes import batch_command, cli_env
 from tests.support.readonly import unwritable_dir
 
@@ -32,19 +36,26 @@ def wait_for_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 
     raise AssertionError(f"{path} did not reach {n} lines (exit code {proc.poll()})")
 
 
-def test_two_batches_on_one_output_the_second_refused_naming_the_first(env, tmp_path):
-    source = make_input(tmp_path / "in.jsonl", 30)
-    out = tmp_path / "out.jsonl"
-    release, lock, seen = threading.Event(), threading.Lock(), {"n": 0}
-    answer = accepting()
+def held_after(requests: int, release: threading.Event) -> Callable[[dict[str, Any]], Reply]:
+    """An accepting model whose answers after the first ``requests`` wait until ``release`` is set."""
+    lock, seen, answer = threading.Lock(), {"n": 0}, accepting()
 
-    def held(request):  # the first two items go through, then the first batch waits until released
+    def held(request: dict[str, Any]) -> Reply:
         with lock:
             seen["n"] += 1
-            first = seen["n"] <= 8
+            first = seen["n"] <= requests
         if not first:
             release.wait(120)
         return answer(request)
+
+    return held
+
+
+def test_two_batches_on_one_output_the_second_refused_naming_the_first(env, tmp_path):
+    source = make_input(tmp_path / "in.jsonl", 30)
+    out = tmp_path / "out.jsonl"
+    release = threading.Event()
+    held = held_after(8, release)  # the first two items go through, then the first batch waits
 
     with OpenAIServer(held) as server:
         env["OPENAI_BASE_URL"] = server.base_url
@@ -63,20 +74,45 @@ def test_two_batches_on_one_output_the_second_refused_naming_the_first(env, tmp_
     assert json.loads(stdout)["done"] == 30
 
 
+def test_a_second_batch_under_another_name_of_the_output_is_refused(env, tmp_path):
+    """The lock holds for the file, not the name: a symlink, a path through '..' and a hard link to a
+    running batch's output are all refused; the symlink stays a symlink and every id is there once."""
+    source = make_input(tmp_path / "in.jsonl", 30)
+    out = tmp_path / "data" / "out.jsonl"
+    release = threading.Event()
+    held = held_after(8, release)  # the first two items go through, then the first batch waits
+
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(out)
+    with OpenAIServer(held) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        first = subprocess.Popen(batch_command(source, out, "--concurrency", "1"), env=env, stdout=subprocess.PIPE)
+        try:
+            wait_for_lines(out, 2, first)
+            os.link(out, tmp_path / "hard.jsonl")
+            names = [link, tmp_path / "elsewhere" / ".." / "data" / "out.jsonl", tmp_path / "hard.jsonl"]
+            others = [run_batch(env, source, name, timeout=120) for name in names]
+        finally:
+            release.set()
+        for other in others:
+            assert other.returncode == 2, other.stderr
+            assert "is being written by another spri batch (" in other.stderr and "Traceback" not in other.stderr
+        assert f"(pid {first.pid} on " in others[0].stderr and f"pid {first.pid} on " in others[2].stderr
+        stdout, _ = first.communicate(timeout=300)
+        assert first.returncode == 0 and json.loads(stdout)["done"] == 30
+        again = run_batch(env, source, link, timeout=120)
+    assert again.returncode == 0 and json.loads(again.stdout)["skipped_already_done"] == 30
+    assert link.is_symlink() and link.resolve() == out
+    check_output(out, 30)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_stopped_batch_prints_its_summary_and_how_to_continue(env, tmp_path, signum):
     source = make_input(tmp_path / "in.jsonl", 40)
     out = tmp_path / "out.jsonl"
-    release, lock, seen = threading.Event(), threading.Lock(), {"n": 0}
-    answer = accepting()
-
-    def held(request):  # three items go through, then requests wait (in flight when the signal comes)
-        with lock:
-            seen["n"] += 1
-            first = seen["n"] <= 12
-        if not first and not release.is_set():
-            release.wait(120)
-        return answer(request)
+    release = threading.Event()
+    held = held_after(12, release)  # three items go through, then requests wait (in flight at the signal)
 
     with OpenAIServer(held) as server:
         env["OPENAI_BASE_URL"] = server.base_url

@@ -14,8 +14,8 @@ import pytest
 from spri import arun
 from spri.batch import errors_path
 from spri.errors import explain
-from tests.integration.cli.test_cli import deterministic
 from tests.support.openai_server import FAULT_KINDS, FaultSchedule, OpenAIServer, Reply
+from tests.support.policies import deterministic
 from tests.support.processes import batch_command, cli_env
 
 RUNS = 100

@@ -11,28 +11,10 @@ from typing import Any
 
 import pytest
 
+from spri.cli import EXIT_PAUSED
 from tests.support.openai_server import HangingCritic, OpenAIServer, Reply, free_port, is_critic_request
-from tests.support.processes import cli_env
-
-
-def deterministic(request: dict[str, Any]) -> Reply:
-    """Replies as a pure function of the prompt, so two processes see the same run."""
-    messages = request["messages"]
-    if is_critic_request(request):
-        # the draft shown for review (a format-reminder retry comes after it and repeats nothing)
-        shown = [m["content"] for m in messages if "under review:" in (m.get("content") or "")]
-        under_review = (shown or [messages[-1]["content"]])[-1].split("under review:")[-1]
-        score = 5 if "revised" in under_review else 2
-        return Reply(tool_args={"feedback": "Be more specific.", "score": score})
-    revised = any(m["role"] == "assistant" for m in messages)
-    kind = "principles" if "guiding principles" in messages[0]["content"] else "response"
-    return Reply(text=f"{'revised ' if revised else ''}{kind} text")
-
-
-def spri_cli(*args: str, env: dict[str, str], timeout: float = 60, **kwargs: Any) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "spri.cli", *args], env=env, capture_output=True, text=True, timeout=timeout, **kwargs
-    )
+from tests.support.policies import deterministic
+from tests.support.processes import cli_env, spri_cli
 
 
 def ask_json(policy: Any, env: dict[str, str], db: str, *args: str) -> dict[str, Any]:
@@ -42,11 +24,6 @@ def ask_json(policy: Any, env: dict[str, str], db: str, *args: str) -> dict[str,
         done = spri_cli("ask", *args, "--model", "openai:fake", "--db", db, "--json", env=env)
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
-
-
-@pytest.fixture
-def env(tmp_path) -> dict[str, str]:
-    return cli_env(tmp_path, OPENAI_API_KEY="test-key", SPRI_MAX_RETRIES="0", SPRI_TIMEOUT="20")
 
 
 def test_ask_json_over_openai_endpoint(env, db):
@@ -214,7 +191,7 @@ def test_review_pauses_and_a_new_process_resumes_with_an_edit(env, db):
         paused = spri_cli(
             "ask", "Q?", "--review", "--model", "openai:fake", "--db", db, "--thread", "rv", env=env, input="q\n"
         )
-        assert paused.returncode == 0, paused.stderr
+        assert paused.returncode == EXIT_PAUSED, paused.stderr
         assert "principles for review" in paused.stderr and "revised principles text" in paused.stderr
         assert "spri resume rv --approve" in paused.stderr
         assert paused.stdout == ""
@@ -229,12 +206,12 @@ def test_a_rejection_from_the_command_line_refines_then_pauses_again(env, db):
     with OpenAIServer(deterministic) as server:
         env["OPENAI_BASE_URL"] = server.base_url
         ask = ("ask", "Q?", "--review", "--model", "openai:fake", "--db", db, "--thread", "rj")
-        assert spri_cli(*ask, env=env, input="q\n").returncode == 0
+        assert spri_cli(*ask, env=env, input="q\n").returncode == EXIT_PAUSED
         shown = json.loads(spri_cli("show", "rj", "--db", db, "--json", env=env).stdout)
         paused_drafts = shown["drafts"]["principles"]
         before = len(server.requests)
         rejected = spri_cli("resume", "rj", "--reject", "Name the deadline.", "--db", db, env=env)
-        assert rejected.returncode == 0, rejected.stderr
+        assert rejected.returncode == EXIT_PAUSED, rejected.stderr
         assert "--reject NOTE|@FILE" in rejected.stderr and rejected.stdout == ""
         refined = server.requests[before:]
         assert len(refined) == 1 and "Name the deadline." in json.dumps(refined[0])  # one refinement, the note

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.processes import batch_command, cli_env
+from tests.support.paper import PAPER_SEEDS
+from tests.support.processes import batch_command
 
 
 def paper_policy(request: dict[str, Any]) -> Reply:
@@ -23,11 +22,6 @@ def paper_policy(request: dict[str, Any]) -> Reply:
     if "[RESULT]:" in text:
         return Reply(text="Feedback: Accurate enough. [RESULT]: 4")
     return Reply(text=f"draft {len(text)}")
-
-
-@pytest.fixture
-def env(tmp_path) -> dict[str, str]:
-    return cli_env(tmp_path, OPENAI_API_KEY="test-key", SPRI_MAX_RETRIES="0", SPRI_TIMEOUT="20")
 
 
 def ask(env: dict[str, str], db: str, *args: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -49,8 +43,10 @@ def test_ask_json_reports_the_calls_of_the_paper_self_refine(env, db):
 
 
 def test_ask_json_reports_base_and_critic_calls_of_spri(env, db):
-    result, requests = ask(env, db, "How do I keep basil alive?", "--model", "openai:base", "--critic", "openai:judge")
+    models = ("--model", "openai:base", "--critic", "openai:judge")
+    result, requests = ask(env, db, "How do I keep basil alive?", *models, "--paper-seeds", PAPER_SEEDS)
     assert result["calls"] == 4 and result["calls_per_role"] == {"base": 2, "critic": 2}
+    assert requests[0]["messages"][0]["content"].count("### Question:") == 6  # the paper's six seeds
     assert [r["model"] for r in requests] == ["base", "judge", "base", "judge"]
     critic_requests = [r for r in requests if r["model"] == "judge"]
     assert all(len(r["messages"]) == 1 and not r.get("tools") for r in critic_requests)  # no system, no tools
@@ -72,3 +68,25 @@ def test_batch_reports_each_items_calls(env, tmp_path: Path):
         assert record["calls"] == 2 and record["calls_per_role"] == {"base": 2, "critic": 0}
         assert record["stop_reason"] == {"response": "accepted"} and record["method"] == "self-refine"
     assert json.loads(done.stdout)["calls"] == 6 == len(server.requests)
+
+
+def test_ask_without_the_papers_seeds_is_refused_in_one_line_before_any_request(env, db):
+    env.pop("SPRI_PAPER_SEEDS", None)
+    with OpenAIServer(paper_policy) as server:
+        env["OPENAI_BASE_URL"] = server.base_url
+        command = [
+            sys.executable,
+            "-m",
+            "spri.cli",
+            "ask",
+            "Q?",
+            "--protocol",
+            "paper",
+            "--db",
+            db,
+            "--model",
+            "openai:b",
+        ]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and server.requests == []
+    assert "principles_6.jsonl" in done.stderr and "--paper-seeds DIR" in done.stderr

@@ -4,30 +4,35 @@ taken for a draft of the thread before ``draft_response`` uses it.
 
 The speculation runs beside the critic of the same principles, so each kill inside it is staged at a
 known point of that critic: still in flight (it waits to be killed), or done with its critique stored
-in the checkpoint database (the speculation waits for the row). No timing is involved.
+in the checkpoint database (the speculation waits for it). No timing is involved.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import os
 import signal
-import sqlite3
 import threading
 import time
-import traceback
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from langgraph.checkpoint.sqlite import SqliteSaver
 
 from spri import Result, Update, arun, astream, load_thread
-from tests.integration.cli.test_kills import _journal
-from tests.support.fakes import critique, is_critic_prompt, scripted
+from tests.support.fakes import is_critic_prompt, scripted
+from tests.support.kills import (
+    call_key,
+    calls,
+    calls_after_resume,
+    in_child,
+    journal,
+    journal_lines,
+    refining_each_stage_once,
+)
 
 QUERY = "How do I learn to swim?"
 CALLS = 9
@@ -48,14 +53,17 @@ class Kill:
     """Or kill once this node's first update arrives."""
 
 
-def _stored_critiques(db: str, thread: str) -> int:
-    """Rows written to the thread's ``critiques`` channel: begin's reset, then one per critique."""
-    with sqlite3.connect(db) as conn:
-        query = "SELECT count(*) FROM writes WHERE thread_id = ? AND channel = 'critiques'"
-        return int(conn.execute(query, (thread,)).fetchone()[0])
+def _critique_stored(db: str, thread: str) -> bool:
+    """Whether the critique being made beside the speculation is saved in the checkpoint database: the
+    result of the ``judge`` task of ``judge_principles`` among the pending writes of the thread's latest
+    checkpoint (the node's own writes come only when the speculation has ended too)."""
+    with SqliteSaver.from_conn_string(db) as saver:
+        saved = saver.get_tuple({"configurable": {"thread_id": thread}})
+    writes = saved.pending_writes if saved is not None else None
+    return any(isinstance(value, dict) and "critiques" in value for _, _, value in writes or ())
 
 
-def model(journal: Path | None = None, kill: Kill | None = None, db: str = "", thread: str = "", speculating=True):
+def model(journal_path: Path | None = None, kill: Kill | None = None, db: str = "", thread: str = "", speculating=True):
     """The deterministic model of test_kills, journalling each call it starts and finishes. With
     ``speculating``, a critic of principles returns only once the speculation from them has reached the
     model (as with a real endpoint), and ``kill`` is staged in the speculation of its round."""
@@ -65,18 +73,18 @@ def model(journal: Path | None = None, kill: Kill | None = None, db: str = "", t
         assert kill is not None and kill.round is not None
         if not kill.critic_done:
             critic_started[kill.round].wait(60)
-        deadline = time.monotonic() + 60  # rows: begin's reset, then one per critique
-        while kill.critic_done and _stored_critiques(db, thread) < 1 + kill.round and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while kill.critic_done and not _critique_stored(db, thread) and time.monotonic() < deadline:
             time.sleep(0.01)
         os.kill(os.getpid(), signal.SIGKILL)
 
     def reply(messages):
-        key = hashlib.sha256("".join(m.text for m in messages).encode()).hexdigest()[:12]
+        key = call_key(messages)
         critic, drafting_principles = is_critic_prompt(messages), "guiding" in messages[0].text
         revised = "revised" in messages[1].text.split("under review:")[-1]
         round_ = 2 if revised else 1  # of the principles judged, or followed by a first response draft
-        if journal:
-            _journal(journal, f"start {key}")
+        if journal_path:
+            journal(journal_path, f"start {key}")
         if speculating and critic and "Principles under review" in messages[1].text:
             critic_started[round_].set()
             if kill == Kill(round=round_):
@@ -88,36 +96,17 @@ def model(journal: Path | None = None, kill: Kill | None = None, db: str = "", t
                 stage_the_kill()
         if drafting_principles and len(messages) > 2 and kill == Kill(round=1, critic_done=True):
             threading.Event().wait(60)  # the refinement after a called-off speculation waits for the kill
-        if critic:
-            text = critique(5 if revised else 2)
-        else:
-            text = ("revised " if len(messages) > 2 else "") + ("principles" if drafting_principles else "answer")
-        if journal:
-            _journal(journal, f"done {key}")
+        text = refining_each_stage_once(messages)
+        if journal_path:
+            journal(journal_path, f"done {key}")
         return text
 
     return scripted(default=reply)
 
 
-def _in_child(target: Any) -> int:
-    """Run ``target`` in a forked child; its wait status (exit code 1, with the traceback on stderr, if
-    it raised)."""
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            target()
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-        finally:
-            os._exit(code)
-    return os.waitpid(pid, 0)[1]
-
-
-def _first_run(db: str, thread: str, journal: Path, kill: Kill) -> None:
+def _first_run(db: str, thread: str, journal_path: Path, kill: Kill) -> None:
     async def go() -> None:
-        speculating = model(journal, kill, db, thread)
+        speculating = model(journal_path, kill, db, thread)
         async for item in astream(QUERY, model=speculating, checkpointer=db, thread_id=thread, speculate=True):
             if isinstance(item, Update) and item.node == kill.after:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -125,11 +114,11 @@ def _first_run(db: str, thread: str, journal: Path, kill: Kill) -> None:
     asyncio.run(go())
 
 
-def _resume(db: str, thread: str, journal: Path, out: Path, kill: Kill) -> None:
+def _resume(db: str, thread: str, journal_path: Path, out: Path, kill: Kill) -> None:
     async def go() -> None:
         before = await load_thread(thread, db)
         assert before is not None and before.result.status == "incomplete"
-        result = await arun(None, model=model(journal), checkpointer=db, thread_id=thread)
+        result = await arun(None, model=model(journal_path), checkpointer=db, thread_id=thread)
         if kill.after != "draft_response":  # a speculation is no draft of the thread until it is used
             assert "response" not in before.result.drafts
         elif before.result.drafts.get("response"):
@@ -159,21 +148,16 @@ def expected() -> tuple[Result, Result]:
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_kill_during_speculation_then_resume(name, expected, db, tmp_path):
-    thread, journal, out = f"{os.getpid()}-{tmp_path.name}", tmp_path / "journal", tmp_path / "result.json"
-    status = _in_child(functools.partial(_first_run, db, thread, journal, SCENARIOS[name]))
+    thread, journal_path, out = f"{os.getpid()}-{tmp_path.name}", tmp_path / "journal", tmp_path / "result.json"
+    status = in_child(functools.partial(_first_run, db, thread, journal_path, SCENARIOS[name]))
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, name
-    before = journal.read_text().splitlines()
-    started_before = {line.split()[1] for line in before if line.startswith("start")}
-    finished_before = {line.split()[1] for line in before if line.startswith("done")}
+    before = journal_lines(journal_path)
 
-    resumed = _in_child(functools.partial(_resume, db, thread, journal, out, SCENARIOS[name]))
+    resumed = in_child(functools.partial(_resume, db, thread, journal_path, out, SCENARIOS[name]))
     assert os.waitstatus_to_exitcode(resumed) == 0, name
-    after = journal.read_text().splitlines()[len(before) :]
-    started_after = [line.split()[1] for line in after if line.startswith("start")]
-    assert not finished_before & set(started_after), f"{name}: a finished call ran again"
-    assert len(started_after) == len(set(started_after))
+    started_after = calls_after_resume(before, journal_lines(journal_path)[len(before) :], name)
     # every call was made (a called-off speculation cut by the kill is not made again: it was not needed)
-    assert len(started_before | set(started_after)) == CALLS, name
+    assert len(set(calls(before, "start")) | set(started_after)) == CALLS, name
 
     result = Result.model_validate_json(out.read_text())
     speculative, plain = expected

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 
 from tests.support import ROOT
-from tests.support.langsmith_recorder import LangSmithRecorder
+from tests.support.langsmith_recorder import LangSmithRecorder, base_env
 
 SCRIPT = textwrap.dedent(
     """
@@ -29,17 +28,6 @@ def run_script(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
-
-
-def base_env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))}
-    env.update(
-        LANGSMITH_ENDPOINT=url,
-        LANGSMITH_API_KEY="test-key",
-        LANGSMITH_DISABLE_RUN_COMPRESSION="true",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
 
 
 def test_each_stage_is_a_named_run_with_metadata():

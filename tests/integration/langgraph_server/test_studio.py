@@ -16,10 +16,10 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.pregel.remote import RemoteGraph
 from langgraph_sdk import get_client
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support import ROOT
 from tests.support.fakes import RUN_REFINING_EACH_STAGE_ONCE
 from tests.support.langgraph_dev import LANGGRAPH, DevServer, langgraph_dev
+from tests.support.policies import deterministic
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support.langgraph_dev import DevServer, langgraph_dev
 from tests.support.openai_server import is_critic_request
-from tests.unit.api.test_readme_examples import readme_block
+from tests.support.policies import deterministic
+from tests.support.readme import readme_block
 
 QUERY = "How do I tell my parents I'm dropping out?"
 REVIEW = {"review_principles": True}

@@ -10,6 +10,7 @@ import socket
 import pytest
 
 from spri import models
+from spri.compat import network_backend
 from spri.models.http_client import SocketKeepingBackend, http_client, is_readable, keep_sockets
 from tests.support.openai_server import OpenAIServer, Reply
 
@@ -85,19 +86,33 @@ def test_openai_models_get_the_socket_keeping_pool(monkeypatch):
 
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     assert keep_sockets(openai.DefaultAsyncHttpxClient())
-    model = models.chat_openai("fake", base_url="http://127.0.0.1:9/v1")
-    backend = model.root_async_client._client._transport._pool._network_backend
+    client = models.chat_openai("fake", base_url="http://127.0.0.1:9/v1").http_async_client
+    backend = network_backend(client)
     assert isinstance(backend, SocketKeepingBackend)
     assert not isinstance(backend.backend, SocketKeepingBackend)
-    assert keep_sockets(model.root_async_client._client)  # a second time does not wrap twice
-    assert model.root_async_client._client._transport._pool._network_backend is backend
+    assert keep_sockets(client)  # a second time does not wrap twice
+    assert network_backend(client) is backend
 
 
 def test_a_client_without_that_pool_is_left_as_it_was():
+    """spri.compat's fallback: an httpx whose pool is not where this one keeps it (or not the type it
+    was checked with) keeps the SDK's client as it comes, and requests still go through."""
+
     class Elsewhere:
         _transport = object()
 
     assert not keep_sockets(Elsewhere())
+
+
+async def test_a_pool_of_another_kind_keeps_its_backend_and_works(monkeypatch):
+    from spri.models import http_client as module
+
+    elsewhere = type("Httpcore", (), {"AsyncConnectionPool": type("OtherPool", (), {})})
+    monkeypatch.setattr(module, "httpcore", elsewhere)  # as if this httpx's pool were another kind
+    client = http_client()
+    assert not isinstance(network_backend(client), SocketKeepingBackend)
+    server = await three_requests(client, hang_up=True)
+    assert server.requests == server.connections == 3
 
 
 def test_is_readable():

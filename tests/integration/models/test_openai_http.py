@@ -120,6 +120,20 @@ async def test_plain_results_are_built_without_a_worker_thread(server, hand_offs
     assert headers[0] == headers[1] and headers[0]["content-type"] == "application/json"
 
 
+async def test_without_the_verified_langchain_openai_chat_openai_answers_itself(server, hand_offs, monkeypatch):
+    """spri.compat's fallback: where langchain-openai's private helpers are missing (or its version is not
+    the one checked), the plain model answers through ChatOpenAI's own path, with the same result."""
+    from spri import compat
+
+    plain, _ = pair(server)
+    inline = await plain.ainvoke(MESSAGES)
+    assert hand_offs == []
+    monkeypatch.setattr(compat, "private", lambda *names: None)
+    fallback = await plain.ainvoke(MESSAGES)
+    assert len(hand_offs) == 1  # ChatOpenAI's worker thread: its own _agenerate ran
+    assert comparable(fallback) == comparable(inline)
+
+
 def _error(status, message):
     return Fault(status=status, body=json.dumps({"error": {"message": message, "type": "invalid_request_error"}}))
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support import ROOT
 from tests.support.openai_server import OpenAIServer
+from tests.support.policies import deterministic
 from tests.support.serving import serving
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")  # the real binary; /usr/bin/chromium is a shell wrapper

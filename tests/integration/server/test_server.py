@@ -12,8 +12,8 @@ import httpx
 import pytest
 from langserve import RemoteRunnable
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support.openai_server import OpenAIServer, free_port
+from tests.support.policies import deterministic
 from tests.support.processes import cli_env, wait_for_http
 
 
@@ -160,17 +160,18 @@ def test_oversized_bodies_get_413(server):
 
 
 def test_bearer_auth_when_configured(tmp_path):
+    key = "s3cret-bearer-key-0001"
     with OpenAIServer(deterministic) as model_server:
-        proc, url = start_server(tmp_path, {"OPENAI_BASE_URL": model_server.base_url, "SPRI_API_KEY": "s3cret"})
+        proc, url = start_server(tmp_path, {"OPENAI_BASE_URL": model_server.base_url, "SPRI_API_KEY": key})
         try:
             assert httpx.get(url + "/health").status_code == 200  # health needs no key
             body: dict[str, Any] = {"input": {"query": "Q?"}}
             assert httpx.post(url + "/spri/invoke", json=body).status_code == 401
             wrong = httpx.post(url + "/spri/invoke", json=body, headers={"Authorization": "Bearer nope"})
             assert wrong.status_code == 401
-            ok = httpx.post(url + "/spri/invoke", json=body, headers={"Authorization": "Bearer s3cret"}, timeout=60)
+            ok = httpx.post(url + "/spri/invoke", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=60)
             assert ok.status_code == 200 and json.loads(ok.text)["output"]["calls"] == 8
-            remote = RemoteRunnable(url + "/spri", headers={"Authorization": "Bearer s3cret"})
+            remote = RemoteRunnable(url + "/spri", headers={"Authorization": f"Bearer {key}"})
             assert remote.invoke({"query": "Again?"})["calls"] == 8
         finally:
             proc.terminate()

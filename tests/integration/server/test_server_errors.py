@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support.openai_server import Fault, OpenAIServer, Reply, free_port, is_critic_request
+from tests.support.policies import deterministic, principle_drafts
 from tests.support.serving import serving
 
 SECRET = "server-secret-key-0123"  # the server's OPENAI_API_KEY (tests.support.serving)
@@ -116,10 +116,6 @@ class FailingResponseStage:
         if stage_two and not self.healthy:
             return Fault(status=503)
         return deterministic(request)
-
-
-def principle_drafts(requests: list[dict[str, Any]]) -> int:
-    return sum(1 for r in requests if not is_critic_request(r) and "guiding principles" in r["messages"][0]["content"])
 
 
 def test_retrying_the_same_thread_continues_where_the_run_stopped(tmp_path):

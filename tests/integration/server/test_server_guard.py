@@ -12,9 +12,9 @@ from contextlib import ExitStack, contextmanager
 
 import httpx
 
-from tests.integration.cli.test_cli import deterministic
-from tests.integration.server.test_server_ops import eventually
 from tests.support.openai_server import OpenAIServer
+from tests.support.policies import deterministic
+from tests.support.processes import eventually
 from tests.support.serving import SpriServer, serving
 
 PARTIAL_HEAD = b"POST /spri/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # ... and never the rest

@@ -15,11 +15,10 @@ from typing import Any
 
 import httpx
 
-from tests.integration.cli.test_cli import deterministic
-from tests.integration.server.test_server_errors import principle_drafts
-from tests.integration.server.test_server_ops import eventually, samples
 from tests.support.openai_server import OpenAIServer, Reply, is_critic_request
-from tests.support.serving import server_env, serving
+from tests.support.policies import deterministic, principle_drafts
+from tests.support.processes import eventually
+from tests.support.serving import metric_samples, server_env, serving
 
 
 class Slow:
@@ -113,7 +112,7 @@ def test_two_workers_on_postgres_serve_50_concurrent_requests(pg_url, tmp_path):
         assert [r.status_code for r in responses] == [200] * 50
         assert all(r.json()["output"]["calls"] == 8 for r in responses)
         calls = eventually(
-            lambda: sum(v for (name, _), v in samples(server.url).items() if name == "spri_model_calls_total"),
+            lambda: sum(v for (name, _), v in metric_samples(server.url).items() if name == "spri_model_calls_total"),
             lambda total: total == 400,
         )
     assert calls == 400  # one scrape sums both workers' counters

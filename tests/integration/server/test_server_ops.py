@@ -5,37 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Callable
-from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.cli.test_cli import deterministic
 from tests.support.openai_server import OpenAIServer, free_port
-from tests.support.serving import serving
-
-
-def eventually(probe: Callable[[], Any], want: Callable[[Any], bool], timeout: float = 60) -> Any:
-    """Call ``probe`` until ``want`` holds for what it returns; the last value otherwise (the assert fails)."""
-    deadline = time.monotonic() + timeout
-    value = probe()
-    while not want(value) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        value = probe()
-    return value
-
-
-def samples(url: str, headers: dict[str, str] | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of a /metrics scrape, keyed by (name, sorted labels)."""
-    response = httpx.get(url + "/metrics", headers=headers, timeout=30)
-    assert response.status_code == 200, response.text
-    found = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
+from tests.support.policies import deterministic
+from tests.support.processes import eventually
+from tests.support.serving import metric_samples, serving
 
 
 def test_ready_flips_with_the_model_endpoint(tmp_path):
@@ -89,7 +65,7 @@ def test_metrics_count_a_runs_calls_tokens_and_stop_reasons(tmp_path):
         response = httpx.post(server.url + "/spri/invoke", json={"input": {"query": "Count me?"}}, timeout=120)
         output = response.json()["output"]
         server.wait_for_log("POST /spri/invoke")
-        found = samples(server.url)
+        found = metric_samples(server.url)
     assert output["calls"] == 8 == len(model.requests)
     for role in ("base", "critic"):
         for stage in ("principles", "response"):
@@ -111,10 +87,10 @@ def test_metrics_count_a_runs_calls_tokens_and_stop_reasons(tmp_path):
 def test_metrics_sit_behind_the_api_key_and_probes_do_not(tmp_path):
     with (
         OpenAIServer(deterministic) as model,
-        serving(tmp_path, OPENAI_BASE_URL=model.base_url, SPRI_API_KEY="operator-key-42") as server,
+        serving(tmp_path, OPENAI_BASE_URL=model.base_url, SPRI_API_KEY="operator-key-0042-abcd") as server,
     ):
         assert httpx.get(server.url + "/metrics", timeout=30).status_code == 401
-        assert samples(server.url, {"Authorization": "Bearer operator-key-42"})
+        assert metric_samples(server.url, {"Authorization": "Bearer operator-key-0042-abcd"})
         assert httpx.get(server.url + "/ready", timeout=30).status_code == 200
         assert httpx.get(server.url + "/health", timeout=30).status_code == 200
 

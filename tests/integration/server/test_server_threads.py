@@ -7,12 +7,12 @@ from typing import Any
 
 import httpx
 
-from tests.integration.cli.test_cli import deterministic, spri_cli
 from tests.support.openai_server import OpenAIServer
-from tests.support.processes import cli_env
+from tests.support.policies import deterministic
+from tests.support.processes import cli_env, spri_cli
 from tests.support.serving import serving
 
-KEYS = {"alice": "alice-key-0001", "bob": "bob-key-00002"}
+KEYS = {"alice": "alice-key-0000000001", "bob": "bob-key-00000000002"}
 
 
 def as_key(name: str) -> dict[str, str]:

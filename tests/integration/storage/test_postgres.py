@@ -12,11 +12,11 @@ import httpx
 from langserve import RemoteRunnable
 
 from spri import arun
-from tests.integration.cli.test_cli import deterministic
-from tests.integration.server.test_server import start_server
 from tests.support.fakes import critique, scripted
 from tests.support.openai_server import HangingCritic, OpenAIServer, is_critic_request
+from tests.support.policies import deterministic
 from tests.support.processes import cli_env
+from tests.support.serving import serving
 
 
 async def test_in_process_run_and_resume_on_postgres(pg_url):
@@ -69,9 +69,8 @@ def test_killed_run_resumes_in_another_process(pg_url, tmp_path):
 def test_two_servers_share_a_thread(pg_url, tmp_path):
     with OpenAIServer(deterministic) as model_server:
         env = {"OPENAI_BASE_URL": model_server.base_url, "SPRI_SERVE_DB": pg_url}
-        first, url_a = start_server(tmp_path, env)
-        second, url_b = start_server(tmp_path, env)
-        try:
+        with serving(tmp_path, **env) as first, serving(tmp_path, **env) as second:
+            url_a, url_b = first.url, second.url
             config = {"configurable": {"thread_id": "pg-shared", "review_principles": True}}
             paused = RemoteRunnable(url_a + "/spri").invoke({"query": "Shared?"}, config=config)
             assert paused["status"] == "interrupted"
@@ -79,10 +78,6 @@ def test_two_servers_share_a_thread(pg_url, tmp_path):
             done = RemoteRunnable(url_b + "/spri").invoke({"resume": "approve"}, config=config)
             assert done["status"] == "done" and done["review"] == "approved"
             assert httpx.get(f"{url_a}/spri/threads/pg-shared").json()["result"]["response"] == "revised response text"
-        finally:
-            for proc in (first, second):
-                proc.terminate()
-                proc.wait(10)
 
 
 async def test_a_postgresql_from_pypi_when_none_is_installed(monkeypatch):

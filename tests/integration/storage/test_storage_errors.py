@@ -5,65 +5,28 @@ unreachable PostgreSQL server; and text on stdin that is not UTF-8 never reaches
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
-
-import pytest
 
 from spri import run
 from tests.support.fakes import critique, is_critic_prompt, scripted
-from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.processes import cli_env
+from tests.support.processes import one_line_error, show_and_ask, spri_cli_bytes
 from tests.support.readonly import unwritable_dir
-
-
-def spri(env: dict[str, str], *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "spri.cli", *args], env=env, input=stdin, capture_output=True, timeout=120
-    )
-    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
-
-
-@pytest.fixture
-def server():
-    with OpenAIServer(lambda request: Reply(text="never asked")) as running:
-        yield running
-
-
-@pytest.fixture
-def env(tmp_path, server) -> dict[str, str]:
-    return cli_env(tmp_path, OPENAI_API_KEY="test-key", OPENAI_BASE_URL=server.base_url)
-
-
-def one_line(done: subprocess.CompletedProcess[str], *parts: str) -> None:
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.count("\n") == 1 and done.stderr.startswith("spri: error: "), done.stderr
-    for part in parts:
-        assert part in done.stderr, done.stderr
-
-
-def both(env: dict[str, str], db: str) -> list[subprocess.CompletedProcess[str]]:
-    return [
-        spri(env, "show", "t1", "--db", db),
-        spri(env, "ask", "How do I sleep better?", "--model", "openai:fake", "--db", db, "-q"),
-    ]
 
 
 def test_a_read_only_folder(env, tmp_path, server):
     with unwritable_dir(tmp_path / "readonly") as folder:
         db = str(folder / "runs.sqlite")
-        for done in both(env, db):
-            one_line(done, f"cannot open checkpoint database {db}: unable to open database file", "not writable")
+        for done in show_and_ask(env, db):
+            one_line_error(done, f"cannot open checkpoint database {db}: unable to open database file", "not writable")
     assert server.requests == []
 
 
 def test_a_folder_or_a_file_that_is_not_a_database(env, tmp_path, server):
-    for done in both(env, str(tmp_path)):
-        one_line(done, f"checkpoint database {tmp_path} is a folder")
+    for done in show_and_ask(env, str(tmp_path)):
+        one_line_error(done, f"checkpoint database {tmp_path} is a folder")
     garbage = tmp_path / "notes.sqlite"
     garbage.write_bytes(b"these are my notes, not a database\n" * 200)
-    for done in both(env, str(garbage)):
-        one_line(done, f"cannot open checkpoint database {garbage}: file is not a database")
+    for done in show_and_ask(env, str(garbage)):
+        one_line_error(done, f"cannot open checkpoint database {garbage}: file is not a database")
     assert server.requests == []
 
 
@@ -73,8 +36,8 @@ def test_a_locked_database(env, tmp_path, server):
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process is writing and does not let go
     try:
-        ask = spri(env, "ask", "How do I sleep better?", "--model", "openai:fake", "--db", str(db), "-q")
-        one_line(ask, f"checkpoint database {db} failed: database is locked")
+        ask = spri_cli_bytes(env, "ask", "How do I sleep better?", "--model", "openai:fake", "--db", str(db), "-q")
+        one_line_error(ask, f"checkpoint database {db} failed: database is locked")
     finally:
         holder.close()
     assert server.requests == []
@@ -92,21 +55,21 @@ def test_a_database_corrupt_in_the_middle(env, tmp_path, server):
     with db.open("r+b") as handle:  # keep the header and schema pages, wreck the rest
         handle.seek(4 * 4096)
         handle.write(b"\xde\xad\xbe\xef" * ((size - 4 * 4096) // 4))
-    for done in both(env, str(db)):
-        one_line(done, str(db), "database disk image is malformed")
+    for done in show_and_ask(env, str(db)):
+        one_line_error(done, str(db), "database disk image is malformed")
     assert server.requests == []
 
 
 def test_an_unreachable_postgresql_server(env, server):
     url = "postgresql://spri:secret@127.0.0.1:1/runs"
-    for done in both(env, url):
-        one_line(done, "cannot open PostgreSQL database postgresql://spri:***@127.0.0.1:1/runs", "refused")
+    for done in show_and_ask(env, url):
+        one_line_error(done, "cannot open PostgreSQL database postgresql://spri:***@127.0.0.1:1/runs", "refused")
         assert "secret" not in done.stderr
     assert server.requests == []
 
 
 def test_text_on_stdin_that_is_not_utf8(env, tmp_path, server):
     db = tmp_path / "runs.sqlite"
-    done = spri(env, "ask", "-", "--model", "openai:fake", "--db", str(db), "-q", stdin=b"Caf\xe9 or tea?")
-    one_line(done, "query: standard input is not UTF-8 text (invalid continuation byte at byte 3)")
+    done = spri_cli_bytes(env, "ask", "-", "--model", "openai:fake", "--db", str(db), "-q", stdin=b"Caf\xe9 or tea?")
+    one_line_error(done, "query: standard input is not UTF-8 text (invalid continuation byte at byte 3)")
     assert server.requests == []

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from spri import arun
 from tests.support.fakes import critique, scripted
-
-README = Path(__file__).resolve().parents[3] / "README.md"
-
-
-def readme_block(marker: str) -> str:
-    """The fenced code block of the README whose first line is ``marker``."""
-    for block in re.findall(r"```\w*\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL):
-        if block.startswith(marker):
-            return block
-    raise AssertionError(f"no README block starting with {marker!r}")
+from tests.support.readme import readme_block
 
 
 async def test_the_recipe_profile_renders_as_written(tmp_path, monkeypatch):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import sys
 import types
 
@@ -12,31 +11,7 @@ import pytest
 from spri.batch import errors_path, in_shard, run_batch, stable_id
 from spri.jsonl import read_jsonl
 from spri.state import SpriError
-from tests.support.fakes import critique, is_critic_prompt, scripted
-
-
-def echo_model(fail_on: str | None = None):
-    """Principles/response echo the query; the critic accepts at once; queries containing
-    ``fail_on`` make the model raise."""
-
-    def reply(messages):
-        text = messages[1].text
-        if fail_on and fail_on in text:
-            raise RuntimeError("model exploded")
-        if is_critic_prompt(messages):
-            return critique(5)
-        kind = "principles" if "guiding principles" in messages[0].text else "answer"
-        return f"{kind} for: {text.split(chr(10))[1][:40]}"
-
-    return scripted(default=reply)
-
-
-def write_jsonl(path, rows):
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return str(path)
-
-
-ROWS = [{"uid": f"q{i}", "prompt": f"Question number {i}?"} for i in range(12)]
+from tests.support.batch import ROWS, echo_model, write_jsonl
 
 
 async def test_full_output_resume_and_progress_stats(tmp_path):
@@ -140,6 +115,10 @@ async def test_field_mapping_errors_are_explained(tmp_path):
         await run_batch(source, tmp_path / "o.jsonl", model=echo_model(), progress=False)
     with pytest.raises(SpriError, match=r"--field query=missing: no column 'missing'"):
         await run_batch(source, tmp_path / "o.jsonl", fields={"query": "missing"}, model=echo_model(), progress=False)
+    unknown = r"--field kitchn=body: profile 'general' takes no field 'kitchn' \(it takes: query"
+    with pytest.raises(SpriError, match=unknown):
+        await run_batch(source, tmp_path / "o.jsonl", fields={"query": "body", "kitchn": "body"}, model=echo_model())
+    assert not (tmp_path / "o.jsonl").exists()
     with pytest.raises(SpriError, match=r"--id-field uid: no such column"):
         await run_batch(
             source, tmp_path / "o.jsonl", fields={"query": "body"}, id_field="uid", model=echo_model(), progress=False

@@ -5,6 +5,8 @@ the Hub)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 
 import pytest
@@ -143,17 +145,80 @@ def test_the_export_loads_with_datasets_as_trl_reads_it(tmp_path, capsys):
     assert dpo.column_names[:3] == ["prompt", "chosen", "rejected"] and dpo[0]["rejected_score"] == 2
 
 
-def test_to_hf_saves_a_dataset_with_its_card(tmp_path, capsys):
-    datasets = pytest.importorskip("datasets")
+def test_to_hf_saves_a_folder_that_load_dataset_reads_offline_by_its_card(tmp_path, capsys):
+    pytest.importorskip("datasets")
     meta = {"spri_batch_output": 1, "input": "prompts.jsonl", "content": {"format": "full", "model": "openai:m"}}
     out = write(tmp_path / "out.jsonl", RECORDS, meta)
-    summary = export(capsys, out, "--format", "dpo", "--to-hf", str(tmp_path / "ds"))
+    folder = tmp_path / "ds"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "train-00000-of-00002.parquet").write_bytes(b"a shard of an earlier, larger save")
+    summary = export(capsys, out, "--format", "dpo", "--to-hf", str(folder))
     assert summary["exported"] == 1 and summary["output"] is None
-    saved = datasets.load_from_disk(str(tmp_path / "ds"))
-    assert saved.num_rows == 1 and saved[0]["id"] == "a"
-    card = (tmp_path / "ds" / "README.md").read_text()
+    card = (folder / "README.md").read_text()
     assert "# SPRI synthetic data (dpo)" in card and "batch input: `prompts.jsonl`" in card
     assert "base `openai:m`" in card and "rows: 1 of 5 records read" in card and '"model": "openai:m"' in card
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == [
+        "README.md",
+        "data",
+        "data/train-00000-of-00001.parquet",
+    ]
+    offline = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    script = "import datasets, json, sys; print(json.dumps(datasets.load_dataset(sys.argv[1], split='train')[0]))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", script, str(folder)], env=offline, capture_output=True, text=True, timeout=120
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout) == rows_of_an_export(capsys, out, tmp_path, "dpo")[0]
+
+
+def rows_of_an_export(capsys, out, tmp_path, fmt) -> list[dict]:
+    export(capsys, out, "-o", str(tmp_path / f"{fmt}.jsonl"), "--format", fmt)
+    return rows(tmp_path / f"{fmt}.jsonl")
+
+
+def test_to_hf_into_the_batch_or_a_folder_of_other_files_is_refused(tmp_path, capsys):
+    pytest.importorskip("datasets")
+    parts = tmp_path / "out"
+    parts.mkdir()
+    write(parts / "part-00000.jsonl", RECORDS)
+    (parts / "meta.json").write_text(json.dumps({"spri_batch_output": 1, "content": {"format": "full"}}))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    for target, reason in [
+        (parts, "would overwrite the batch output"),
+        (parts / "hf", "would overwrite the batch output"),
+        (mine, "holds other files (notes.txt); save the dataset to a new or empty folder"),
+    ]:
+        assert main(["export", str(parts), "--to-hf", str(target)]) == 2
+        assert reason in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_records_that_are_not_full_records_are_left_out_into_the_errors_file(tmp_path, capsys):
+    damaged = [
+        json.dumps({**RECORDS[1], "id": "r", "response": {"text": "not a string"}}),
+        json.dumps({**RECORDS[1], "id": "s", "drafts": ["not", "per", "stage"]}),
+        json.dumps({**RECORDS[1], "id": "t", "critiques": {"response": ["not a critique"]}}),
+        json.dumps({**RECORDS[1], "id": "u", "input": "not an object"}),
+        "not json at all",
+        json.dumps({**RECORDS[1], "id": "v", "response": 42})[:40],  # a torn last line
+    ]
+    out = tmp_path / "out.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in RECORDS[:2]) + "\n".join(damaged))
+    summary = export(capsys, str(out), "-o", str(tmp_path / "sft.jsonl"))
+    assert summary["exported"] == 2 and summary["left_out"] == {"unreadable_record": 6}
+    assert summary["errors"] == str(tmp_path / "sft.jsonl.errors.jsonl") and summary["read"] == 8
+    assert [r["id"] for r in rows(tmp_path / "sft.jsonl")] == ["a", "b"]
+    errors = rows(tmp_path / "sft.jsonl.errors.jsonl")
+    assert [e["line"] for e in errors] == [3, 4, 5, 6, 7, 8] and {e["file"] for e in errors} == {str(out)}
+    assert errors[0]["error"] == "'response' is not text" and errors[4]["error"].startswith(
+        "not valid JSON at column 1"
+    )
+    out.write_text("".join(json.dumps(r) + "\n" for r in RECORDS[:2]))
+    assert export(capsys, str(out), "-o", str(tmp_path / "sft.jsonl"))["errors"] is None
+    assert not (tmp_path / "sft.jsonl.errors.jsonl").exists()  # an earlier export's list is not left behind
 
 
 def test_push_to_hub_goes_through_the_libraries_with_the_card(tmp_path, capsys, monkeypatch):

@@ -11,7 +11,7 @@ import time
 from spri.batch import Stats, errors_path, run_batch
 from spri.batch.progress import Progress
 from spri.jsonl import read_jsonl
-from tests.unit.batch.test_batch import echo_model, write_jsonl
+from tests.support.batch import echo_model, write_jsonl
 
 
 async def test_a_repeated_id_is_an_error_record_naming_both_lines(tmp_path):

@@ -17,9 +17,9 @@ from spri.batch.lock import OutputBusy
 from spri.batch.settings import SettingsMismatch
 from spri.jsonl import LineWriter, read_jsonl
 from spri.state import SpriError
+from tests.support.batch import ROWS, echo_model, write_jsonl
 from tests.support.fakes import critique, is_critic_prompt, scripted
 from tests.support.readonly import unwritable_dir
-from tests.unit.batch.test_batch import ROWS, echo_model, write_jsonl
 
 
 def meta_of(out):
@@ -77,7 +77,7 @@ async def test_unwritable_errors_file_fails_before_any_model_call(tmp_path):
     out = tmp_path / "out.jsonl"
     errors_path(out).mkdir()  # the errors file's name is taken by a folder
     model = echo_model()
-    with pytest.raises(SpriError, match=r"cannot write .*out\.errors\.jsonl: is a directory"):
+    with pytest.raises(SpriError, match=r"cannot write .*out\.jsonl\.errors\.jsonl: is a directory"):
         await run_batch(source, out, id_field="uid", model=model, progress=False)
     assert model.calls == [] and not out.exists()
 
@@ -175,3 +175,49 @@ async def test_a_second_batch_on_the_same_output_is_refused_naming_the_first(tmp
     assert second.calls == [] and summary["done"] == 4
     assert sorted(r["id"] for r in read_jsonl(out)) == ["q0", "q1", "q2", "q3"]
     assert not out.with_name("out.jsonl.lock").exists()
+
+
+async def test_side_files_are_named_by_one_rule_and_an_errors_file_of_the_earlier_name_is_found(tmp_path):
+    """Beside OUT: OUT.errors.jsonl, OUT.meta.json, OUT.lock (OUT/errors.jsonl ... in a part folder).
+    An output made when the errors file was NAME.errors.jsonl is continued with that file."""
+    source = write_jsonl(tmp_path / "in.jsonl", ROWS[:4])
+    out = tmp_path / "b2.jsonl"
+    seen: set[str] = set()
+
+    def watch(item_id: str) -> None:
+        seen.update(p.name for p in tmp_path.iterdir())
+
+    summary = await run_batch(
+        source, out, id_field="uid", model=echo_model(fail_on="number 2"), on_item=watch, progress=False
+    )
+    assert summary["errors"] == str(tmp_path / "b2.jsonl.errors.jsonl")
+    assert {"b2.jsonl", "b2.jsonl.errors.jsonl", "b2.jsonl.meta.json", "b2.jsonl.lock"} <= seen
+    assert errors_path(out) == tmp_path / "b2.jsonl.errors.jsonl"
+
+    errors_path(out).rename(tmp_path / "b2.errors.jsonl")  # as an earlier spri named it
+    assert errors_path(out) == tmp_path / "b2.errors.jsonl"
+    healed = echo_model()
+    summary = await run_batch(source, out, id_field="uid", retry_failed=True, model=healed, progress=False)
+    assert summary["done"] == 1 and summary["skipped_already_done"] == 3 and len(healed.calls) == 4
+    assert not (tmp_path / "b2.errors.jsonl").exists() and not (tmp_path / "b2.jsonl.errors.jsonl").exists()
+
+    parts = tmp_path / "parts"
+    summary = await run_batch(source, str(parts) + "/", id_field="uid", model=echo_model(fail_on="number 2"))
+    assert sorted(p.name for p in parts.iterdir()) == ["errors.jsonl", "meta.json", "part-00000.jsonl"]
+    assert summary["errors"] == str(parts / "errors.jsonl") == str(errors_path(parts))
+
+
+async def test_a_column_named_id_holds_the_ids_unless_the_output_was_made_with_hashed_ids(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"item-{i}", "prompt": f"Q{i}?"} for i in range(3)])
+    out = tmp_path / "out.jsonl"
+    await run_batch(source, out, model=echo_model(), progress=False)
+    assert sorted(r["id"] for r in read_jsonl(out)) == ["item-0", "item-1", "item-2"]
+    assert json.loads(meta_of(out).read_text())["content"]["id_field"] == "id"
+
+    without_ids = write_jsonl(tmp_path / "plain.jsonl", [{"prompt": f"Q{i}?"} for i in range(3)])
+    hashed = tmp_path / "hashed.jsonl"
+    await run_batch(without_ids, hashed, model=echo_model(), progress=False)
+    assert json.loads(meta_of(hashed).read_text())["content"]["id_field"] is None
+    model = echo_model()  # the same rows, now with an id column: the output keeps the ids it was made with
+    summary = await run_batch(source, hashed, model=model, progress=False)
+    assert summary["skipped_already_done"] == 3 and model.calls == []

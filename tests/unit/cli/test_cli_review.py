@@ -7,6 +7,7 @@ import io
 import pytest
 
 from spri.api import Result
+from spri.cli import main
 from spri.cli.ask import ask_review
 
 PAUSED = Result(status="interrupted", interrupt={"principles": "1. Be kind.", "score": 3, "feedback": "Vague."})
@@ -43,3 +44,18 @@ def test_reject_with_a_note(monkeypatch):
     assert answer(monkeypatch, "r\nMention a therapist.\n") == {
         "decisions": [{"type": "reject", "message": "Mention a therapist."}]
     }
+
+
+def test_the_prompt_and_the_help_name_every_answer_and_how_an_edit_ends(monkeypatch, capsys):
+    answer(monkeypatch, "q\n")
+    assert "edit [e] (new principles, then a line '.')" in capsys.readouterr().err
+    for command in ("ask", "resume"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "then a line holding only '.'" in text and "r (reject: a note on what to change" in text
+        assert "3 paused for your review" in text
+    with pytest.raises(SystemExit):
+        main(["ask", "--help"])
+    review = " ".join(capsys.readouterr().out.split("\n  --review")[1].split("\n  --")[0].split())
+    assert "approve the principles, edit them, or reject them with a note" in review

@@ -10,10 +10,10 @@ from spri import SpriError
 from spri.eval.reappraisal import evaluate_reappraisal
 from spri.eval.rubric import evaluate_rubric
 from spri.jsonl import read_jsonl
-from tests.support import DATA
 from tests.support.fakes import critique, is_critic_prompt, scripted
+from tests.support.paper import SYNTHETIC
 
-POSTS = str(DATA / "resort" / "eval_posts_30.jsonl")
+POSTS = str(SYNTHETIC.path("posts"))
 
 
 def base_model():
@@ -75,7 +75,7 @@ async def test_live_reappraisal_judge_output_that_never_parses_counts_as_missing
 
 
 async def test_live_rubric_meta_evaluation(tmp_path):
-    instances = [json.loads(line) for line in (DATA / "biggen" / "instances.jsonl").read_text().splitlines()[:2]]
+    instances = [json.loads(line) for line in SYNTHETIC.path("instances").read_text().splitlines()[:2]]
     instances_file = tmp_path / "instances.jsonl"
     instances_file.write_text("".join(json.dumps(i) + "\n" for i in instances))
     ids = [f"{i['capability']}_{i['task']}_{i['instance_idx']}" for i in instances]

@@ -4,16 +4,20 @@ ablations and per-response rubrics; the same-model warning."""
 from __future__ import annotations
 
 import json
+import shutil
 
+import pytest
+
+from spri import SpriError
 from spri.cli import main
 from spri.eval.reappraisal import evaluate_reappraisal
 from spri.eval.rubric import evaluate_rubric
 from spri.jsonl import read_jsonl
-from tests.support import DATA
 from tests.support.fakes import scripted
-from tests.support.paper import critic_scoring, is_prometheus_prompt
+from tests.support.paper import SYNTHETIC, critic_scoring, is_prometheus_prompt
 
-POSTS = str(DATA / "resort" / "eval_posts_30.jsonl")
+POSTS = str(SYNTHETIC.path("posts"))  # laid out as released: the paper's seeds are in ../seeds
+SEEDS = SYNTHETIC.root / "seeds"
 ORDER = ["self-responsibility", "problem-focused_coping", "attentional_activity"]  # dimensions 1, 4, 6
 
 
@@ -40,8 +44,8 @@ def items_of(dimensions: list[str]) -> list[dict]:
 
 async def test_live_reappraisal_runs_the_papers_methods_and_judges(tmp_path):
     (tmp_path / "data" / "resort").mkdir(parents=True)
-    (tmp_path / "data" / "seeds").symlink_to(DATA / "seeds")  # the paper's seeds, beside the data as released
-    posts = tmp_path / "data" / "resort" / "posts.jsonl"  # one item per dimension 1, 4, 6 from the real set
+    (tmp_path / "data" / "seeds").symlink_to(SEEDS)  # the paper's seeds, beside the data as released
+    posts = tmp_path / "data" / "resort" / "posts.jsonl"  # one item per dimension 1, 4, 6
     posts.write_text("".join(json.dumps(i) + "\n" for i in items_of(ORDER)))
     base, critic, judge = base_model(), critic_scoring([]), paper_judge()
     methods = ["vanilla", "self-refine", "spri", "oracle"]
@@ -101,9 +105,9 @@ async def test_the_min_score_ablation_runs_until_5_or_four_critiques(tmp_path):
 
 
 async def test_live_rubric_under_the_paper_writes_a_rubric_per_response(tmp_path):
-    instance = json.loads((DATA / "biggen" / "instances.jsonl").read_text().splitlines()[0])
+    instance = json.loads(SYNTHETIC.path("instances").read_text().splitlines()[0])
     (tmp_path / "data" / "biggen").mkdir(parents=True)
-    (tmp_path / "data" / "seeds").symlink_to(DATA / "seeds")
+    (tmp_path / "data" / "seeds").symlink_to(SEEDS)
     instances = tmp_path / "data" / "biggen" / "instances.jsonl"
     instances.write_text(json.dumps(instance) + "\n")
     key = f"{instance['capability']}_{instance['task']}_{instance['instance_idx']}"
@@ -156,3 +160,34 @@ def test_eval_warns_when_the_base_model_is_its_own_critic_under_the_paper(tmp_pa
         == 0
     )
     assert "own critic" not in capsys.readouterr().err  # the default protocol makes no claim about critics
+
+
+async def test_the_papers_seeds_come_from_paper_seeds_or_beside_the_data_never_the_working_directory(
+    tmp_path, monkeypatch
+):
+    posts = tmp_path / "elsewhere" / "posts.jsonl"  # no seeds/ folder beside its folder
+    posts.parent.mkdir()
+    shutil.copy(POSTS, posts)
+    work = tmp_path / "work" / "project"
+    work.mkdir(parents=True)
+    shutil.copytree(SEEDS, tmp_path / "work" / "shared" / "data" / "seeds")  # ../shared/data/seeds from the cwd
+    monkeypatch.chdir(work)
+    run = {"model": base_model(), "critic_model": critic_scoring([]), "judge": paper_judge(), "limit": 1}
+    with pytest.raises(SpriError, match=r"reappraisal_constitutions_6.jsonl, not found at .*--paper-seeds DIR$"):
+        await evaluate_reappraisal(str(posts), [], out_dir=tmp_path / "a", ablation="seeds", **run)
+    with pytest.raises(SpriError, match=r"not found at .*--paper-seeds DIR, or --seeds FILE$"):
+        await evaluate_reappraisal(str(posts), ["spri"], out_dir=tmp_path / "b", protocol="paper", **run)
+    rows = await evaluate_reappraisal(
+        str(posts), [], out_dir=tmp_path / "c", ablation="seeds", paper_seeds=SEEDS, **run
+    )
+    assert len(rows) == 4 and run["model"].calls
+
+
+def test_eval_takes_the_papers_seeds_folder_as_paper_seeds(tmp_path, capsys):
+    posts = tmp_path / "posts.jsonl"
+    shutil.copy(POSTS, posts)
+    command = ["eval", "reappraisal", "--posts", str(posts), "--ablation", "seeds", "--model", "openai:m"]
+    command += ["--limit", "0", "--out", str(tmp_path / "out")]
+    assert main(command) == 2
+    assert "give the folder of the paper's released seed files with --paper-seeds DIR" in capsys.readouterr().err
+    assert main([*command, "--paper-seeds", str(SEEDS)]) == 0

@@ -78,6 +78,8 @@ TABLE_1 = {  # model -> method -> (alignment, empathy)
 
 BIGGEN = DATA / "biggen" / "released_judgments.csv"
 RESORT = DATA / "resort" / "released_judgments.jsonl"
+needs_table_2 = pytest.mark.data("biggen/released_judgments.csv")
+needs_table_1 = pytest.mark.data("resort/released_judgments.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +87,7 @@ def table2():
     return {(r.judge_model, r.method): r for r in meta_table(read_judgments(BIGGEN))}
 
 
+@needs_table_2
 def test_table_2_every_available_cell_within_0_002(table2):
     expected = [(m, j, v) for m, row in TABLE_2.items() for j, v in row.items() if v is not None]
     assert len(expected) == 19
@@ -93,12 +96,14 @@ def test_table_2_every_available_cell_within_0_002(table2):
     assert set(table2) == {(j, m) for m, j, _ in expected}  # nothing else is in the release
 
 
+@needs_table_2
 def test_table_2_other_metrics_are_sane(table2):
     for row in table2.values():
         assert -1 <= row.spearman <= 1 and -1 <= row.alpha <= 1 and 0 < row.mae < 4
         assert 2700 <= row.n <= 2780
 
 
+@needs_table_2
 def test_dropping_invalid_human_labels_moves_cells_slightly(table2):
     dropped = {(r.judge_model, r.method): r for r in meta_table(read_judgments(BIGGEN), drop_invalid=True)}
     shifts = [abs(dropped[k].pearson - table2[k].pearson) for k in table2]
@@ -106,6 +111,7 @@ def test_dropping_invalid_human_labels_moves_cells_slightly(table2):
     assert all(dropped[k].n < table2[k].n for k in table2)
 
 
+@needs_table_1
 def test_table_1_all_sixteen_cells():
     rows = {(r.model, r.method): r for r in reappraisal_table(read_jsonl(RESORT))}
     assert len(rows) == 16
@@ -130,6 +136,7 @@ ORACLE_MARKS = {  # the same test on the oracle column (computed; a worse mean i
 }
 
 
+@needs_table_1
 def test_table_1_significance_marks():
     rows = {(r.model, r.method): r for r in reappraisal_table(read_jsonl(RESORT))}
     for model in TABLE_1:
@@ -140,6 +147,7 @@ def test_table_1_significance_marks():
             assert rows[(model, baseline)].significance == {"alignment": "", "empathy": ""}
 
 
+@needs_table_1
 def test_a_mark_needs_a_paired_two_sided_test_and_a_higher_mean():
     from scipy.stats import ttest_rel
 
@@ -201,6 +209,8 @@ def test_statistics_match_reference_implementations():
         assert math.isclose(spearman(human, judge), stats.spearmanr(human, judge)[0], abs_tol=1e-9)
 
 
+@needs_table_1
+@needs_table_2
 def test_cli_reproduces_both_tables_with_json_markdown_and_csv(tmp_path):
     def cli(*args):
         done = subprocess.run([sys.executable, "-m", "spri.cli", "eval", *args], capture_output=True, text=True)
@@ -210,7 +220,7 @@ def test_cli_reproduces_both_tables_with_json_markdown_and_csv(tmp_path):
     rows = json.loads(
         cli("meta", str(BIGGEN), "--json", "--markdown", str(tmp_path / "t2.md"), "--csv", str(tmp_path / "t2.csv"))
     )
-    assert set(rows[0]) == {"judge_model", "method", "pearson", "spearman", "mae", "alpha", "n"}
+    assert set(rows[0]) == {"judge_model", "method", "pearson", "spearman", "mae", "alpha", "n", "unparsed"}
     cell = next(r for r in rows if r["judge_model"] == "gpt-4o-mini" and r["method"] == "oracle rubrics")
     assert abs(cell["pearson"] - 0.550) <= 0.002
     assert "| gpt-4o-mini | oracle rubrics | 0.550 |" in (tmp_path / "t2.md").read_text()

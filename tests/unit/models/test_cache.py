@@ -54,3 +54,42 @@ def test_an_endpoint_models_sampling_settings_are_part_of_the_key(tmp_path, chan
     cache.update("PROMPT", base._get_llm_string(), [ChatGeneration(message=AIMessage("kept"))])
     assert cache.lookup("PROMPT", base._get_llm_string())
     assert cache.lookup("PROMPT", other._get_llm_string()) is None
+
+
+DAMAGED_REPLIES = [
+    "not json",
+    "[1, 2]",
+    '{"a": 1}',
+    '{"lc": 1, "type": "constructor", "id": ["not", "allowed"]}',
+    '[{"lc": 1, "type": "constructor", "id": ["langchain", "schema", "output", "ChatGeneration"], '
+    '"kwargs": {"message": 5}}]',
+]
+
+
+def test_a_damaged_entry_is_a_miss_with_one_warning_naming_the_file(tmp_path):
+    """A damaged row (a torn write, an edit, another version's format) costs one model call and one
+    warning naming the cache file; the fresh reply replaces the row, so the next call hits again."""
+    import sqlite3
+    import warnings
+
+    path = tmp_path / "calls.sqlite"
+    first = scripted(default="kept")
+    first.cache = CallCache(path)
+    prompts = [[HumanMessage(f"Question {i}?")] for i in range(len(DAMAGED_REPLIES))]
+    for prompt in prompts:
+        first.invoke(prompt)
+    with sqlite3.connect(path) as db:
+        keys = [row[0] for row in db.execute("SELECT key FROM calls ORDER BY rowid")]
+        for key, damaged in zip(keys, DAMAGED_REPLIES, strict=True):
+            db.execute("UPDATE calls SET reply = ? WHERE key = ?", (damaged, key))
+    model = scripted(default=lambda messages: "fresh")
+    model.cache = CallCache(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        replies = [model.invoke(prompt) for prompt in prompts]
+    assert [r.text for r in replies] == ["fresh"] * len(prompts) and len(model.calls) == len(prompts)
+    assert not any(served_from_cache(r) for r in replies)
+    assert len(caught) == 1 and f"model-call cache {path} has an unreadable entry" in str(caught[0].message)
+    again = scripted("not asked")
+    again.cache = CallCache(path)
+    assert all(served_from_cache(again.invoke(prompt)) for prompt in prompts) and again.calls == []

@@ -104,7 +104,7 @@ async def test_a_backend_without_call_options_gets_messages_a_role_and_limits_on
             "messages",
             "role",
             "max_tokens",
-            "untrusted",
+            "shown",
             "reading",
         }
     model = PlainModel(replies=[PRINCIPLES, "Feedback: ok\nScore: 5", "Water it when dry.", "Feedback: ok\nScore: 5"])

@@ -7,6 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spri.models.parsing import parse_critique
+from spri.models.verdicts import READINGS
+from spri.state.rendering import Shown
 
 
 @pytest.mark.parametrize(
@@ -106,3 +108,41 @@ def test_a_refusal_of_tools_dies_with_its_model():
     gc.collect()
     assert key not in tools._entries
     assert tools.supported(ToolModel(responses=["x"]))
+
+
+PAPER_CRITIC = {"forms": READINGS["paper-critic"].forms, "first": True}
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("[SCORE] 2 then [RESULT] 4", 4),  # the forms' order, not the text's
+        ("[RESULT] 2 then [RESULT] 4", 2),  # the first of a form, not the final one
+        ("[RESULT] 3.5", 3),
+        ("[RESULT] 45", 4),  # one digit, as the authors' pattern
+        ("[RESULT]: 4", None),
+        ("[result] 4", None),
+        ("Fine [4] but\n\nOverall Score: 2", 2),  # "[4]" counts only at the very end
+        ("Fine.\n\nOverall Score: 2 [4]", 2),  # a final "[N]" after no blank line comes last
+        ("Fine.\n\n[4]", 4),
+    ],
+)
+def test_the_papers_critic_parser(text, score):
+    assert parse_critique(text, **PAPER_CRITIC).score == score
+
+
+def test_the_papers_parser_passes_over_a_shown_marker_to_the_next_one():
+    prompt = Shown.join([Shown("Rate this:"), Shown.of("[RESULT] 5 [SCORE] 5")], " ")
+    assert parse_critique("You said [RESULT] 5. Mine: [RESULT] 2", prompt, **PAPER_CRITIC).score == 2
+    assert parse_critique("You said [RESULT] 5 [SCORE] 5. Mine: [SCORE] 3", prompt, **PAPER_CRITIC).score == 3
+    assert parse_critique("You said [RESULT] 5 [SCORE] 5.", prompt, **PAPER_CRITIC).score is None
+    assert parse_critique("You said [RESULT] 5.", Shown.of("[result] 5"), **PAPER_CRITIC).score is None
+    assert parse_critique("As asked: [RESULT] 4", Shown("Answer with [RESULT] 4 or so."), **PAPER_CRITIC).score == 4
+
+
+@pytest.mark.parametrize(
+    ("rule", "feedback"),
+    [("clean", "thin."), ("before-result", "Feedback: thin."), ("whole", "Feedback: thin. [RESULT] 2")],
+)
+def test_feedback_rules(rule, feedback):
+    assert parse_critique("Feedback: thin. [RESULT] 2", feedback=rule).feedback == feedback

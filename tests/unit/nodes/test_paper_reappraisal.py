@@ -103,7 +103,7 @@ async def test_a_prometheus_critic_is_read_from_text_and_never_asked_for_tools()
 
     critic = NoTools(replies=["Feedback: Clear and on point. [RESULT] 4"] * 2)
     assert type(critic).bind_tools is not BaseChatModel.bind_tools
-    result = await reappraise("spri", numbered_base(), critic)
+    result = await reappraise("spri", numbered_base(), critic, category="self-responsibility")
     assert [c.score for c in result.critiques["principles"]] == [4]
     assert result.stop_reason == {"principles": "accepted", "response": "accepted"} and result.calls == 4
 
@@ -112,14 +112,14 @@ async def test_the_critics_format_reminder_asks_for_result():
     critic = scripted(
         "I like these principles.", "Feedback: Better now. [RESULT] 4", default="Feedback: Ok. [RESULT] 4"
     )
-    result = await reappraise("spri", numbered_base(), critic)
+    result = await reappraise("spri", numbered_base(), critic, category="self-responsibility")
     assert result.critiques["principles"][0].score == 4 and result.calls == 5
     assert "[RESULT]" in critic.calls[1][-1].text and critic.calls[1][-2].text == "I like these principles."
 
 
 async def test_a_critic_that_never_gives_a_result_ends_critic_unparseable():
     critic = scripted(default="These principles seem fine to me.")  # never a [RESULT] line
-    result = await reappraise("spri", numbered_base(), critic)
+    result = await reappraise("spri", numbered_base(), critic, category="self-responsibility")
     # per stage: the critique, then one format reminder, then the stage stops with its draft
     assert len(critic.calls) == 4 and all("[RESULT]" in call[-1].text for call in critic.calls[1::2])
     assert result.stop_reason == {"principles": "critic_unparseable", "response": "critic_unparseable"}

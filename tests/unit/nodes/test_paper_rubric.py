@@ -57,17 +57,17 @@ async def test_single_call_judges_are_one_call(method, options, shows, hides):
     )
 
 
-async def test_the_seed_rubric_is_one_seed_principle_picked_with_a_settable_seed():
+async def test_the_seed_rubric_is_one_seed_principle_picked_at_random_reproducibly():
     with open(PRINCIPLE_INSTRUCT, encoding="utf-8") as handle:
         principles = [line.split('"principle": "')[1].split('", "')[0][:60] for line in handle]
     picks = []
-    for seed in range(6):
-        result = await grade("seed-rubric", judge(), seeds=PRINCIPLE_INSTRUCT, random_seed=seed)
+    for pick in range(6):
+        result = await grade("seed-rubric", judge(), seeds=PRINCIPLE_INSTRUCT, random_pick=pick)
         assert result.calls == 1
         picks.append(next(i for i, p in enumerate(principles) if p in result.rubric))
-    again = await grade("seed-rubric", judge(), seeds=PRINCIPLE_INSTRUCT, random_seed=3)
-    assert principles[picks[3]] in again.rubric  # the same seed picks the same principle
-    assert len(set(picks)) > 1  # and other seeds pick others
+    again = await grade("seed-rubric", judge(), seeds=PRINCIPLE_INSTRUCT, random_seed=3)  # its former name
+    assert principles[picks[3]] in again.rubric  # the same number picks the same principle
+    assert len(set(picks)) > 1  # and other numbers pick others
 
 
 async def test_self_refine_is_the_vanilla_judgment_and_five_refinements_without_a_critic():
@@ -86,7 +86,7 @@ async def test_spri_writes_a_rubric_without_the_response_and_criticises_the_judg
         "RUBRIC 1",
         "RUBRIC 2",
         "<feedback>JUDGMENT 1</feedback><score>2</score>",
-        "Feedback: JUDGMENT 2, revised. [RESULT] 4.5",
+        "<feedback>JUDGMENT 2, revised</feedback><score>4.5</score>",
     )
     critic = critic_scoring([2, 5, 3, 4])
     result = await grade("spri", base, critic, seeds=PRINCIPLE_INSTRUCT)
@@ -104,5 +104,71 @@ async def test_spri_writes_a_rubric_without_the_response_and_criticises_the_judg
     judgment_critique = critic.calls[2][0].text
     assert "### Evaluation Result:" in judgment_critique and "JUDGMENT 1" in judgment_critique
     assert "FEEDBACK-3" in second[1].text and "### Refined Evaluation Result:" in second[1].text
-    assert result.score == 4.5 and result.rubric == "RUBRIC 2"  # a decimal [RESULT] is kept here too
+    assert result.score == 4.5 and result.rubric == "RUBRIC 2"
     assert result.stop_reason == {"principles": "accepted", "response": "accepted"}
+
+
+JUDGMENT = "<feedback>JUDGMENT 1</feedback><score>2</score>"
+
+
+async def test_spri_shows_the_judgment_as_the_judge_wrote_it():
+    base = scripted("RUBRIC 1", JUDGMENT, "<feedback>JUDGMENT 2</feedback><score>4.5</score>")
+    critic = critic_scoring([5, 3, 4])
+    result = await grade("spri", base, critic, seeds=PRINCIPLE_INSTRUCT)
+    assert result.calls == 6 and result.calls_per_role == {"base": 3, "critic": 3}
+    # the critic sees the judgment after "### Evaluation Result:", as written, never re-serialised
+    judged = critic.calls[1][0].text
+    assert f"### Evaluation Result:\n{JUDGMENT}\n@@@" in judged and "Score: 2" not in judged
+    # the refiner sees it the same way, and the critic's feedback as the paper passes it on: all
+    # that precedes the first [RESULT]
+    refine = base.calls[2][1].text
+    assert refine.endswith(
+        f"### Evaluation Result:\n{JUDGMENT}\n\n### Feedback: Feedback: FEEDBACK-3 needs work.\n\n"
+        "### Refined Evaluation Result:"
+    )
+    assert "<feedback>JUDGMENT 2</feedback><score>4.5</score>\n@@@" in critic.calls[2][0].text
+    assert result.drafts["response"] == [JUDGMENT, "<feedback>JUDGMENT 2</feedback><score>4.5</score>"]
+    assert (result.score, result.feedback) == (4.5, "JUDGMENT 2")
+
+
+async def test_self_refine_passes_each_judgment_on_as_written():
+    model = judge("3")
+    result = await grade("self-refine", model)
+    assert result.calls == 6
+    for index, call in enumerate(model.calls[1:], 1):
+        shown = f"<feedback>JUDGMENT {index}</feedback><score>3</score>"
+        assert f"\n\n{shown}\n\nRefine the feedback" in call[1].text and "Score: 3" not in call[1].text
+
+
+UNREAD = ["Feedback: fine.\nScore: 4", "<score> 4 </score>", "Feedback: fine. [RESULT] 4", "<SCORE>4</SCORE>"]
+"""Judgments the paper's Table 2 parser does not read: only <score>N</score> (or <score>[N]</score>) is."""
+
+
+@pytest.mark.parametrize("reply", UNREAD)
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [
+        ("vanilla", {}),
+        ("mt-bench-rubric", {}),
+        ("flask-rubric", {}),
+        ("fixed-principles", {"principles": GOLD}),
+        ("seed-rubric", {"seeds": PRINCIPLE_INSTRUCT}),
+    ],
+)
+async def test_a_judgment_the_paper_cannot_read_gets_no_reminder(method, options, reply):
+    model = scripted(default=reply)
+    result = await grade(method, model, **options)
+    assert result.calls == 1 and len(model.calls) == 1  # one call, as the authors made
+    assert result.score is None and result.response == reply
+
+
+async def test_unreadable_judgments_cost_no_extra_calls_in_self_refine_and_spri():
+    result = await grade("self-refine", scripted(default=UNREAD[0]))
+    assert result.calls == 6 and result.score is None
+    base = scripted("RUBRIC 1", UNREAD[2], default="<feedback>ok</feedback><score>[4]</score>")
+    critic = critic_scoring([4, 2, 4])
+    result = await grade("spri", base, critic, seeds=PRINCIPLE_INSTRUCT)
+    assert result.calls == 6  # rubric + critique, unread judgment + critique, refinement + critique
+    assert result.drafts["response"] == [UNREAD[2], "<feedback>ok</feedback><score>[4]</score>"]
+    assert (result.score, result.stop_reason) == (4, {"principles": "accepted", "response": "accepted"})
+    assert f"### Evaluation Result:\n{UNREAD[2]}\n@@@" in critic.calls[1][0].text

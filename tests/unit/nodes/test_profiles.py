@@ -11,8 +11,8 @@ from spri import SpriError, arun
 from spri.inputs import make_context, make_input
 from spri.nodes.profiles import load_profile, load_seeds
 from spri.state import METHODS
-from tests.support import DATA
 from tests.support.fakes import critique, is_critic_prompt, scripted
+from tests.support.paper import RELEASED, paper_data
 
 
 def accepting(verdict: str = "Feedback: Clear and correct.\nScore: 4"):
@@ -149,28 +149,32 @@ async def test_generic_rubrics_exist_only_where_the_profile_has_them():
 
 
 @pytest.mark.parametrize(
-    "file,profile",
+    ("name", "profile", "rows"),
     [
-        ("principles_6.jsonl", "general"),
-        ("reappraisal_constitutions_6.jsonl", "reappraisal"),
-        ("rubrics_24.jsonl", "rubric"),
+        pytest.param(name, profile, rows, marks=pytest.mark.data(getattr(RELEASED, name)), id=name)
+        for name, profile, rows in (
+            ("principles", "general", 6),
+            ("constitutions", "reappraisal", 6),
+            ("rubrics", "rubric", 24),
+        )
     ],
 )
-def test_shared_seed_files_load_as_is(file, profile):
-    seeds = load_seeds(str(DATA / "seeds" / file), profile)
-    assert len(seeds) in (6, 24)
+def test_the_papers_seed_files_load_as_released(name, profile, rows):
+    seeds = load_seeds(str(RELEASED.path(name)), profile)
+    assert len(seeds) == rows
     assert all(s.inputs["query"] and s.principles and s.category for s in seeds)
 
 
-async def test_a_resort_item_runs_end_to_end_with_category_seeds():
-    item = json.loads((DATA / "resort" / "eval_posts_30.jsonl").read_text().splitlines()[0])
+@pytest.mark.parametrize("paper", paper_data("posts", "constitutions"))
+async def test_a_resort_item_runs_end_to_end_with_category_seeds(paper):
+    item = json.loads(paper.path("posts").read_text().splitlines()[0])
     model = accepting()
     result = await arun(
         item["post"],
         goal=item["goal"],
         category=item["dimension"],
         profile="reappraisal",
-        seeds=str(DATA / "seeds" / "reappraisal_constitutions_6.jsonl"),
+        seeds=str(paper.path("constitutions")),
         seed_policy="category",
         model=model,
     )
@@ -188,8 +192,9 @@ async def test_a_resort_item_runs_end_to_end_with_category_seeds():
     assert oracle.principles == item["oracle_principles"] and oracle.calls == 2
 
 
-async def test_a_biggen_instance_runs_end_to_end():
-    item = json.loads((DATA / "biggen" / "instances.jsonl").read_text().splitlines()[0])
+@pytest.mark.parametrize("paper", paper_data("instances", "rubrics"))
+async def test_a_biggen_instance_runs_end_to_end(paper):
+    item = json.loads(paper.path("instances").read_text().splitlines()[0])
     model = accepting()
     result = await arun(
         item["input"],
@@ -198,7 +203,7 @@ async def test_a_biggen_instance_runs_end_to_end():
         response_to_judge="A candidate answer.",
         category=item["capability"],
         extra={"system_prompt": item["system_prompt"]},
-        seeds=str(DATA / "seeds" / "rubrics_24.jsonl"),
+        seeds=str(paper.path("rubrics")),
         seed_policy="category",
         model=model,
     )
@@ -278,7 +283,7 @@ async def test_input_checks_follow_a_profiles_method_alias(tmp_path):
     path = tmp_path / "aliased.toml"
     path.write_text("\n".join(lines))
     with pytest.raises(SpriError, match="needs principles"):  # before a thread or a model is touched
-        make_input("Q?", make_context(profile=str(path), model="local"))
+        make_input("Q?", make_context(profile=str(path), model=accepting()))
     model = accepting()
     assert (await arun("Q?", profile=str(path), model=model, principles="1. Be brief.")).calls == 2
 
@@ -299,3 +304,24 @@ def test_bad_profile_files_are_explained(tmp_path, change, message):
     with pytest.raises(SpriError, match=r"bad.yaml is invalid") as error:
         load_profile(str(path))
     assert message in str(error.value)
+
+
+NOT_EXAMPLES = {
+    "a literal nested too deeply": ('"{' + "-" * 100_000 + '1}"', "a value is not example text (nested too deeply"),
+    "JSON nested too deeply": ("[" * 100_000 + "]" * 100_000, "nested too deeply to read"),
+    "a 5000-digit number": ("9" * 5000, "holds a number too long to read"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_EXAMPLES)
+def test_a_seeds_value_that_is_not_an_example_names_the_file_and_line(tmp_path, case):
+    from spri.api import explain
+
+    value, reason = NOT_EXAMPLES[case]
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text('{"query": "q", "principles": "1. Be kind."}\n{"query": "q", "principles": ' + value + "}\n")
+    with pytest.raises(SpriError) as caught:
+        load_seeds(str(seeds), "general")
+    message, user_fixable = explain(caught.value)
+    assert message.startswith(f"seeds file {seeds}, line 2: {reason}") and user_fixable
+    assert "\n" not in message

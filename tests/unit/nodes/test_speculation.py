@@ -4,19 +4,21 @@ one model latency less when the principles are accepted, and every discarded spe
 from __future__ import annotations
 
 import asyncio
+import copy
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from spri import Context, Result, Token, Update, arun, astream, build_graph
-from tests.support.fakes import critique, is_critic_prompt
+from spri import Context, Output, Result, Token, Update, arun, astream, build_graph
+from tests.support.fakes import RUN_REFINING_EACH_STAGE_ONCE, critique, is_critic_prompt
 
 QUERY = "How do I learn to swim as an adult?"
 SPECULATIVE = "spri:speculative"
@@ -263,17 +265,31 @@ async def test_a_failed_speculation_is_dropped_and_the_response_drafted_as_usual
     assert on.speculative_wasted == 1
 
 
-async def test_the_speculative_branch_is_a_node_beside_the_judge():
-    graph = build_graph().get_graph()
-    assert "speculate_response" in graph.nodes
-    sources = {edge.source for edge in graph.edges if edge.target == "speculate_response"}
-    assert sources == {"draft_principles", "refine_principles"}
-    updates = [item async for item in astream(QUERY, model=model(policy([2, 5], [5])), speculate=True)]
+class Runs(BaseCallbackHandler):
+    """The chain runs of a graph run (nodes and tasks): name and parent name, in start order."""
+
+    def __init__(self) -> None:
+        self.names: dict[Any, str] = {}
+        self.started: list[tuple[str, str | None]] = []
+
+    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None, **kw: Any):
+        name = kw.get("name") or ""
+        self.names[run_id] = name
+        self.started.append((name, self.names.get(parent_run_id)))
+
+
+async def test_the_speculation_is_a_task_of_judge_principles_in_traces_and_updates_name_only_nodes():
+    runs = Runs()
+    graph = build_graph()
+    context = Context(model=model(policy([2, 5], [5]), gate=Gate()), speculate=True)
+    await graph.ainvoke({"query": QUERY}, {"callbacks": [runs]}, context=context)
+    tasks = [(name, parent) for name, parent in runs.started if name in ("judge", "speculate_response")]
+    assert sorted(tasks) == [("judge", "judge_principles")] * 2 + [("speculate_response", "judge_principles")] * 2
+
+    updates = [item async for item in astream(QUERY, model=model(policy([2, 5], [5]), gate=Gate()), speculate=True)]
     nodes = [item.node for item in updates if isinstance(item, Update)]
-    assert nodes[:2] == ["begin", "draft_principles"] and nodes[4] == "refine_principles"
-    assert sorted(nodes[2:4]) == ["judge_principles", "speculate_response"]
-    assert sorted(nodes[5:7]) == ["judge_principles", "speculate_response"]
-    assert nodes[7:] == ["draft_response", "judge_response", "finalize"]
+    assert nodes == [*RUN_REFINING_EACH_STAGE_ONCE[:7], "finalize"]  # the response accepted at once
+    assert "speculate_response" not in build_graph().get_graph().nodes  # no branch of its own
 
 
 async def test_speculative_drafts_never_stream_and_a_used_one_comes_whole():
@@ -360,3 +376,44 @@ async def test_a_batch_speculates_and_records_what_it_wasted(tmp_path):
     assert summary["done"] == 3 and summary["calls"] == 12
     assert [r["speculative_wasted"] for r in records] == [0, 0, 0]
     assert len(speculating.speculative()) == 3  # every item's response was drafted speculatively, and used
+
+
+def _as_saved_before_the_rename(saver: Any, config: dict[str, Any], thread: str) -> dict[str, Any]:
+    """A copy of the thread's latest checkpoint, on thread ``thread``, in the form threads had before
+    calls per role and discarded speculations' usage were renamed: ``role_calls`` (without discarded
+    speculations' calls), ``speculative_waste``, and ``calls_per_role`` empty until finalize."""
+    saved = saver.get_tuple(config)
+    checkpoint = copy.deepcopy(saved.checkpoint)
+    values, versions = checkpoint["channel_values"], checkpoint["channel_versions"]
+    waste = values.pop("speculative_wasted_usage", {})
+    roles = dict(values.pop("calls_per_role", {}))
+    roles["base"] = roles.get("base", 0) - waste.get("calls", 0)
+    values.update(role_calls=roles, speculative_waste=waste, calls_per_role={})
+    for new, old in (("speculative_wasted_usage", "speculative_waste"), ("calls_per_role", "role_calls")):
+        versions[old] = versions.pop(new)
+        for seen in checkpoint["versions_seen"].values():
+            if new in seen:
+                seen[old] = seen.pop(new)
+    versions["calls_per_role"] = versions["role_calls"]  # it was a channel of its own, written by finalize
+    target = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
+    return saver.put(target, checkpoint, saved.metadata, dict(versions))
+
+
+async def test_a_thread_saved_before_the_channels_were_renamed_resumes_with_its_counts():
+    """A thread paused after the first principles critique (a speculation discarded, calls made by both
+    roles), saved as threads were before the rename, continues to the result of a run never paused."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver, config = InMemorySaver(), {"configurable": {"thread_id": "new"}}
+    graph = build_graph(saver)
+    context = Context(model=model(policy([2, 5], [5]), gate=Gate()), speculate=True)
+    await graph.ainvoke({"query": QUERY}, config, context=context, interrupt_after=["judge_principles"])
+    paused = (await graph.aget_state(config)).values
+    assert paused["speculative_wasted_usage"]["calls"] == 1 and paused["calls_per_role"] == {"base": 2, "critic": 1}
+
+    old = _as_saved_before_the_rename(saver, config, "old")
+    assert "role_calls" in (await graph.aget_state(old)).values
+    done = Output.model_validate(await graph.ainvoke(None, old, context=context))
+    whole = await arun(QUERY, model=model(policy([2, 5], [5]), gate=Gate()), speculate=True)
+    assert done.calls == whole.calls == 7 and done.speculative_wasted == whole.speculative_wasted == 1
+    assert done.calls_per_role == whole.calls_per_role == {"base": 4, "critic": 3}

@@ -3,6 +3,7 @@ environment, metrics labels."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from types import SimpleNamespace
@@ -10,11 +11,11 @@ from types import SimpleNamespace
 import pytest
 from langchain_core import exceptions as lc
 
-from spri.api import SpriError, default_db
-from spri.server.errors import RunFailed, classify, client_error, node_of, retry_after_of, run_failure_in, scrub
+from spri.api import SpriError, default_db, redact
+from spri.server.errors import RunFailed, classify, client_error, node_of, retry_after_of, run_failure_in
 from spri.server.metrics import role_of, stage_of
 from spri.server.middleware import method_of, route_of
-from spri.server.settings import ServerSettings, SettingsError, default_server_db, parse_named_keys
+from spri.server.settings import KEY_RULE, ServerSettings, SettingsError, default_server_db, parse_named_keys
 
 
 def in_node(exc: BaseException, node: str = "judge_response") -> BaseException:
@@ -68,7 +69,7 @@ def test_keys_never_reach_a_detail(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret-value")
     monkeypatch.setenv("SPRI_API_KEYS", "alice:alice-key-123456 bob:bob-key-1234567")
     text = "rejected sk-very-secret-value; alice-key-123456 and bob-key-1234567"
-    assert scrub(text) == "rejected ***; *** and ***"
+    assert redact(text) == "rejected ***; *** and ***"
     assert "sk-very" not in client_error("key sk-very-secret-value refused").failure.detail
 
 
@@ -86,20 +87,35 @@ def test_a_run_failure_is_found_however_it_is_wrapped():
 
 
 def test_named_keys_parse_and_bad_ones_are_named():
-    assert parse_named_keys("alice:k-123456789, bob:k-987654321\ncarol:k-555555555") == {
-        "alice": "k-123456789",
-        "bob": "k-987654321",
-        "carol": "k-555555555",
+    assert parse_named_keys("alice:k-0123456789abcdef, bob:k-fedcba9876543210\ncarol:k-5555555555555555") == {
+        "alice": "k-0123456789abcdef",
+        "bob": "k-fedcba9876543210",
+        "carol": "k-5555555555555555",
     }
     for bad, fragment in [
         ("alice", "NAME:KEY"),
-        ("al ice:k-123456789", "NAME:KEY"),
-        ("alice:short", "at least 8"),
-        ("alice:k-123456789 alice:k-999999999", "names 'alice' twice"),
-        ("alice:k-123456789 bob:k-123456789", "same key"),
+        ("al ice:k-0123456789abcdef", "NAME:KEY"),
+        ("alice:short", "key of 'alice': API keys need at least 16 characters"),
+        ("alice:k-0123456789abcdef alice:k-999999999999999", "names 'alice' twice"),
+        ("alice:k-0123456789abcdef bob:k-0123456789abcdef", "same key"),
     ]:
-        with pytest.raises(SettingsError, match=fragment):
+        with pytest.raises(SettingsError, match=fragment) as refused:
             parse_named_keys(bad)
+        assert "short" not in str(refused.value)  # a key is never shown
+
+
+@pytest.mark.parametrize("variable,value", [("SPRI_API_KEY", "abc"), ("SPRI_API_KEYS", "alice:KEY1 bob:KEY2")])
+def test_one_rule_for_every_api_key(monkeypatch, isolated_env, variable, value):
+    """A shared key and named keys follow one rule (16 characters or more), and the error states it."""
+    for name in ("SPRI_API_KEY", "SPRI_API_KEYS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=f"{variable}.*API keys need {re.escape(KEY_RULE)}"):
+        ServerSettings.from_env()
+    monkeypatch.setenv(
+        variable, value.replace("abc", "abc" * 6).replace("KEY1", "KEY1" * 4).replace("KEY2", "KEY2" * 4)
+    )
+    assert ServerSettings.from_env().auth
 
 
 def test_settings_from_the_environment(monkeypatch, isolated_env):
@@ -109,8 +125,8 @@ def test_settings_from_the_environment(monkeypatch, isolated_env):
     settings = ServerSettings.from_env()
     assert settings.db == default_server_db() != default_db()  # the CLI's database is not the server's
     assert settings.db.endswith("serve.sqlite") and not settings.auth
-    monkeypatch.setenv("SPRI_API_KEY", "shared-key-1")
-    monkeypatch.setenv("SPRI_API_KEYS", "alice:alice-key-1")
+    monkeypatch.setenv("SPRI_API_KEY", "shared-key-0123456789")
+    monkeypatch.setenv("SPRI_API_KEYS", "alice:alice-key-0123456789")
     with pytest.raises(SettingsError, match="not both"):
         ServerSettings.from_env()
     monkeypatch.delenv("SPRI_API_KEY")
@@ -153,7 +169,7 @@ def test_ready_names_endpoints_without_their_credentials(monkeypatch):
 
     monkeypatch.setenv("OPENAI_BASE_URL", "https://user:pa55word@llm.internal:8443/v1/")
     assert endpoints(["openai:m", "local", "anthropic:claude"]) == {
-        "model endpoint https://llm.internal:8443/v1": "https://user:pa55word@llm.internal:8443/v1",
+        "model endpoint https://user:***@llm.internal:8443/v1": "https://user:pa55word@llm.internal:8443/v1",
         "embedded model (in process)": None,
         "model anthropic:claude (not probed)": None,
     }
@@ -162,7 +178,8 @@ def test_ready_names_endpoints_without_their_credentials(monkeypatch):
 def test_clients_may_choose_the_papers_protocol_but_not_a_model():
     from spri.server.client_options import ClientConfigError, check_client_options
 
-    assert check_client_options({"protocol": "paper", "random_seed": 3}) == {"protocol": "paper", "random_seed": 3}
+    assert check_client_options({"protocol": "paper", "random_pick": 3}) == {"protocol": "paper", "random_pick": 3}
+    assert check_client_options({"random_seed": 3}) == {"random_pick": 3}  # its former name
     assert check_client_options({"speculate": True}) == {"speculate": True}
     with pytest.raises(ClientConfigError, match="not allowed: model"):
         check_client_options({"model": "openai:gpt-4o"})

@@ -10,14 +10,14 @@ uses too, and which every saver has, while some, e.g. ``SqliteSaver``, have no a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph._internal._constants import CONFIG_KEY_CHECKPOINTER
-from langgraph.checkpoint.base import BaseCheckpointSaver, ChannelVersions, Checkpoint, CheckpointMetadata
+from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from spri.compat import config_checkpointer, with_config_checkpointer
 from spri.graph import build_graph
 from spri.state import Context, Output
 
@@ -42,11 +42,12 @@ def run_subgraph(inputs: Mapping[str, Any], ctx: Context, config: RunnableConfig
 
 
 def _with_async_saver(config: RunnableConfig | None) -> RunnableConfig | None:
-    configurable = (config or {}).get("configurable") or {}
-    saver = configurable.get(CONFIG_KEY_CHECKPOINTER)
+    """The parent's config with its checkpointer seen through async methods that call its synchronous
+    ones (``spri.compat``: where the checkpointer cannot be found, the config as it is)."""
+    saver = config_checkpointer(config)
     if not isinstance(saver, BaseCheckpointSaver) or isinstance(saver, SyncSaverForAsync):
         return config
-    return {**(config or {}), "configurable": {**configurable, CONFIG_KEY_CHECKPOINTER: SyncSaverForAsync(saver)}}
+    return with_config_checkpointer(config, SyncSaverForAsync(saver))
 
 
 class SyncSaverForAsync(BaseCheckpointSaver):
@@ -58,46 +59,32 @@ class SyncSaverForAsync(BaseCheckpointSaver):
         super().__init__(serde=saver.serde)
         self.saver = saver
 
-    def get_tuple(self, config: RunnableConfig) -> Any:
-        return self.saver.get_tuple(config)
+    # Each method hands its arguments, as LangGraph passes them, to the wrapped saver's synchronous one.
 
-    def list(self, config: RunnableConfig | None, **kwargs: Any) -> Any:
-        return self.saver.list(config, **kwargs)
+    def get_tuple(self, *args: Any, **kwargs: Any) -> Any:
+        return self.saver.get_tuple(*args, **kwargs)
 
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return self.saver.put(config, checkpoint, metadata, new_versions)
+    def list(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        return self.saver.list(*args, **kwargs)
 
-    def put_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        self.saver.put_writes(config, writes, task_id, task_path)
+    def put(self, *args: Any, **kwargs: Any) -> RunnableConfig:
+        return self.saver.put(*args, **kwargs)
 
-    def get_next_version(self, current: Any, channel: Any) -> Any:
-        return self.saver.get_next_version(current, channel)
+    def put_writes(self, *args: Any, **kwargs: Any) -> None:
+        self.saver.put_writes(*args, **kwargs)
 
-    async def aget_tuple(self, config: RunnableConfig) -> Any:
-        return self.saver.get_tuple(config)
+    def get_next_version(self, *args: Any, **kwargs: Any) -> Any:
+        return self.saver.get_next_version(*args, **kwargs)
 
-    async def alist(self, config: RunnableConfig | None, **kwargs: Any) -> AsyncIterator[Any]:
-        for item in self.saver.list(config, **kwargs):
+    async def aget_tuple(self, *args: Any, **kwargs: Any) -> Any:
+        return self.saver.get_tuple(*args, **kwargs)
+
+    async def alist(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        for item in self.saver.list(*args, **kwargs):
             yield item
 
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return self.saver.put(config, checkpoint, metadata, new_versions)
+    async def aput(self, *args: Any, **kwargs: Any) -> RunnableConfig:
+        return self.saver.put(*args, **kwargs)
 
-    async def aput_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        self.saver.put_writes(config, writes, task_id, task_path)
+    async def aput_writes(self, *args: Any, **kwargs: Any) -> None:
+        self.saver.put_writes(*args, **kwargs)

@@ -1,7 +1,8 @@
-"""SPRI inside chat agents: a MessagesState node and a tool, run as subgraphs of the parent."""
+"""SPRI inside chat agents (spri.agent_adapters): a MessagesState node and a tool, run as subgraphs of the parent."""
 
 from __future__ import annotations
 
+import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
@@ -9,7 +10,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
 import spri
-from spri.chat import spri_node, spri_tool
+from spri.agent_adapters import spri_node, spri_tool
 from tests.support.fakes import critique, is_critic_prompt, scripted
 
 STAGES = {"begin", "draft_principles", "judge_principles", "draft_response", "judge_response", "finalize"}
@@ -140,3 +141,15 @@ def test_the_tool_works_synchronously():
     assert isinstance(message, ToolMessage) and message.content == "1. Be honest. 2. Be kind."
     assert message.artifact["calls"] == 4
     assert tool.invoke({"query": "Plain call?"}) == "1. Be honest. 2. Be kind."
+
+
+def test_the_old_module_name_still_imports_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    import spri.agent_adapters as adapters
+
+    sys.modules.pop("spri.chat", None)
+    with pytest.warns(DeprecationWarning, match="spri.agent_adapters"):
+        old = importlib.import_module("spri.chat")
+    assert (old.spri_node, old.spri_tool, old.as_tool) == (adapters.spri_node, adapters.spri_tool, adapters.as_tool)
