@@ -1,24 +1,22 @@
-"""The embedded critic's verdicts on given drafts, one JSON request per line on stdin, one JSON answer per
-line on stdout: run with the Python of the SPRI install to measure, so P10 can compare two installs (this
-tree and a checkout of an earlier commit) in one run.
+"""The embedded critic's verdicts on given drafts, with whichever SPRI is imported: P10 measures two
+commits side by side (benchmarks/compare.py), and the earlier one may predate the embedded model's
+package (spri.models.embedded), when it read verdicts with ``averdict`` of ``spri.models.local``.
 
-A request: {"kind": "critic" | "judge" | "principles", "query", "draft", "principles" (critic), "shown"
-(principles: what the writer was shown)}. An answer: {"score", "expected", "tokens" (decoded by the
-critic), "seconds"}. Installs from before the embedded model moved to spri.models.embedded (and read
-verdicts with ``averdict``) are driven through that older API.
+(kind, query, draft, principles) -> (score, tokens the critic decoded), where kind is
+'critic' (a response with its principles), 'judge' (a response judged without principles) or
+'principles' (a principles draft).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
-import sys
-import time
+from collections.abc import Callable
 from typing import Any
 
+Verdict = Callable[[str, str, str, str], tuple[int, int]]
 
-def _model_and_subject() -> tuple[Any, Any, Any]:
+
+def _model_and_reader() -> tuple[Any, Any, Callable[[Any, Any, str], Any]]:
     """The embedded chat model class, the Subject class, and a function (model, subject, slot) ->
     (critique, usage) for the installed SPRI."""
     try:
@@ -26,7 +24,7 @@ def _model_and_subject() -> tuple[Any, Any, Any]:
         from spri.models.embedded.subject import Subject
 
         return LocalChatModel, Subject, lambda model, subject, slot: model.read_verdict(subject, slot)
-    except ImportError:  # the install before the move
+    except ImportError:  # the layout before the embedded model had a package of its own
         from spri.models.local import LocalChatModel  # type: ignore[import-not-found,no-redef]
         from spri.models.subject import Subject  # type: ignore[import-not-found,no-redef]
 
@@ -36,34 +34,19 @@ def _model_and_subject() -> tuple[Any, Any, Any]:
         return LocalChatModel, Subject, read
 
 
-def main() -> None:
-    model_class, subject_class, read = _model_and_subject()
+def reader() -> Verdict:
+    model_class, subject_class, read = _model_and_reader()
     model = model_class()
-    fields = {f.name for f in dataclasses.fields(subject_class)}
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        ask = json.loads(line)
-        request = f"Request:\n{ask['query']}"
-        parts: dict[str, Any] = {"query": ask["query"]}
-        if ask["kind"] == "judge":
-            subject = subject_class("response", request, **parts, judged=ask["draft"])
-        elif ask["kind"] == "principles":
-            shown = {"shown": ask.get("shown", "")} if "shown" in fields else {}
-            subject = subject_class("principles", request, **parts, draft=ask["draft"], **shown)
+
+    def verdict(kind: str, query: str, draft: str, principles: str) -> tuple[int, int]:
+        request = f"Request:\n{query}"
+        if kind == "judge":
+            subject = subject_class("response", request, query=query, judged=draft)
+        elif kind == "principles":
+            subject = subject_class("principles", request, query=query, draft=draft)
         else:
-            subject = subject_class("response", request, **parts, principles=ask["principles"], draft=ask["draft"])
-        start = time.perf_counter()
-        critique, usage = read(model, subject, f"bench:{ask['kind']}")
-        seconds = time.perf_counter() - start
-        answer = {
-            "score": critique.score,
-            "expected": critique.expected_score,
-            "tokens": usage.input_tokens,
-            "seconds": round(seconds, 4),
-        }
-        print(json.dumps(answer), flush=True)
+            subject = subject_class("response", request, query=query, principles=principles, draft=draft)
+        critique, usage = read(model, subject, f"bench:{kind}")
+        return critique.score or 0, usage.input_tokens
 
-
-if __name__ == "__main__":
-    main()
+    return verdict

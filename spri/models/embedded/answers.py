@@ -39,10 +39,12 @@ class AnswerParts:
     fluency: float
     coverage: list[float] = field(default_factory=list)
 
-    def correctness(self, surprise_weight: float) -> float:
-        """The checks, plus how far they rise above the request's baseline, plus weighted surprise."""
+    def correctness(self, surprise_weight: float, fluency_weight: float) -> float:
+        """The checks, plus how far they rise above the request's baseline, plus weighted surprise and
+        fluency (the mean log-probability of the answer's tokens given the request)."""
         raised = [c - b for c, b in zip(self.checks, self.baseline, strict=True)]
-        return float(np.mean(self.checks) + np.mean(raised) + surprise_weight * self.surprise)
+        readiness = np.mean(self.checks) + np.mean(raised)
+        return float(readiness + surprise_weight * self.surprise + fluency_weight * self.fluency)
 
 
 class AnswerReader:

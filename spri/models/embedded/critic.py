@@ -8,7 +8,7 @@ Yes to a short check:
   minus the same given no request (principles written for this request, not for any);
 - a response (spri.models.embedded.answers): correctness, from the model's Yes/No to checks of the
   response as an answer to the request and the surprise of its tokens given the request; where it
-  follows principles, plus half their coverage (how much more likely each principle becomes once the
+  follows principles, plus their coverage (how much more likely each principle becomes once the
   model has read the response), and a response that covers them less than an empty one is capped at 3;
   the feedback names the least-covered principles. A judgment of a given response reads the same.
 
@@ -36,14 +36,15 @@ from spri.models.embedded.subject import Subject
 from spri.models.embedded.text import META, ends_sentence, items, near_duplicates, repetition, share_in, words
 from spri.state import Critique
 
-RESPONSE_BANDS = (-0.36, 0.02, 1.09, 1.29)
-"""Correctness plus half the principles' coverage of a response from which it scores 2, 3, 4, 5."""
-ANSWER_BANDS = (-0.49, 0.09, 1.03, 1.30)
+RESPONSE_BANDS = (-1.5, -0.26, 0.22, 0.63)
+"""Correctness plus the principles' coverage of a response from which it scores 2, 3, 4, 5."""
+ANSWER_BANDS = (-1.69, -0.64, 0.28, 0.89)
 """Correctness of a response judged without principles from which it scores 2, 3, 4, 5."""
 PRINCIPLE_BANDS = (0.0, 0.10, 0.20, 0.50)
 """Principles' PMI (nats/token) from which they score 2, 3, 4, 5."""
-SURPRISE_WEIGHT, COVERAGE_WEIGHT = 0.2, 0.5
-"""How much the surprise of an answer's tokens and the principles' coverage count beside its checks."""
+SURPRISE_WEIGHT, FLUENCY_WEIGHT, COVERAGE_WEIGHT = 0.2, 0.25, 1.0
+"""How much the surprise of an answer's tokens, their fluency and the principles' coverage count beside
+its checks."""
 NONSENSE = -5.5
 """Mean log-probability per token of a draft below which it is not language (own drafts: -1.2 to -2.3)."""
 COPY, REPEATS, SHORT_WORDS = 0.5, 0.25, 15
@@ -167,7 +168,7 @@ class LocalCritic:
             return self._answer(subject, draft, own=True), "answer"
         parts = self.answers.read(subject.query or subject.request, draft, listed)
         coverage = sum(parts.coverage) / len(parts.coverage)
-        value = parts.correctness(SURPRISE_WEIGHT) + COVERAGE_WEIGHT * coverage
+        value = parts.correctness(SURPRISE_WEIGHT, FLUENCY_WEIGHT) + COVERAGE_WEIGHT * coverage
         failed = text_checks(subject, draft, parts.fluency, own=True)
         if coverage < 0:
             failed["ignores_principles"] = 3
@@ -176,7 +177,9 @@ class LocalCritic:
     def _answer(self, subject: Subject, draft: str, *, own: bool) -> Reading:
         parts = self.answers.read(subject.query or subject.request, draft)
         failed = text_checks(subject, draft, parts.fluency, own=own)
-        return Reading(parts.correctness(SURPRISE_WEIGHT), ANSWER_BANDS, [], parts.fluency, failed, parts)
+        return Reading(
+            parts.correctness(SURPRISE_WEIGHT, FLUENCY_WEIGHT), ANSWER_BANDS, [], parts.fluency, failed, parts
+        )
 
     def verdict(self, subject: Subject) -> Critique:
         reading, kind = self.read(subject)
@@ -226,7 +229,7 @@ def critique_feedback(reading: Reading, kind: str, score: int, principles: list[
 
 def _doubtful(answer: AnswerParts) -> bool:
     """Whether the response, read as an answer alone, would score 3 or less: it may be wrong or unsafe."""
-    return answer.correctness(SURPRISE_WEIGHT) < ANSWER_BANDS[2]
+    return answer.correctness(SURPRISE_WEIGHT, FLUENCY_WEIGHT) < ANSWER_BANDS[2]
 
 
 def judgment_feedback(reading: Reading, score: int) -> str:
