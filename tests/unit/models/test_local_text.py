@@ -7,9 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spri.models.embedded.answers import AnswerParts
 from spri.models.embedded.critic import (
+    FLUENCY_WEIGHT,
     PRINCIPLE_BANDS,
     RESPONSE_BANDS,
+    SURPRISE_WEIGHT,
     Reading,
     critique_feedback,
     judgment_feedback,
@@ -257,3 +260,14 @@ def test_a_streamed_response_adds_up_to_the_finished_draft(text):
         assert plan.finish(finished.text)[0].startswith(out) or not out
     rest, trimmed = finished.close()
     assert out + rest == plan.finish(text)[0] and trimmed == plan.finish(text)[1]
+
+
+def test_an_answer_reads_as_more_correct_when_checked_yes_unsurprising_and_fluent():
+    right = AnswerParts(checks=[0.5, 1.0], baseline=[-1.0, 0.0], surprise=-3.0, fluency=-2.0)
+    assert right.correctness(SURPRISE_WEIGHT, FLUENCY_WEIGHT) == pytest.approx(0.75 + 1.25 - 0.6 - 0.5)
+    for worse in (
+        AnswerParts(checks=[0.0, 1.0], baseline=[-1.0, 0.0], surprise=-3.0, fluency=-2.0),  # less sure it is right
+        AnswerParts(checks=[0.5, 1.0], baseline=[-1.0, 0.0], surprise=-5.0, fluency=-2.0),  # surprising tokens
+        AnswerParts(checks=[0.5, 1.0], baseline=[-1.0, 0.0], surprise=-3.0, fluency=-3.0),  # less fluent
+    ):
+        assert worse.correctness(SURPRISE_WEIGHT, FLUENCY_WEIGHT) < right.correctness(SURPRISE_WEIGHT, FLUENCY_WEIGHT)
