@@ -87,7 +87,7 @@ async def begin(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     profile, plan = profile_of(ctx), plan_of(ctx)
     annotate(ctx)
-    check_input(state, plan, profile)
+    check_input(state, plan, profile, ctx.protocol)
     principles = fixed_principles(state, ctx, profile, plan)
     if not principles:
         return FRESH

@@ -21,6 +21,7 @@ from spri import models
 from spri.nodes.profiles import plan_of, profile_of
 from spri.nodes.tracing import annotate
 from spri.state import Context, Critique, MethodPlan, ModelSpec, Profile, Stage, StagePrompts, State, Usage
+from spri.state.conversation import bounded
 from spri.state.profile import PromptParts
 from spri.state.rendering import Own, Shown
 from spri.state.state import TEMPLATE_FIELDS
@@ -72,9 +73,12 @@ def input_fields(state: State, profile: Profile) -> dict[str, Any]:
     return values
 
 
-def input_block(state: State, profile: Profile, stage: Stage) -> PromptParts:
-    """The stage's labelled input block, ``input``."""
-    return {"input": profile.input_block(input_fields(state, profile), stage)}
+def input_block(state: State, ctx: Context, profile: Profile, stage: Stage) -> PromptParts:
+    """The stage's labelled input block, ``input``, and the conversation before the query, bounded."""
+    return {
+        "input": profile.input_block(input_fields(state, profile), stage),
+        "conversation": bounded(state.earlier_turns(), ctx.conversation_chars),
+    }
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def _examples(state: State, ctx: Context, profile: Profile) -> PromptParts:
 @lru_cache(maxsize=256)
 def _rendered(profile: Profile, seeds: tuple[Seed, ...]) -> list[str]:
     """Each seed through the profile's example template, which sees the seed's fields by name (None
-    where the seed has none), ``input`` (their labelled block) and ``principles``."""
+    where the seed has none), ``input`` (their labelled block) and ``principles`` (and an empty ``conversation``)."""
     names: dict[str, Any] = {f.name: None for f in profile.fields}
     names.update({name: None for name in TEMPLATE_FIELDS})
     return [
@@ -36,6 +36,7 @@ def _rendered(profile: Profile, seeds: tuple[Seed, ...]) -> list[str]:
             "example",
             fields={**names, **{k: v for k, v in seed.inputs.items() if k in names}},
             input=profile.input_block(seed.inputs, "principles"),
+            conversation="",
             principles=seed.principles,
         )
         for seed in seeds
@@ -43,7 +44,7 @@ def _rendered(profile: Profile, seeds: tuple[Seed, ...]) -> list[str]:
 
 
 def _variables(state: State, ctx: Context, profile: Profile) -> PromptParts:
-    return loop.input_block(state, profile, "principles")
+    return loop.input_block(state, ctx, profile, "principles")
 
 
 STAGE = loop.StageInputs(name="principles", stable=_examples, variables=_variables)

@@ -15,7 +15,7 @@ def _no_stable_variables(state: State, ctx: Context, profile: Profile) -> Prompt
 
 def _variables(state: State, ctx: Context, profile: Profile) -> PromptParts:
     """The input and, where the method uses them, the principles (stage 1's or the given ones)."""
-    return {**loop.input_block(state, profile, "response"), "principles": state.principles_used(plan_of(ctx))}
+    return {**loop.input_block(state, ctx, profile, "response"), "principles": state.principles_used(plan_of(ctx))}
 
 
 STAGE = loop.StageInputs(name="response", stable=_no_stable_variables, variables=_variables, follows_plan=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, overload
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.prebuilt import InjectedState
 from langgraph.types import Checkpointer, Command
 
 from spri.errors import explain
@@ -48,6 +49,7 @@ from spri.state import (
     model_name,
 )
 from spri.state.columns import COLUMN_ALIASES
+from spri.state.conversation import as_turn
 from spri.state.profile import UNIVERSAL_FIELDS, compile_template
 from spri.storage import DatabaseUnavailable, ThreadBusy, default_db, open_checkpointer, thread_lease
 from spri.subgraph import arun_subgraph, run_subgraph
@@ -65,6 +67,7 @@ __all__ = [
     "DatabaseUnavailable",
     "EndpointPool",
     "Evaluation",
+    "InjectedState",
     "Input",
     "InputError",
     "ModelSpec",
@@ -78,6 +81,7 @@ __all__ = [
     "Usage",
     "arun",
     "arun_subgraph",
+    "as_turn",
     "astream",
     "build_graph",
     "builtin_profiles",

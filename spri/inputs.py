@@ -89,7 +89,7 @@ def make_input(query: str | Input | Mapping[str, Any], ctx: Context, **fields: A
         inputs = Input(**data)
     except ValidationError as exc:
         raise InputError(describe(exc, "input field")) from exc
-    check_input(inputs, plan_of(ctx), profile_of(ctx))
+    check_input(inputs, plan_of(ctx), profile_of(ctx), ctx.protocol)
     _warn_about_seed_selection(inputs, ctx)
     return inputs
 

@@ -81,6 +81,13 @@ class Context(BaseModel):
         "the file's names are not recognised, e.g. {'principles': 'constitution'}.",
     )
     max_tokens: int = Field(default=512, ge=16, le=32768, description="Most tokens a model may generate per call.")
+    conversation_chars: int = Field(
+        default=4000,
+        ge=0,
+        le=1_000_000,
+        description="Most characters of a conversation's earlier turns (input `messages`) the prompts show: "
+        "the newest turns that fit, oldest left out first, after a marker saying how many were left out.",
+    )
     review_principles: bool = Field(
         default=False,
         description="Pause after stage 1 so a human can approve the principles, edit them, or reject them with "

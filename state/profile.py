@@ -26,13 +26,15 @@ from spri.state.templates import (
     check_template,
     compile_template,
     cycle,
+    names_used,
     reserved_field_name,
 )
 
 __all__ = ["OWN_NAMES", "UNIVERSAL_FIELDS", "PromptParts", "compile_template"]
 
-UNIVERSAL_FIELDS = ("query", "principles", "category")
-"""Input fields every profile takes: the query, principles given with the input, the input's category."""
+UNIVERSAL_FIELDS = ("query", "principles", "category", "messages")
+"""Input fields every profile takes: the query, principles given with the input, the input's category,
+the conversation the query ends."""
 
 
 class InputField(BaseModel):
@@ -241,6 +243,24 @@ class Profile(BaseModel):
         """The text of :meth:`shown`."""
         return self.shown(stage, step, variant, fields, **parts).text
 
+    def shows_conversation(self) -> bool:
+        """True if a template of the profile shows ``conversation`` (the turns before the query), itself or
+        through a shared passage it shows."""
+        stages = (self.principles, self.response)
+        unread = [
+            *(getattr(prompts, name) for prompts in stages for name in TEMPLATES),
+            *(text for prompts in stages for variant in prompts.variants.values() for text in variant.values()),
+        ]
+        passages: set[str] = set()
+        while unread:
+            text = unread.pop()
+            if "conversation" in names_used(text):
+                return True
+            shown = {name for name in check_template(text) if name in self.texts} - passages
+            passages |= shown
+            unread += [self.texts[name] for name in shown]
+        return False
+
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
 
@@ -252,7 +272,7 @@ class Profile(BaseModel):
             raise InputError(
                 f"profile '{self.name}' does not take input field{'s' if len(unknown) > 1 else ''} "
                 f"{', '.join(repr(name) for name in unknown)} (it takes: {', '.join(self.field_names())}; "
-                "any profile also takes principles and category)"
+                "any profile also takes principles, category and messages)"
             )
 
     def input_block(self, values: Mapping[str, str | None], stage: str) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from spri.state.context import Context
+from spri.state.conversation import Turn, as_turns, earlier_turns, last_user_text
 from spri.state.errors import InputError
 from spri.state.methods import MethodPlan
 from spri.state.profile import OWN_NAMES, Profile, as_text
@@ -120,7 +121,14 @@ class Input(BaseModel):
 
     query: str = Field(
         description="The user's request: a question or instruction (general), an emotional-support "
-        "post (reappraisal), or the input whose answer is judged (rubric)."
+        "post (reappraisal), or the input whose answer is judged (rubric). With `messages` and no query: "
+        "the text of the conversation's last user turn."
+    )
+    messages: list[Turn] | None = Field(
+        default=None,
+        description="A conversation, oldest message first ({role, content}: user, assistant, system or tool; "
+        "or LangChain messages). Its last user turn is the query when none is given; the turns before it "
+        "are shown to both stages as the conversation so far (Context.conversation_chars bounds them).",
     )
     goal: str | None = Field(default=None, description="Response goal (reappraisal profile).")
     reference: str | None = Field(default=None, description="Reference answer (rubric profile, optional).")
@@ -134,6 +142,25 @@ class Input(BaseModel):
     extra: dict[str, str] = Field(
         default_factory=dict, description="Further input fields named by a user-defined profile."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _query_from_messages(cls, data: Any) -> Any:
+        """Messages as plain turns; without a query, the last user turn is the query."""
+        if not isinstance(data, dict) or data.get("messages") is None:
+            return data
+        turns = as_turns(data["messages"])
+        data = {**data, "messages": turns}
+        if data.get("query") in (None, ""):
+            query = last_user_text(turns)
+            if query is None:
+                raise ValueError("messages hold no user turn with text: the last user turn is the query to answer")
+            data["query"] = query
+        return data
+
+    def earlier_turns(self) -> list[Turn]:
+        """The conversation before the query (empty without messages)."""
+        return earlier_turns(self.messages, self.query)
 
     @field_validator("principles", "reference", mode="before")
     @classmethod
@@ -304,7 +331,8 @@ NAMED_FIELDS = tuple(name for name in Input.model_fields if name not in ("princi
 """The input fields that have a name of their own on :class:`Input` (the others a profile declares
 come in ``extra``); templates see each of them by name."""
 
-TEMPLATE_FIELDS = tuple(name for name in NAMED_FIELDS if name not in OWN_NAMES)
+TEMPLATE_FIELDS = tuple(name for name in NAMED_FIELDS if name not in OWN_NAMES and name != "messages")
+"""The named input fields templates see by name (the conversation they see bounded, as ``conversation``)."""
 
 
 def given_fields(inputs: Input) -> list[str]:
@@ -313,10 +341,11 @@ def given_fields(inputs: Input) -> list[str]:
     return [*named, *inputs.extra]
 
 
-def check_input(inputs: Input, method: MethodPlan, profile: Profile) -> None:
+def check_input(inputs: Input, method: MethodPlan, profile: Profile, protocol: str = "default") -> None:
     """Raise :class:`InputError` naming what is missing, or given but not taken, before any model is called."""
     if not inputs.query or not inputs.query.strip():
         raise InputError("the query is empty: give the text to answer")
+    check_conversation(inputs, profile, protocol)
     named = sorted(set(inputs.extra) & set(Input.model_fields))
     if named:
         raise InputError(f"give {', '.join(named)} as input field(s) of their own, not under 'extra'")
@@ -331,3 +360,20 @@ def check_input(inputs: Input, method: MethodPlan, profile: Profile) -> None:
         profile.generic_principles(method.generic, inputs.category)
     if method.principles == "seed-sequence" and not (inputs.category or "").strip():
         raise InputError("this method applies the seed principles up to the input's category: give --category")
+
+
+def check_conversation(inputs: Input, profile: Profile, protocol: str) -> None:
+    """Earlier turns of a conversation need prompts that show them: the paper's single-turn prompts
+    (protocol 'paper') and a profile whose templates never show ``conversation`` refuse them."""
+    if not inputs.earlier_turns():
+        return
+    if protocol == "paper":
+        raise InputError(
+            "protocol 'paper' keeps the paper's single-turn prompts and takes no conversation: give the "
+            "query alone (messages with one user turn), or use protocol 'default'"
+        )
+    if not profile.shows_conversation():
+        raise InputError(
+            f"profile '{profile.name}' shows no conversation (none of its templates uses `conversation`): "
+            "give the query alone, or show {{ conversation }} in its templates"
+        )

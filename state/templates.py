@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Any, TypedDict
 
-from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 _jinja = SandboxedEnvironment(
@@ -34,6 +34,10 @@ class PromptParts(TypedDict, total=False):
     """What the revision answers: the critique's feedback, a reviewer's note, or the next principle."""
     examples: list[str]
     """The seed examples, each rendered through the profile's example template."""
+    conversation: str
+    """The conversation before the query (``Input.messages``), one ``Role: text`` block per turn, the
+    newest that fit ``Context.conversation_chars``, after a marker saying how many older turns were left
+    out; empty without a conversation."""
     max_chars: int
     """The grammar's character budget for a reply."""
     scale: str
@@ -77,6 +81,11 @@ _OTHER_FILES = {
     nodes.FromImport: "{% from ... import %}",
     nodes.Extends: "{% extends %}",
 }
+
+
+def names_used(text: str) -> set[str]:
+    """The variables a (valid) template reads."""
+    return set(meta.find_undeclared_variables(_jinja.parse(text)))
 
 
 def check_template(text: str) -> list[str]:

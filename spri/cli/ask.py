@@ -27,6 +27,7 @@ from spri.api import (
 )
 from spri.cli import EXIT_PAUSED
 from spri.cli.args import text_arg
+from spri.cli.conversation import read_conversation
 from spri.cli.parsers import RESUME_OPTIONS
 from spri.options import context_overrides, pairs, run_options
 
@@ -171,9 +172,20 @@ def use_cache(path: str | None) -> None:
         os.environ["SPRI_CACHE"] = path
 
 
+def _query(args: argparse.Namespace) -> str | dict[str, Any]:
+    """QUERY, or with --conversation the conversation (and the query, if given too)."""
+    if args.conversation is None:
+        if args.query is None:
+            raise SpriError("give the QUERY to answer (or --conversation FILE.jsonl)")
+        return text_arg(args.query, "query") or ""
+    if args.conversation == "-" and args.query == "-":
+        raise SpriError("standard input can hold the query or the conversation, not both")
+    return {"query": text_arg(args.query, "query"), "messages": read_conversation(args.conversation)}
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     use_cache(args.cache)
-    query = text_arg(args.query, "query")
+    query = _query(args)
     extra = {name: text_arg(text, f"--field {name}") for name, text in pairs(args.field, "--field").items()}
     fields = {
         "goal": text_arg(args.goal, "--goal"),

@@ -87,13 +87,21 @@ def _storage_and_output(group: argparse._ActionsContainer) -> None:
 
 def add_ask(sub: Any) -> None:
     ask = _running(sub, "ask", "run SPRI on one input", "spri.cli.ask:cmd_ask")
-    ask.add_argument("query", help="the input text, @FILE, or - for stdin")
+    ask.add_argument(
+        "query", nargs="?", help="the input text, @FILE, or - for stdin (with --conversation: may be left out)"
+    )
     inputs = ask.add_argument_group("input fields (TEXT or @FILE)")
     inputs.add_argument("--goal", help="response goal (reappraisal profile)")
     inputs.add_argument("--reference", help="reference answer (rubric profile)")
     inputs.add_argument("--response", dest="response_to_judge", help="the answer to judge (rubric profile)")
     inputs.add_argument("--principles", help="principles to use (fixed-principles method)")
     inputs.add_argument("--category", help="input category, for --seed-policy category and *-rubric methods")
+    inputs.add_argument(
+        "--conversation",
+        metavar="FILE.jsonl",
+        help='the conversation the query ends, one message a line as {"role": ..., "content": ...} '
+        "(- for stdin); without QUERY its last user message is the query",
+    )
     inputs.add_argument(
         "--field",
         action="append",

@@ -156,7 +156,8 @@ def validation_detail(errors: Any) -> str:
     for error in errors if isinstance(errors, list | tuple) else [errors]:
         if isinstance(error, dict):
             where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-            parts.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")  # a validator's own words
+            parts.append(f"{where}: {message}" if where else message)
         else:
             parts.append(str(error))
     return "invalid request: " + ("; ".join(parts) or "the body does not match the input schema")

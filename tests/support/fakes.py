@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field, PrivateAttr
 
-Reply = str | BaseException | Callable[[list[BaseMessage]], str]
+Reply = str | AIMessage | BaseException | Callable[[list[BaseMessage]], str]
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -55,6 +55,8 @@ class ScriptedChatModel(BaseChatModel):
             raise AssertionError(f"scripted model ran out of replies at call {index + 1}")
         if isinstance(reply, BaseException):
             raise reply
+        if isinstance(reply, AIMessage):  # a scripted message as it is (e.g. one with tool calls)
+            return ChatResult(generations=[ChatGeneration(message=reply)])
         text = reply(messages) if callable(reply) else str(reply)
         words_in = sum(len(m.text.split()) for m in messages)
         message = AIMessage(
@@ -70,6 +72,22 @@ class ScriptedChatModel(BaseChatModel):
 
 def scripted(*replies: Reply, default: Reply | None = None, name: str = "scripted") -> ScriptedChatModel:
     return ScriptedChatModel(replies=list(replies), default=default, name_=name)
+
+
+class ScriptedToolCaller(ScriptedChatModel):
+    """A scripted model an agent can give tools to: it records them and answers from its script (an
+    AIMessage with tool calls where the script says so)."""
+
+    tools: list[Any] = Field(default_factory=list)
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedToolCaller:  # type: ignore[override]
+        self.tools = list(tools)
+        return self
+
+
+def tool_call(name: str, **args: Any) -> AIMessage:
+    """An agent model's reply calling tool ``name`` with ``args``."""
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"call-{name}"}])
 
 
 def critique(score: int | None, feedback: str = "Looks fine.") -> str:

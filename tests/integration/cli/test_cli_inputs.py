@@ -79,7 +79,9 @@ def test_a_profile_template_that_reads_files_or_recurses_is_one_line_and_exit_2(
 
 def test_passages_that_show_each_other_are_one_line_and_exit_2(ask, tmp_path):
     profile = tmp_path / "mine.toml"
-    profile.write_text(BUILT_IN + '\n[texts]\na = "{{ texts.b }}"\nb = "{{ texts.a }}"\n', encoding="utf-8")
+    profile.write_text(
+        BUILT_IN.replace("[texts]\n", '[texts]\na = "{{ texts.b }}"\nb = "{{ texts.a }}"\n'), encoding="utf-8"
+    )
     code, stderr, requests = ask("--profile", str(profile))
     assert (code, requests) == (2, 0)
     assert stderr == f"spri: error: profile file {profile} is invalid: texts show each other without end: a -> b -> a\n"

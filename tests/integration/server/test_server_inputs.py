@@ -57,3 +57,44 @@ def test_an_empty_query_says_so(server):
     response = httpx.post(spri.url + "/spri/invoke", json={"input": {"query": "  "}}, timeout=60)
     assert response.status_code == 400
     assert response.json()["detail"] == "the query is empty: give the text to answer"
+
+
+CONVERSATION = [
+    {"role": "user", "content": "My landlord kept my deposit without a reason."},
+    {"role": "assistant", "content": "Write him a formal letter."},
+    {"role": "user", "content": "And if he ignores my letter?"},
+]
+
+
+def test_a_conversation_in_the_input_reaches_the_prompts(server):
+    spri, model = server
+    before = len(model.requests)
+    response = httpx.post(spri.url + "/spri/invoke", json={"input": {"messages": CONVERSATION}}, timeout=120)
+    assert response.status_code == 200, response.text
+    assert response.json()["output"]["response"] == "revised response text"
+    prompt = "\n".join(m["content"] for m in model.requests[before]["messages"])
+    assert "User: My landlord kept my deposit without a reason.\n\nAssistant: Write him a formal letter." in prompt
+    assert "Request:\nAnd if he ignores my letter?" in prompt
+    schema = httpx.get(spri.url + "/spri/input_schema", timeout=30).json()
+    assert "messages" in schema["properties"]
+
+
+@pytest.mark.parametrize(
+    ("config", "fields", "message"),
+    [
+        (
+            {"protocol": "paper", "seeds": "none"},
+            {"messages": CONVERSATION},
+            "protocol 'paper' keeps the paper's single-turn prompts",
+        ),
+        ({}, {"messages": [{"role": "assistant", "content": "Hello"}]}, "messages hold no user turn with text"),
+    ],
+)
+def test_a_conversation_the_run_cannot_take_is_400_before_any_model_call(server, config, fields, message):
+    spri, model = server
+    before = len(model.requests)
+    body = {"input": fields, "config": {"configurable": config}}
+    response = httpx.post(spri.url + "/spri/invoke", json=body, timeout=60)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"] and "Value error" not in response.json()["detail"]
+    assert len(model.requests) == before

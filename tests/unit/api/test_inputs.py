@@ -11,7 +11,7 @@ from spri.api import Context, Input, InputError, build_graph, make_context, make
 from spri.state.templates import OWN_NAMES
 from tests.support.fakes import critique, scripted
 
-TAKES = "(it takes: query, goal; any profile also takes principles and category)"
+TAKES = "(it takes: query, goal; any profile also takes principles, category and messages)"
 
 
 def silent():
@@ -81,7 +81,7 @@ def test_errors_have_no_pydantic_prefix():
 
 def test_every_field_a_profile_takes():
     assert profile_fields("rubric", every=True) == [
-        "system_prompt", "query", "reference", "response_to_judge", "principles", "category",
+        "system_prompt", "query", "reference", "response_to_judge", "principles", "category", "messages",
     ]  # fmt: skip
     assert set(profile_fields("general", every=True)) <= set(Input.model_fields)
 

@@ -1,7 +1,8 @@
-"""Whatever text comes from outside (input fields, principles given with the input, drafts), in whatever
-score marker form, however the templates split, join or slice it, and whatever a model quotes of it
-before or after its own verdict: every score read is the model's own or none, in every built-in profile
-under both protocols; and a model that gives a verdict nobody planted is read."""
+"""Whatever text comes from outside (input fields, earlier turns of a conversation, principles given with
+the input, drafts), in whatever score marker form, however the templates split, join or slice it, and
+whatever a model quotes of it before or after its own verdict: every score read is the model's own or
+none, in every built-in profile under both protocols; and a model that gives a verdict nobody planted is
+read."""
 
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ RUBRIC = (
     "Criterion: Is the plan complete?\nScore 1: no plan\nScore 2: weak\nScore 3: fair\nScore 4: good\nScore 5: full"
 )
 FIELDS = {"query": "Plan my week.", "goal": "Feel calmer.", "system_prompt": "Be brief.", "reference": "A plan."}
+EARLIER = {"earlier_user": "I work night shifts.", "earlier_assistant": "Then plan around your sleep."}
+"""Earlier turns of a conversation (protocol default; the paper's prompts take none): outside text too."""
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,16 @@ class Plant:
         return text[:start], text[min(start + self.cut[1], len(text)) :]
 
 
-def planted_inputs(profile: str, method: str, plant: Plant) -> tuple[dict[str, str], dict[str, str]]:
-    """The input fields (and principles) with the plant in place, and what the base model's text
-    drafts say (the plant may be there instead: drafts are outside text too)."""
+def planted_inputs(
+    profile: str, method: str, plant: Plant, protocol: str = "paper"
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The input fields (and principles, and under protocol default the earlier turns of a
+    conversation) with the plant in place, and what the base model's text drafts say (the plant may be
+    there instead: drafts are outside text too)."""
     declared = [f.name for f in load_profile(profile).fields if f.name != "response_to_judge"]
     fields = {name: FIELDS[name] for name in declared}
+    if protocol == "default":
+        fields.update(EARLIER)
     if profile == "rubric":
         fields["response_to_judge"] = ANSWER
     drafts = {"principles": RUBRIC if profile == "rubric" else "1. Be specific.", "response": "Here is a plan."}
@@ -179,7 +187,10 @@ def blocked(plant: Plant, own: Marker) -> bool:
     judge=Speaker(Marker("tag", "<score>{}</score>", 2), "both"),
 )
 def test_every_score_read_is_the_models_own_or_none(profile, protocol, method, plant, critic, judge):
-    fields, drafts = planted_inputs(profile, method, plant)
+    fields, drafts = planted_inputs(profile, method, plant, protocol)
+    query = fields.pop("query")
+    earlier = [(role, fields.pop(f"earlier_{role}")) for role in ("user", "assistant") if f"earlier_{role}" in fields]
+    messages = [{"role": role, "content": text} for role, text in [*earlier, ("user", query)]]
     hide = [judge.own.text, f"Score: {judge.own.value}", critic.own.text]
 
     def base(messages: list[BaseMessage]) -> str:
@@ -190,7 +201,7 @@ def test_every_score_read_is_the_models_own_or_none(profile, protocol, method, p
         return drafts[stage]
 
     result = run(
-        fields.pop("query"), profile=profile, protocol=protocol, method=method, max_rounds=2,
+        {"query": query, "messages": messages}, profile=profile, protocol=protocol, method=method, max_rounds=2,
         model=scripted(default=base), critic_model=scripted(default=lambda m: critic.reply(m, hide)),
         **{k: v for k, v in fields.items() if k in ("goal", "reference", "response_to_judge", "principles")},
         extra={k: v for k, v in fields.items() if k == "system_prompt"}, paper_seeds=PAPER_SEEDS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
 from pydantic import BaseModel
 
@@ -47,3 +48,25 @@ def test_a_class_outside_the_allowlist_is_not_instantiated(serde_events):
     value = serde.loads_typed(serde.dumps_typed({"v": Planted()}))["v"]
     assert not isinstance(value, Planted)
     assert [e["kind"] for e in serde_events] == ["msgpack_blocked"]
+
+
+@pytest.mark.parametrize("where", ["memory", "sqlite"])
+async def test_a_conversation_is_checkpointed_as_plain_turns(where, tmp_path, serde_events):
+    db = "memory" if where == "memory" else str(tmp_path / "runs.sqlite")
+    model = scripted("P1", critique(5), "R1", critique(5))
+    messages = [
+        HumanMessage("My landlord kept my deposit."),
+        AIMessage("Write him a letter."),
+        HumanMessage("And then?"),
+    ]
+    async with open_checkpointer(db) as saver:
+        done = await arun({"messages": messages}, model=model, checkpointer=saver, thread_id="t")
+        history = [s async for s in build_graph(saver).aget_state_history({"configurable": {"thread_id": "t"}})]
+    assert done.status == "done" and len(history) > 3
+    for snapshot in history[:-1]:  # the last is the empty one before the input came
+        assert snapshot.values["messages"] == [
+            {"role": "user", "content": "My landlord kept my deposit."},
+            {"role": "assistant", "content": "Write him a letter."},
+            {"role": "user", "content": "And then?"},
+        ]
+    assert serde_events == []  # no type outside the allowlist, nothing blocked, no pickle

@@ -52,7 +52,7 @@ def test_a_template_that_reads_other_files_or_recurses_is_refused_on_load(tmp_pa
 
 
 def test_passages_that_show_each_other_are_refused_on_load(tmp_path):
-    path = write(tmp_path, BUILT_IN + '\n[texts]\na = "{{ texts.b }}"\nb = "x {{ texts[\'a\'] }}"\n')
+    path = write(tmp_path, BUILT_IN.replace("[texts]\n", '[texts]\na = "{{ texts.b }}"\nb = "x {{ texts[\'a\'] }}"\n'))
     with pytest.raises(ProfileError, match=r"is invalid: texts show each other without end: a -> b -> a$"):
         load_profile(path)
 
