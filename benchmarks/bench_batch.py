@@ -106,8 +106,8 @@ def report(rows: list[dict[str, Any]]) -> str:
         "",
         "CPU per call in process is the framework alone (graph, prompts, parsing, output file); over HTTP it also "
         "includes langchain-openai, the openai client and httpx (the fake server runs in another process). "
-        "Here it is taken at 0.5 s latency on asyncio's own loop (this benchmark's), three batches; P9 is the "
-        "figure for issue 17: the framework's CPU per model call at zero latency, on `spri batch`'s own event "
+        "Here it is taken at 0.5 s latency on asyncio's own loop (this benchmark's), three batches; "
+        "P9 (framework CPU per model call, below) measures it at zero latency, on `spri batch`'s own event "
         "loop and on asyncio's, median of seven batches, with its profile by package.",
         f"At {worst:.1f} ms of CPU per call, 2 cores sustain about {int(2000 / worst)} calls/s, i.e. "
         f"{int(2000 / worst * 0.5)} concurrent requests at 0.5 s latency or {int(2000 / worst * 2)} at 2 s: "

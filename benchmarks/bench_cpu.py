@@ -11,7 +11,7 @@ this process per model call, median and every run. Target: <= 5 ms.
 Then one more batch on `spri batch`'s loop under cProfile, timed by that thread's CPU clock, grouped
 by package (time in C builtins counted to the package that called them).
 
-BEFORE is this benchmark run on the code before issue 17 (commit f4d4504, which has asyncio's loop
+BEFORE is this benchmark run on the code before the CPU per call was trimmed (commit f4d4504, which has asyncio's loop
 only): ``git archive f4d4504 | tar -x -C /tmp/before``, copy this file into /tmp/before/benchmarks,
 and run ``measure`` there with SPRI's venv (the copy's ``spri`` comes first on sys.path).
 """
@@ -57,10 +57,10 @@ BEFORE: dict[str, Any] = {
         "langchain_openai": 1.1,
     },
 }
-"""This benchmark on the code before issue 17 (asyncio's loop; see the module), measured 2026-11-28 in
+"""This benchmark on the code before the trim (asyncio's loop; see the module), measured 2026-11-28 in
 three rounds interleaved with the code of commit e1d8095 (3 batches per round each, ``INTERLEAVED``)."""
 INTERLEAVED = {
-    "before issue 17 (f4d4504), asyncio": BEFORE["runs"],
+    "before the trim (f4d4504), asyncio": BEFORE["runs"],
     "e1d8095, asyncio": [4.46, 4.64, 4.04, 5.33, 4.5, 4.31, 3.85, 3.76, 5.18],
     "e1d8095, uvloop (`spri batch`'s)": [4.65, 3.93, 3.79, 4.08, 3.99, 4.24, 4.26, 4.09, 4.22],
 }
@@ -70,7 +70,7 @@ RENAMED = {"openai": "openai (SDK)", "typing": "typing (stdlib, mostly the opena
 
 
 CHANGES = [
-    "What changed for issue 17 (each with tests that it behaves as the library path it replaces):",
+    "What the trim changed (each with tests that it behaves as the library path it replaces):",
     "",
     "- `openai:NAME` requests made of plain JSON are posted as they are through the SDK client's `post` "
     "(same URL, headers, timeouts, retries with `Retry-After`, errors) and replies parsed straight to the dict "
@@ -115,10 +115,10 @@ def package(filename: str) -> str | None:
     return "asyncio" if parent == "asyncio" else Path(filename).stem
 
 
-def by_package(profile: cProfile.Profile) -> dict[str, float]:
+def by_package(profile: cProfile.Profile | pstats.Stats) -> dict[str, float]:
     """Percent of profiled CPU per package; a builtin's time goes to its callers' packages."""
     spent: dict[str, float] = defaultdict(float)
-    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    stats = (profile if isinstance(profile, pstats.Stats) else pstats.Stats(profile)).stats  # type: ignore[attr-defined]
     for (filename, _, _), (_, _, own, _, callers) in stats.items():
         owner = package(filename)
         if owner is not None or not callers:
@@ -170,7 +170,7 @@ def _loops() -> dict[str, Callable[[], asyncio.AbstractEventLoop] | None]:
     """The loop `spri batch` runs on, then asyncio's own if that is another."""
     try:
         from spri.cli.event_loop import loop_factory
-    except ImportError:  # the code before issue 17 (BEFORE) has asyncio's loop only
+    except ImportError:  # the code before the trim (BEFORE) has asyncio's loop only
         return {"asyncio": None}
     factory = loop_factory()
     if factory is None:
@@ -217,7 +217,7 @@ def report(results: dict[str, Any]) -> str:
     ]
     if BEFORE["runs"]:
         lines.append(
-            f"| before issue 17 ({BEFORE['commit']}) | asyncio | {BEFORE['median']:.2f} | "
+            f"| before the trim ({BEFORE['commit']}) | asyncio | {BEFORE['median']:.2f} | "
             f"{', '.join(f'{r:.2f}' for r in BEFORE['runs'])} | {'yes' if BEFORE['median'] <= TARGET_MS else 'no'} |"
         )
     for name in loops:
@@ -233,7 +233,7 @@ def report(results: dict[str, Any]) -> str:
         f"{int(1000 / median)} model calls per second. Profile by package (cProfile on the batch thread's CPU "
         f"clock, one batch on {loops[0]}'s loop; a C builtin's time is counted to the package calling it; "
         "profiling inflates many small calls, "
-        f"so shares, not times), now and before issue 17 ({BEFORE['commit']}, asyncio's loop, same profile).",
+        f"so shares, not times), now and before the trim ({BEFORE['commit']}, asyncio's loop, same profile).",
     ]
     lines += [
         "",

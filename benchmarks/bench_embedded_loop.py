@@ -140,7 +140,7 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
 def report(results: dict[str, Any]) -> str:
     runs = results["runs"]
     lines = [
-        "## P10 — embedded model: correctness, copying and speed with every default",
+        "## P10 — embedded model: the live loop",
         "",
         f"`spri ask QUERY --json -q` with every default, a fresh process per query, on {len(runs)} held-out "
         "queries, and the held-out labelled pairs (tests/data/embedded_labelled.jsonl, split 'heldout'; the "

@@ -50,12 +50,20 @@ def measure(commits: list[str], names: list[str], rounds: int, repetitions: int)
     return figures
 
 
+def titled(name: str) -> str:
+    """A benchmark's name with its title from its module's docstring ("P9 — framework CPU per model call:
+    ..."), as "P9 (framework CPU per model call)", so the report says what each one measures."""
+    doc = importlib.import_module(run.BENCHMARKS[name]).__doc__ or ""
+    title = re.split(r"[:.(]", doc.split("—", 1)[-1], maxsplit=1)[0].strip() if "—" in doc else ""
+    return f"{name.upper()} ({title})" if title else name.upper()
+
+
 def report(figures: dict[str, Any], commits: list[str], rounds: int, repetitions: int) -> str:
     base, head = commits
     lines = [
         HEADING,
         "",
-        f"{' and '.join(name.upper() for name in figures)} on commit {base} and on {head}, side by side in one run "
+        f"{' and '.join(titled(name) for name in figures)} on commit {base} and on {head}, side by side in one run "
         f"({datetime.datetime.now():%Y-%m-%d %H:%M}): {rounds} rounds, each running every benchmark once on each "
         f"commit in turn ({repetitions} measured repetitions per run), with the same benchmark code "
         "(benchmarks/compare.py). Lower is better; each figure is the median over the rounds.",
@@ -67,7 +75,7 @@ def report(figures: dict[str, Any], commits: list[str], rounds: int, repetitions
         for figure, values in by_figure.items():
             before, after = statistics.median(values[base]), statistics.median(values[head])
             lines.append(
-                f"| {name.upper()} | {figure} | {before:.3f} | {listed(values[base], 3)} | {after:.3f} | "
+                f"| {titled(name)} | {figure} | {before:.3f} | {listed(values[base], 3)} | {after:.3f} | "
                 f"{listed(values[head], 3)} | {after / before - 1:+.1%} |"
             )
     return "\n".join(lines)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import StructuredTool
 
@@ -30,23 +29,11 @@ from spri.api import (
     Output,
     Result,
     arun_subgraph,
+    chat_reply,
     make_context,
     make_input,
     run_subgraph,
 )
-
-
-def _result_metadata(result: Output) -> dict[str, Any]:
-    return {
-        "spri": {
-            "principles": result.principles,
-            "scores": {stage: [c.score for c in critiques] for stage, critiques in result.critiques.items()},
-            "stop_reason": result.stop_reason,
-            "calls": result.calls,
-            "profile": result.profile,
-            "method": result.method,
-        }
-    }
 
 
 def _messages_of(state: Any) -> Sequence[Any]:
@@ -65,8 +52,7 @@ def _conversation(state: dict[str, Any] | Any, ctx: Context) -> dict[str, Any]:
 
 
 def _reply(result: Output) -> dict[str, Any]:
-    message = AIMessage(content=result.response or "", response_metadata=_result_metadata(result), name="spri")
-    return {"messages": [message]}
+    return {"messages": [chat_reply(result)]}
 
 
 def spri_node(context: Context | dict[str, Any] | None = None, **options: Any) -> RunnableLambda:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeAlias, overload
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -28,7 +29,9 @@ from spri.feedback import record_scores, tracing_on
 from spri.graph import build_graph
 from spri.inputs import make_context, make_input
 from spri.models import EndpointPool, endpoint_pool, formatted_answer
+from spri.models.calls import MODEL_CALLBACKS
 from spri.models.redaction import redact, redact_url
+from spri.nodes.chat import reply as chat_reply
 from spri.nodes.profiles import builtin_profiles, load_profile
 from spri.nodes.review import read_decision
 from spri.results import Result, Thread, Token, Update
@@ -51,7 +54,19 @@ from spri.state import (
 from spri.state.columns import COLUMN_ALIASES
 from spri.state.conversation import as_turn
 from spri.state.profile import UNIVERSAL_FIELDS, compile_template
-from spri.storage import DatabaseUnavailable, ThreadBusy, default_db, open_checkpointer, thread_lease
+from spri.storage import (
+    DatabaseUnavailable,
+    Pruned,
+    ThreadBusy,
+    compacts,
+    default_db,
+    delete,
+    open_checkpointer,
+    parse_duration,
+    prune,
+    thread_lease,
+)
+from spri.storage import compact as compact_thread
 from spri.subgraph import arun_subgraph, run_subgraph
 from spri.threads import durability_for, read_snapshot, run_config, saved_context
 
@@ -61,6 +76,7 @@ Query: TypeAlias = str | Input | Mapping[str, Any] | None
 __all__ = [
     "COLUMN_ALIASES",
     "METHODS",
+    "MODEL_CALLBACKS",
     "RENAMED_FIELDS",
     "STAGES",
     "Context",
@@ -72,6 +88,7 @@ __all__ = [
     "InputError",
     "ModelSpec",
     "Output",
+    "Pruned",
     "Result",
     "SpriError",
     "Thread",
@@ -85,8 +102,10 @@ __all__ = [
     "astream",
     "build_graph",
     "builtin_profiles",
+    "chat_reply",
     "compared_in",
     "default_db",
+    "delete_thread",
     "endpoint_pool",
     "explain",
     "formatted_answer",
@@ -95,8 +114,10 @@ __all__ = [
     "make_input",
     "model_name",
     "open_checkpointer",
+    "parse_duration",
     "profile_fields",
     "prompt_messages",
+    "prune_threads",
     "redact",
     "redact_url",
     "run",
@@ -113,6 +134,23 @@ async def load_thread(thread_id: str, checkpointer: Checkpointer | str | None = 
         return None
     inputs = Input.model_validate({k: v for k, v in snapshot.values.items() if k in Input.model_fields})
     return Thread(input=inputs, result=Result.of(snapshot), settings=snapshot.settings)
+
+
+async def delete_thread(thread_id: str, checkpointer: Checkpointer | str | None = None) -> bool:
+    """Delete a thread (every checkpoint of it) from the checkpoint database (default: the CLI's);
+    False if there is no such thread. A thread that a run is using is refused with :class:`ThreadBusy`."""
+    async with open_checkpointer(checkpointer or default_db()) as saver:
+        return await delete(saver, thread_id)
+
+
+async def prune_threads(
+    older_than: timedelta | str, checkpointer: Checkpointer | str | None = None, *, now: datetime | None = None
+) -> Pruned:
+    """Delete every thread of the checkpoint database (default: the CLI's) whose last step is older than
+    ``older_than`` (a timedelta or a duration such as "30d"); threads a run is using are left alone."""
+    age = parse_duration(older_than, "older_than") if isinstance(older_than, str) else older_than
+    async with open_checkpointer(checkpointer or default_db()) as saver:
+        return await prune(saver, age, now=now)
 
 
 def profile_fields(profile: str, *, required: bool = False, every: bool = False) -> list[str]:
@@ -278,6 +316,7 @@ async def astream(
     tokens: bool = False,
     resume: Any = None,
     parent_config: Mapping[str, Any] | None = None,
+    compact: bool | None = None,
     **options: Any,
 ) -> AsyncIterator[Update | Token | Result]:
     """Run SPRI, yielding an :class:`Update` per finished node (unless ``progress`` is False), with
@@ -288,6 +327,10 @@ async def astream(
     ``checkpointer`` is a LangGraph checkpointer, a SQLite path or a postgresql:// URL; None runs
     without persistence (fastest). Keyword options are Context fields (model, critic_model,
     min_score, ...) or input fields (goal, reference, response_to_judge, principles, category).
+
+    When the run ends (finished, or paused for a review), its thread keeps only its latest checkpoint
+    (all that reading it back and continuing it need) if ``compact`` is True, or, with ``compact`` None,
+    if spri opened the database (a path or URL, not a saver object you pass in).
     """
     fields = {k: options.pop(k) for k in list(options) if k in Input.model_fields}
     thread_id = thread_id or uuid.uuid4().hex[:12]
@@ -299,6 +342,8 @@ async def astream(
             yield prepared.answer
             return
         async for item in _drive(prepared, thread_id, progress, tokens):
+            if isinstance(item, Result) and compacts(saver, compact):
+                await compact_thread(saver, thread_id)
             yield item
 
 

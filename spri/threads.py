@@ -20,6 +20,7 @@ from langgraph.types import Durability
 
 from spri.graph import build_graph
 from spri.models import chat_openai
+from spri.models.calls import MODEL_CALLBACKS
 from spri.models.redaction import MASK, redact_url
 from spri.nodes.profiles import builtin_profiles
 from spri.state import Context, Output, SpriError, model_name
@@ -163,7 +164,7 @@ def durability_for(saver: Any) -> Durability:
 def run_config(thread_id: str, ctx: Context, parent: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The run's config: its thread, and metadata that every traced run inherits (the settings, saved
     with each checkpoint). ``parent`` passes a caller's callbacks and tags through (e.g. a server's
-    event stream)."""
+    event stream), and under :data:`MODEL_CALLBACKS` handlers that see only the run's model calls."""
     parent = parent or {}
     metadata = {
         **(parent.get("metadata") or {}),
@@ -180,4 +181,6 @@ def run_config(thread_id: str, ctx: Context, parent: Mapping[str, Any] | None = 
     for key in ("callbacks", "tags"):
         if parent.get(key):
             config[key] = parent[key]
+    if parent.get(MODEL_CALLBACKS):
+        config["configurable"][MODEL_CALLBACKS] = list(parent[MODEL_CALLBACKS])
     return config

@@ -26,6 +26,7 @@ ROLES: dict[str, Role] = {
 }
 """The role names the chat formats use (OpenAI's, LangChain's message types), and which role each is."""
 
+
 LABELS: dict[str, str] = {"user": "User", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 
 LEFT_OUT = "[{count} earlier turn{s} left out]"

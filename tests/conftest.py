@@ -3,6 +3,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,14 @@ def pg_url() -> Iterator[str]:
 
     with postgres_url() as url:
         yield url
+
+
+@pytest.fixture
+def serde_events() -> Iterator[list[dict[str, Any]]]:
+    """What checkpoint serializers report while the test runs (a type blocked, one not registered)."""
+    from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
+
+    events: list[dict[str, Any]] = []
+    remove = register_serde_event_listener(events.append)
+    yield events
+    remove()

@@ -11,12 +11,38 @@ local or ray) with progress (stats, the progress line) and formats (what a recor
 with `spri export`).
 """
 
-from spri.batch.formats import FORMATS, OutputFormat, output_record, register
-from spri.batch.layout import errors_path
-from spri.batch.mapping import FieldMap, in_shard, parse_shard, stable_id
-from spri.batch.progress import Stats
-from spri.batch.runner import BatchAborted, run_batch
-from spri.batch.sources import read_rows
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "FORMATS": "formats",
+    "OutputFormat": "formats",
+    "output_record": "formats",
+    "register": "formats",
+    "errors_path": "layout",
+    "FieldMap": "mapping",
+    "in_shard": "mapping",
+    "parse_shard": "mapping",
+    "stable_id": "mapping",
+    "Stats": "progress",
+    "BatchAborted": "runner",
+    "run_batch": "runner",
+    "read_rows": "sources",
+}
+"""Where each public name lives: imported on first use, so `spri --help` (which reads the format names
+only) does not load the runner, the models and the graph."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"spri.batch.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FORMATS",

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spri.api import Result, SpriError
+if TYPE_CHECKING:  # the names `spri --help` reads from here need no model or graph
+    from spri.api import Result
 
 STAGE = "response"
 """The stage whose drafts and critiques the rows read (the answer, not the principles)."""
@@ -47,6 +48,12 @@ def register(fmt: OutputFormat) -> OutputFormat:
     return fmt
 
 
+def _refused(message: str) -> Exception:
+    from spri.api import SpriError  # here, not at the top: the format names load without the API
+
+    return SpriError(message)
+
+
 def formats_for(command: str) -> list[str]:
     """The names `spri batch` (command "batch") or `spri export` ("export") offers, in registration order."""
     return [name for name, fmt in FORMATS.items() if getattr(fmt, command)]
@@ -55,7 +62,7 @@ def formats_for(command: str) -> list[str]:
 def format_named(name: str, command: str) -> OutputFormat:
     fmt = FORMATS.get(name)
     if fmt is None or not getattr(fmt, command):
-        raise SpriError(f"--format {name}: spri {command} writes {', '.join(formats_for(command))}")
+        raise _refused(f"--format {name}: spri {command} writes {', '.join(formats_for(command))}")
     return fmt
 
 
@@ -69,7 +76,7 @@ def output_record(item_id: str, inputs: Mapping[str, Any], result: Result, fmt: 
     """The line `spri batch --format fmt` writes for a finished item."""
     row = format_named(fmt, "batch").row(full_record(item_id, inputs, result))
     if row is None:
-        raise SpriError(f"--format {fmt} made no row for item {item_id}")
+        raise _refused(f"--format {fmt} made no row for item {item_id}")
     return {"id": item_id, **row}
 
 

@@ -1,4 +1,4 @@
-"""The `spri` command line: ask, resume, show, batch, serve, eval.
+"""The `spri` command line: ask, resume, show, batch, export, serve, threads, eval.
 
 Progress goes to stderr, the answer (or with --json the whole result) to stdout. Problems the user
 can fix print one line, `spri: error: ...`, and exit with code 2; finished steps stay in the
@@ -49,6 +49,12 @@ def own_notes(exc: BaseException) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        # answered before the parser is built: building it loads the run options and output formats
+        from spri import __version__
+
+        print(f"spri {__version__}")
+        return 0
     from spri.cli.parsers import build_parser
 
     warnings.showwarning = _warning

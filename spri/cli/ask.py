@@ -232,7 +232,8 @@ FLAGS = {"goal": "--goal", "reference": "--reference", "response_to_judge": "--r
 
 
 def _flag(name: str) -> str:
-    return {"query": "QUERY", "category": "--category"}.get(name) or FLAGS.get(name) or f"--field {name}"
+    named = {"query": "QUERY", "category": "--category", "messages": "--conversation"}
+    return named.get(name) or FLAGS.get(name) or f"--field {name}"
 
 
 def check_taken(profile: str, given: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """The event loop `spri batch` runs on: uvloop's where it is installed (the `batch` extra brings it on
 Linux and macOS), else asyncio's own. Both run the same code; on uvloop's the framework spends a few
-to ten percent less CPU per model call (P9 in benchmarks/RESULTS.md; about 12% fewer instructions).
+to ten percent less CPU per model call (about 12% fewer instructions; benchmarks/RESULTS.md).
 ``SPRI_UVLOOP=0`` keeps asyncio's loop."""
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["SPRI_SERVE_DB"] = args.db
     if args.log_format:
         os.environ["SPRI_LOG_FORMAT"] = args.log_format
+    if args.thread_ttl:
+        os.environ["SPRI_THREAD_TTL"] = args.thread_ttl
     serve(
         RunOptions(
             host=args.host,

@@ -19,11 +19,7 @@ def add_serve(sub: Any) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default 8000)")
-    serve.add_argument(
-        "--db",
-        help="checkpoint database: SQLite path or postgresql:// URL ($SPRI_SERVE_DB; default serve.sqlite in "
-        "the user's data directory, not the CLI's database)",
-    )
+    _storage(serve)
     serve.add_argument(
         "--workers",
         type=int,
@@ -61,4 +57,19 @@ def add_serve(sub: Any) -> None:
         default=32 * 1024,
         metavar="B",
         help="largest request head (request line and headers); larger ones get 431 (default 32768)",
+    )
+
+
+def _storage(serve: Any) -> None:
+    """Where the server keeps its threads, and for how long."""
+    serve.add_argument(
+        "--db",
+        help="checkpoint database: SQLite path or postgresql:// URL ($SPRI_SERVE_DB; default serve.sqlite in "
+        "the user's data directory, not the CLI's database)",
+    )
+    serve.add_argument(
+        "--thread-ttl",
+        metavar="DURATION",
+        help="delete threads idle for longer than DURATION, e.g. 30d or 12h; running ones never "
+        "($SPRI_THREAD_TTL; default: keep them)",
     )

@@ -81,25 +81,40 @@ def speculative() -> Iterator[Speculation]:
         _SPECULATION.reset(token)
 
 
-def _counted(tally: Speculation) -> Any:
-    """The callbacks of the calling run (a copy) with a counter of model starts added."""
-    callbacks = ensure_config().get("callbacks")
+MODEL_CALLBACKS = "spri_model_callbacks"
+"""Key in a run's ``configurable`` of callback handlers that see the run's model calls and nothing else
+(a server's per-call metrics): unlike handlers in the run's own callbacks, they do not make every
+node, router and channel write of the graph report to them."""
+
+
+def _with_handlers(config: Any, handlers: list[BaseCallbackHandler]) -> Any:
+    """The callbacks of the calling run (a copy) with ``handlers`` added."""
+    callbacks = config.get("callbacks")
     if isinstance(callbacks, BaseCallbackManager):
-        callbacks.add_handler(_CountStarts(tally), inherit=False)
+        for handler in handlers:
+            callbacks.add_handler(handler, inherit=False)
         return callbacks
-    return [*(callbacks or []), _CountStarts(tally)]
+    return [*(callbacks or []), *handlers]
 
 
 def call_config(role: str, *, visible: bool = False) -> Any:
     """The config of one model call: its trace name and tag (``spri:base``, ``spri:critic``, ...).
     Calls that are not ``visible`` (verdicts) are also tagged ``nostream``, so LangGraph's
     ``messages`` stream carries only the base model's drafts, not the critic's JSON. Speculative calls
-    are tagged ``spri:speculative`` and ``nostream``, and counted."""
+    are tagged ``spri:speculative`` and ``nostream``, and counted. The run's model-call handlers
+    (:data:`MODEL_CALLBACKS`) are added to the call's callbacks."""
+    calling = ensure_config()
+    handlers = list(calling["configurable"].get(MODEL_CALLBACKS) or ())
     speculation = _SPECULATION.get()
     if speculation is not None:
+        handlers.append(_CountStarts(speculation))
         tags = [f"spri:{role}", "spri:speculative", "nostream"]
-        return {"run_name": role, "tags": tags, "callbacks": _counted(speculation)}
-    return {"run_name": role, "tags": [f"spri:{role}"] if visible else [f"spri:{role}", "nostream"]}
+    else:
+        tags = [f"spri:{role}"] if visible else [f"spri:{role}", "nostream"]
+    config: dict[str, Any] = {"run_name": role, "tags": tags}
+    if handlers:
+        config["callbacks"] = _with_handlers(calling, handlers)
+    return config
 
 
 async def generate(

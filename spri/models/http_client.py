@@ -5,7 +5,7 @@ re-deriving their socket on every check.
 Each time a request joins or leaves the pool, httpcore asks every idle connection whether the server
 closed it (is its socket readable?). Its anyio stream answers by rebuilding the whole table of socket
 attributes (peer and local address included) just to find the socket: with a few dozen connections
-open, those checks cost more CPU than the request itself (P9 in benchmarks/RESULTS.md).
+open, those checks cost more CPU than the request itself (framework CPU per model call, benchmarks/RESULTS.md).
 :class:`SocketKeepingBackend` wraps the pool's network backend so each connection's stream keeps its
 socket from the start and answers that question with one ``poll``; everything else (reads, writes,
 timeouts, TLS, errors) is the wrapped stream's own.

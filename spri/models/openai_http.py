@@ -4,7 +4,7 @@ langchain-openai builds each chat-completions request as plain JSON (dicts, list
 and reads the reply back into a dict. In between, the openai SDK walks the request against its typed
 parameter declarations (a transform that matters only for SDK types such as files or pydantic
 objects, which these requests never hold) and builds a typed ``ChatCompletion`` that langchain-openai
-dumps straight back to a dict: about a third of the CPU a model call cost the whole framework (P9).
+dumps straight back to a dict: about a third of the CPU a model call cost the whole framework (benchmarks/RESULTS.md).
 
 :class:`PlainCompletions` stands in for ``ChatOpenAI.async_client``: a non-streaming request whose
 every parameter is one the SDK knows, with plain JSON values, is posted as it is through the SDK

@@ -14,6 +14,7 @@ from spri.server.client_options import per_request_config
 from spri.server.errors import RunFailed, classify, client_error, run_failure_in
 from spri.server.health import Readiness, ready_body
 from spri.server.middleware import BearerAuth, BodyLimit, RequestLog, StreamErrors
+from spri.server.retention import sweeping
 from spri.server.service import SpriService
 from spri.server.settings import ServerSettings
 from spri.server.threads import check_thread_id, stored_thread
@@ -43,7 +44,7 @@ def create_app(settings: ServerSettings | None = None) -> Any:
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         make_context()  # the server's own models must be usable: fail at start-up, naming the problem
-        async with open_checkpointer(settings.db) as saver:
+        async with open_checkpointer(settings.db) as saver, sweeping(saver, settings.thread_ttl):
             service.checkpointer = saver
             try:
                 yield
@@ -102,17 +103,35 @@ def _add_routes(app: Any, service: SpriService, readiness: Readiness, settings: 
     async def thread_state(thread_id: str) -> Any:
         from spri.api import load_thread
 
-        record = logs.current()
-        key_name = record.key_name if record else None
-        check_thread_id(thread_id)
         try:
-            thread = await load_thread(stored_thread(thread_id, key_name), service.checkpointer)
+            thread = await load_thread(_own_thread(thread_id), service.checkpointer)
         except Exception as exc:  # the database is down (503), never a bare 500
             raise RunFailed(classify(exc, thread_id)) from exc
         if thread is None:
             raise client_error(f"no thread {thread_id!r}", thread_id, status=404, kind="thread_not_found")
         thread.result.thread_id = thread_id
         return JSONResponse(thread.model_dump(mode="json"))
+
+    @app.delete("/spri/threads/{thread_id}")
+    async def delete_thread(thread_id: str) -> Any:
+        """Delete one of the caller's threads: 404 if the caller's key has none of that id, 409 while a
+        run is using it."""
+        from spri.api import delete_thread
+
+        try:
+            deleted = await delete_thread(_own_thread(thread_id), service.checkpointer)
+        except Exception as exc:  # a running thread (409), the database down (503)
+            raise RunFailed(classify(exc, thread_id)) from exc
+        if not deleted:
+            raise client_error(f"no thread {thread_id!r}", thread_id, status=404, kind="thread_not_found")
+        return JSONResponse({"thread_id": thread_id, "deleted": True})
+
+
+def _own_thread(thread_id: str) -> str:
+    """The stored id of the calling key's thread ``thread_id`` (checked: 400 for an id no thread has)."""
+    record = logs.current()
+    check_thread_id(thread_id)
+    return stored_thread(thread_id, record.key_name if record else None)
 
 
 def _add_error_handlers(app: Any) -> None:

@@ -18,6 +18,10 @@ from spri.server.logs import log_config
 from spri.server.settings import ServerSettings, SettingsError
 
 APP_FACTORY = "spri.server.app:app_from_env"
+WORKER_HEALTHCHECK_SECONDS = 30
+"""With --workers N, how long the supervisor waits for a worker to answer its health check before it
+kills and replaces it (uvicorn's default, 5 s, kills workers still importing on a busy machine, over
+and over, so the server never comes up)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ def serve(options: RunOptions) -> None:
         read_timeout=options.read_timeout,
         max_connections=options.max_connections,
         max_head_bytes=options.max_head_bytes,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
     # uvicorn re-raises SIGTERM once it has shut down gracefully; exit 0 then instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)

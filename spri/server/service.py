@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
 from pydantic import BaseModel
 
-from spri.api import RENAMED_FIELDS, Result, Update, astream
+from spri.api import MODEL_CALLBACKS, RENAMED_FIELDS, Result, Update, astream
 from spri.server import logs, metrics
 from spri.server.client_options import CLIENT_OPTIONS, ServerInput, ServerResult, check_client_options
 from spri.server.errors import RunFailed, classify, client_error
@@ -135,12 +135,9 @@ class SpriService(Runnable[Any, dict[str, Any]]):
 
 
 def _parent_config(config: RunnableConfig | None) -> dict[str, Any]:
-    """The caller's callbacks, tags and metadata for the graph's run, plus the model-call metrics."""
+    """The caller's callbacks, tags and metadata for the graph's run, plus the model-call metrics as a
+    handler of the model calls only (in the run's callbacks, every node and channel write of the graph
+    would report to it)."""
     parent: dict[str, Any] = {k: v for k, v in (config or {}).items() if k in ("callbacks", "tags", "metadata")}
-    handler = metrics.ModelCallMetrics()
-    callbacks: Any = parent.get("callbacks")
-    if hasattr(callbacks, "add_handler"):
-        callbacks.add_handler(handler, inherit=True)
-    else:
-        parent["callbacks"] = [*(callbacks or []), handler]
+    parent[MODEL_CALLBACKS] = [metrics.ModelCallMetrics()]
     return parent

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-from spri.api import SpriError
+from spri.api import SpriError, parse_duration
 
 DEFAULT_MAX_BODY = 1_000_000
 LOG_FORMATS = ("text", "json")
@@ -77,6 +78,16 @@ def _number(name: str, default: float, *, minimum: float = 0) -> float:
     return value
 
 
+def _duration(name: str) -> timedelta | None:
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_duration(raw, name)
+    except SpriError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     db: str
@@ -91,6 +102,8 @@ class ServerSettings:
     """Seconds a /ready answer is reused (SPRI_READY_CACHE), so probes do not hammer the model endpoint."""
     ready_timeout: float = 3.0
     """Seconds each readiness probe may take (SPRI_READY_TIMEOUT)."""
+    thread_ttl: timedelta | None = None
+    """SPRI_THREAD_TTL: threads idle for longer are deleted (running ones never); None keeps them."""
 
     @property
     def auth(self) -> bool:
@@ -115,4 +128,5 @@ class ServerSettings:
             log_format=log_format,
             ready_cache=_number("SPRI_READY_CACHE", 5.0),
             ready_timeout=_number("SPRI_READY_TIMEOUT", 3.0, minimum=0.1),
+            thread_ttl=_duration("SPRI_THREAD_TTL"),
         )

@@ -22,20 +22,27 @@ from spri.storage.errors import (
     is_database_error,
 )
 from spri.storage.leases import AdvisoryLeases, FileLeases, attach, thread_lease
+from spri.storage.retention import Pruned, compact, compacts, delete, own, parse_duration, prune
 from spri.storage.serde import CHECKPOINT_TYPES, checkpoint_serde
 from spri.storage.sqlite import open_sqlite
 
 __all__ = [
     "CHECKPOINT_TYPES",
     "DatabaseUnavailable",
+    "Pruned",
     "StorageError",
     "ThreadBusy",
     "check_location",
     "checkpoint_serde",
+    "compact",
+    "compacts",
     "default_db",
+    "delete",
     "is_database_error",
     "is_postgres",
     "open_checkpointer",
+    "parse_duration",
+    "prune",
     "thread_lease",
 ]
 
@@ -97,6 +104,7 @@ async def _open(db: str) -> AsyncIterator[BaseCheckpointSaver]:
             except OSError as exc:
                 raise StorageError(f"cannot open the lock file beside checkpoint database {path}: {exc}") from exc
             attach(saver, leases)
+            own(saver)
             yield saver
         return
     try:
@@ -106,6 +114,7 @@ async def _open(db: str) -> AsyncIterator[BaseCheckpointSaver]:
     async with open_postgres(db) as postgres:
         advisory = AdvisoryLeases(db, connection_options(postgres.wait), postgres.unavailable)
         attach(postgres, advisory)
+        own(postgres)
         try:
             yield postgres
         finally:

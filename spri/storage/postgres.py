@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -33,6 +34,10 @@ RECONNECT_SECONDS = 2.0
 """How long the pool keeps retrying one lost connection before it lets the next request start anew."""
 
 T = TypeVar("T")
+_IDLE = (
+    "SELECT thread_id FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id "
+    "HAVING max((checkpoint->>'ts')::timestamptz) < %s ORDER BY thread_id"
+)
 
 # The pool reports lost connections as warnings; spri reports what they mean (DatabaseUnavailable).
 # A server that wants them configures this logger (spri serve does, redacted).
@@ -95,6 +100,7 @@ class ResilientPostgresSaver(AsyncPostgresSaver):
 
     def __init__(self, pool: Any, *, label: str, wait: float) -> None:
         super().__init__(pool, serde=checkpoint_serde())
+        self.pool = pool
         self.label = label  # the database as it may be named (no password)
         self.wait = wait  # how long an operation waits for a connection
 
@@ -126,6 +132,19 @@ class ResilientPostgresSaver(AsyncPostgresSaver):
 
     async def adelete_thread(self, thread_id: str) -> None:
         await self._again(super().adelete_thread, thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        await self._again(super().aprune, thread_ids, strategy=strategy)
+
+    async def aidle_threads(self, cutoff: datetime) -> list[str]:
+        """Threads whose latest checkpoint (root namespace) was written before ``cutoff``."""
+
+        async def query() -> list[str]:
+            async with self.pool.connection() as conn:
+                cursor = await conn.execute(_IDLE, (cutoff,))
+                return [row["thread_id"] for row in await cursor.fetchall()]
+
+        return await self._again(query)
 
     async def aget_delta_channel_history(self, *, config: Any, channels: Any) -> Any:
         parent = super().aget_delta_channel_history

@@ -67,3 +67,16 @@ def refining_each_stage_once(messages: Sequence[Any]) -> str:
         return critique(5 if "revised" in messages[-1].text.split("under review:")[-1] else 2)
     kind = "principles" if "guiding" in messages[0].text else "answer"
     return ("revised " if len(messages) > 2 else "") + kind
+
+
+def checkpoints_of(db: str, thread: str) -> int:
+    """How many checkpoints the database keeps for ``thread`` (SQLite path or PostgreSQL URL)."""
+    import asyncio
+
+    from spri.api import open_checkpointer
+
+    async def count() -> int:
+        async with open_checkpointer(db) as saver:
+            return len([c async for c in saver.alist({"configurable": {"thread_id": thread}})])
+
+    return asyncio.run(count())

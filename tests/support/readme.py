@@ -1,17 +1,11 @@
-"""The README's code blocks, for tests that run them as written."""
+"""The README's and the docs pages' code blocks, for tests that run them as written (see
+:mod:`tests.support.docs`, which finds them on every page)."""
 
 from __future__ import annotations
 
-import re
-
-from tests.support import ROOT
-
-README = ROOT / "README.md"
+from tests.support.docs import docs_block
 
 
 def readme_block(marker: str) -> str:
-    """The fenced code block of the README whose first line is ``marker``."""
-    for block in re.findall(r"```\w*\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL):
-        if block.startswith(marker):
-            return block
-    raise AssertionError(f"no README block starting with {marker!r}")
+    """The fenced code block, in the README or a page under docs/, whose first line is ``marker``."""
+    return docs_block(marker)

@@ -40,3 +40,5 @@ def test_langgraph_json_names_the_installed_graph_and_its_types():
     from spri.storage import CHECKPOINT_TYPES
 
     assert allowed == set(CHECKPOINT_TYPES)  # the same types the checkpointers spri opens allow
+    ttl = config["checkpointer"]["ttl"]  # LangGraph's deployed server deletes threads idle for 30 days
+    assert ttl["strategy"] == "delete" and ttl["default_ttl"] == 30 * 24 * 60 and ttl["sweep_interval_minutes"] > 0

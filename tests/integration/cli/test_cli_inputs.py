@@ -12,7 +12,7 @@ from tests.support.openai_server import OpenAIServer
 from tests.support.policies import deterministic
 from tests.support.processes import cli_env, spri_cli
 
-GENERAL_TAKES = "(it takes: QUERY, --goal, --principles, --category)"
+GENERAL_TAKES = "(it takes: QUERY, --goal, --principles, --category, --conversation)"
 BUILT_IN = (resources.files("spri.nodes") / "prompts" / "general.toml").read_text(encoding="utf-8")
 
 
@@ -44,7 +44,7 @@ def ask(tmp_path):
         (
             ["--profile", "rubric", "--response", "A.", "--goal", "calm"],
             "profile 'rubric' does not take --goal (it takes: --field system_prompt, QUERY, --reference, --response, "
-            "--principles, --category)",
+            "--principles, --category, --conversation)",
         ),
     ],
 )

@@ -3,7 +3,8 @@
 Each scenario forks a child (a real process, killed with SIGKILL at the chosen moment), then forks a
 second child that resumes the thread from the checkpoint database. The deterministic model journals
 every call it starts and finishes (fsynced), so we can check that no finished node ran again, and the
-resumed result must equal an uninterrupted run's. Both SQLite and PostgreSQL.
+resumed result must equal an uninterrupted run's, and the finished thread keeps only its last
+checkpoint. Both SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.support.kills import (
     call_key,
     calls,
     calls_after_resume,
+    checkpoints_of,
     in_child,
     journal,
     journal_lines,
@@ -95,3 +97,4 @@ def test_kill_anywhere_then_resume(db, tmp_path):
 
         result = Result.model_validate_json(out.read_text())
         assert result.model_dump(exclude={"thread_id"}) == expected, (where, point)
+        assert checkpoints_of(db, thread) == 1, (where, point)  # compacted once the resumed run finished

@@ -1,4 +1,4 @@
-"""The embedded model with several items in flight keeps the process's stdout and stderr (issue 20.1).
+"""The embedded model with several items in flight keeps the process's stdout and stderr.
 
 llama-cpp-python silences a model load by pointing file descriptors 1 and 2 at /dev/null and back;
 two loads at once (two items reaching a new KV-cache slot together) used to leave them pointing at

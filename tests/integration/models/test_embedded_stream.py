@@ -1,4 +1,4 @@
-"""The embedded model streams (issue 15.1) and its cache identity holds every setting (issue 15)."""
+"""The embedded model streams, and its cache identity holds every setting."""
 
 from __future__ import annotations
 

@@ -15,15 +15,16 @@ import sys
 import httpx
 import pytest
 
-from tests.support import ROOT
+from tests.support.docs import pages
 from tests.support.openai_server import free_port
 from tests.support.processes import cli_env, wait_for_http
 from tests.support.serving import server_env, serving
 
 
 def readme_serve_line() -> str:
-    found = re.search(r"^\s*(SPRI_API_KEYS=\"[^\"]+\"[^\n]*spri serve)\s*$", (ROOT / "README.md").read_text(), re.M)
-    assert found, "the README has no SPRI_API_KEYS=... spri serve example"
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages())
+    found = re.search(r"^\s*(SPRI_API_KEYS=\"[^\"]+\"[^\n]*spri serve)\s*$", text, re.M)
+    assert found, "neither the README nor docs/ has a SPRI_API_KEYS=... spri serve example"
     return found.group(1)
 
 

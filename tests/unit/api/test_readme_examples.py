@@ -1,4 +1,5 @@
-"""The README's examples work as written."""
+"""The recipe profile of docs/profiles.md renders exactly as the page shows (the generic runner in
+tests/unit/docs only checks that its example runs)."""
 
 from __future__ import annotations
 

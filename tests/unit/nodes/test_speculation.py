@@ -71,7 +71,7 @@ def next_draft(messages: Sequence[BaseMessage], prefix: str) -> int:
 
 
 def policy(principles: Sequence[int | None], response: Sequence[int | None]) -> Callable[[list[BaseMessage]], str]:
-    """Principles drafts P1, P2, ...; response drafts name the principles they follow ("R1 for P2"); the
+    """Principles drafts "P1", "P2", ...; response drafts name the principles they follow ("R1 for P2"); the
     critic gives the n-th draft of a stage the n-th score (None: an unreadable critique)."""
 
     def reply(messages: list[BaseMessage]) -> str:

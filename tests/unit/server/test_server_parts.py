@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from langchain_core import exceptions as lc
@@ -119,7 +120,14 @@ def test_one_rule_for_every_api_key(monkeypatch, isolated_env, variable, value):
 
 
 def test_settings_from_the_environment(monkeypatch, isolated_env):
-    for name in ("SPRI_SERVE_DB", "SPRI_API_KEY", "SPRI_API_KEYS", "SPRI_LOG_FORMAT", "SPRI_MAX_BODY"):
+    for name in (
+        "SPRI_SERVE_DB",
+        "SPRI_API_KEY",
+        "SPRI_API_KEYS",
+        "SPRI_LOG_FORMAT",
+        "SPRI_MAX_BODY",
+        "SPRI_THREAD_TTL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SPRI_DB", "/tmp/the-cli-database.sqlite")
     settings = ServerSettings.from_env()
@@ -136,6 +144,13 @@ def test_settings_from_the_environment(monkeypatch, isolated_env):
     monkeypatch.setenv("SPRI_LOG_FORMAT", "json")
     monkeypatch.setenv("SPRI_MAX_BODY", "lots")
     with pytest.raises(SettingsError, match="SPRI_MAX_BODY must be a number"):
+        ServerSettings.from_env()
+    monkeypatch.delenv("SPRI_MAX_BODY")
+    assert ServerSettings.from_env().thread_ttl is None  # threads are kept unless a TTL is set
+    monkeypatch.setenv("SPRI_THREAD_TTL", "12h")
+    assert ServerSettings.from_env().thread_ttl == timedelta(hours=12)
+    monkeypatch.setenv("SPRI_THREAD_TTL", "forever")
+    with pytest.raises(SettingsError, match=r"SPRI_THREAD_TTL must be .*e\.g\. 90m"):
         ServerSettings.from_env()
 
 
@@ -183,3 +198,28 @@ def test_clients_may_choose_the_papers_protocol_but_not_a_model():
     assert check_client_options({"speculate": True}) == {"speculate": True}
     with pytest.raises(ClientConfigError, match="not allowed: model"):
         check_client_options({"model": "openai:gpt-4o"})
+
+
+def test_workers_get_time_to_start_on_a_busy_machine(monkeypatch, isolated_env, tmp_path):
+    """The supervisor of --workers N waits 30 s for a worker's health check, not uvicorn's 5 s, which
+    kills workers still importing on a loaded machine over and over."""
+    import uvicorn.supervisors
+
+    from spri.server import run
+
+    started: list[Any] = []
+
+    class Supervisor:
+        def __init__(self, config: Any, sockets: Any) -> None:
+            started.append(config)
+            for each in sockets:
+                each.close()
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
+    monkeypatch.setattr(run, "preflight", lambda settings: None)
+    monkeypatch.setenv("SPRI_SERVE_DB", str(tmp_path / "serve.sqlite"))
+    run.serve(run.RunOptions(host="127.0.0.1", port=0, workers=2))
+    assert [config.timeout_worker_healthcheck for config in started] == [30]

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
 from pydantic import BaseModel
 
 from spri import arun
 from spri.graph import build_graph
 from spri.storage import checkpoint_serde, open_checkpointer
 from tests.support.fakes import critique, scripted
-
-
-@pytest.fixture
-def serde_events():
-    events: list[dict[str, Any]] = []
-    remove = register_serde_event_listener(events.append)
-    yield events
-    remove()
 
 
 @pytest.mark.parametrize("where", ["memory", "sqlite"])
@@ -60,7 +49,8 @@ async def test_a_conversation_is_checkpointed_as_plain_turns(where, tmp_path, se
         HumanMessage("And then?"),
     ]
     async with open_checkpointer(db) as saver:
-        done = await arun({"messages": messages}, model=model, checkpointer=saver, thread_id="t")
+        # compact=False: every step's checkpoint is kept, to check each of them
+        done = await arun({"messages": messages}, model=model, checkpointer=saver, thread_id="t", compact=False)
         history = [s async for s in build_graph(saver).aget_state_history({"configurable": {"thread_id": "t"}})]
     assert done.status == "done" and len(history) > 3
     for snapshot in history[:-1]:  # the last is the empty one before the input came
