@@ -1,8 +1,9 @@
 """The embedded critic's verdicts on given drafts, with whichever SPRI is imported: the embedded loop's
 benchmark (bench_embedded_loop.py) measures two commits side by side (benchmarks/compare.py), and the
-earlier one may predate the embedded model's package (spri.models.embedded), when it read verdicts with ``averdict`` of ``spri.models.local``.
+earlier one may predate the embedded model's package (spri.models.embedded), when it read verdicts
+with ``averdict`` of ``spri.models.local``.
 
-(kind, query, draft, principles) -> (score, tokens the critic decoded), where kind is
+:func:`reader` gives a function (kind, query, draft, principles) -> (score, tokens the critic read), where kind is
 'critic' (a response with its principles), 'judge' (a response judged without principles) or
 'principles' (a principles draft).
 """
