@@ -10,58 +10,37 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import ROOT, fake_endpoint, free_port, main
-
-from tests.support.processes import cli_env, wait_for_http
+from harness import fake_endpoint, main, spri_server
 
 REQUESTS, LATENCY = 200, 0.020
 
 
 async def measure() -> dict[str, Any]:
-    server_port = free_port()
-    with tempfile.TemporaryDirectory() as tmp, fake_endpoint(LATENCY) as model_url:
-        env = cli_env(
-            Path(tmp),
-            SPRI_MODEL="openai:fake",
-            OPENAI_API_KEY="bench",
-            OPENAI_BASE_URL=model_url,
-            SPRI_SERVE_DB=str(Path(tmp) / "serve.sqlite"),
-        )
-        server = subprocess.Popen(
-            [sys.executable, "-m", "spri.cli", "serve", "--port", str(server_port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{server_port}"
-        try:
-            wait_for_http(url + "/health", server)
-            latencies: list[float] = []
-            async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=REQUESTS)) as client:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        fake_endpoint(LATENCY) as model_url,
+        spri_server(Path(tmp), model_url) as (url, _),
+    ):
+        latencies: list[float] = []
+        async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=REQUESTS)) as client:
 
-                async def one(i: int) -> int:
-                    start = time.perf_counter()
-                    response = await client.post(
-                        url + "/spri/invoke", json={"input": {"query": f"Q{i}?"}}, headers={"X-Thread-Id": f"bench-{i}"}
-                    )
-                    latencies.append(time.perf_counter() - start)
-                    return response.status_code
+            async def one(i: int) -> int:
+                start = time.perf_counter()
+                response = await client.post(
+                    url + "/spri/invoke", json={"input": {"query": f"Q{i}?"}}, headers={"X-Thread-Id": f"bench-{i}"}
+                )
+                latencies.append(time.perf_counter() - start)
+                return response.status_code
 
-                began = time.perf_counter()
-                statuses = await asyncio.gather(*(one(i) for i in range(REQUESTS)))
-                wall = time.perf_counter() - began
-        finally:
-            server.terminate()
-            server.wait(10)
+            began = time.perf_counter()
+            statuses = await asyncio.gather(*(one(i) for i in range(REQUESTS)))
+            wall = time.perf_counter() - began
     ordered = sorted(latencies)
     return {
         "ok": statuses.count(200),

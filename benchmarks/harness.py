@@ -78,6 +78,36 @@ def fake_endpoint(latency: float, score: int = 5) -> Iterator[str]:
                     os.environ[name] = value
 
 
+@contextmanager
+def spri_server(folder: Path, model_url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`spri serve` (one process, its SQLite database in ``folder``) with ``openai:fake`` models at
+    ``model_url``; yields its URL and process, and stops it afterwards."""
+    from tests.support.processes import cli_env, wait_for_http
+
+    env = cli_env(
+        folder,
+        SPRI_MODEL="openai:fake",
+        OPENAI_API_KEY="bench",
+        OPENAI_BASE_URL=model_url,
+        SPRI_SERVE_DB=str(folder / "serve.sqlite"),
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "spri.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/health", server)
+        yield url, server
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def spread(values: Sequence[float], digits: int = 2) -> dict[str, Any]:
     """The median of ``values`` and every value, rounded."""
     return {"median": round(statistics.median(values), digits), "runs": [round(v, digits) for v in values]}

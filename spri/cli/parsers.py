@@ -9,6 +9,7 @@ from spri import __version__
 from spri.cli import EXIT_CODES
 from spri.cli.batch_args import add_batch
 from spri.cli.handlers import command
+from spri.cli.mcp_args import add_mcp
 from spri.cli.serve_args import add_serve
 from spri.cli.threads_args import add_threads
 from spri.options import add_run_options, run_options
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_show(sub)
     add_batch(sub)
     add_serve(sub)
+    add_mcp(sub)
     add_threads(sub)
     from spri.eval.cli import add_parser as add_eval
 

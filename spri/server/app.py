@@ -1,5 +1,5 @@
-"""The FastAPI app of `spri serve`: LangServe routes at /spri, a thread's state, probes and metrics,
-wrapped in the request log, auth, body limit and stream-error middleware."""
+"""The FastAPI app of `spri serve`: LangServe routes at /spri, the OpenAI-compatible routes at /v1, a
+thread's state, probes and metrics, wrapped in the request log, auth, body limit and stream-error middleware."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from spri.server.client_options import per_request_config
 from spri.server.errors import RunFailed, classify, client_error, run_failure_in
 from spri.server.health import Readiness, ready_body
 from spri.server.middleware import BearerAuth, BodyLimit, RequestLog, StreamErrors
+from spri.server.openai_compat import OpenAIErrors, add_openai_routes
 from spri.server.retention import sweeping
 from spri.server.service import SpriService
 from spri.server.settings import ServerSettings
@@ -63,15 +64,13 @@ def create_app(settings: ServerSettings | None = None) -> Any:
         enabled_endpoints=LANGSERVE_ENDPOINTS,
     )
     _add_routes(app, service, readiness, settings)
+    add_openai_routes(app, service)
     _add_error_handlers(app)
     wrapped: Any = StreamErrors(app)
     wrapped = BodyLimit(wrapped, settings.max_body)
     if settings.auth:
-        keys: dict[str | None, str] = {name: key for name, key in settings.named_keys.items()}
-        if settings.shared_key:
-            keys[None] = settings.shared_key
-        wrapped = BearerAuth(wrapped, keys)
-    return RequestLog(wrapped)
+        wrapped = BearerAuth(wrapped, settings.bearer_keys)
+    return RequestLog(OpenAIErrors(wrapped))
 
 
 def app_from_env() -> Any:

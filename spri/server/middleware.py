@@ -18,6 +18,8 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 METHODS = ("GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE")
 OPEN_PATHS = ("/health", "/ready")
 """Probes a load balancer calls without a key."""
+JSON_BODIES = ("/spri/", "/v1/")
+"""Routes whose POST bodies must be sane JSON (checked before the app parses them)."""
 
 ROUTES = {
     "/health",
@@ -36,6 +38,8 @@ ROUTES = {
             "config_schema",
         )
     ),
+    "/v1/chat/completions",
+    "/v1/models",
 }
 
 
@@ -168,7 +172,7 @@ class BodyLimit(HTTPMiddleware):
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if scope.get("method") == "POST" and scope.get("path", "").startswith("/spri/"):
+        if scope.get("method") == "POST" and scope.get("path", "").startswith(JSON_BODIES):
             try:
                 check_json_body(body)
             except BadBody as exc:

@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
 from pydantic import BaseModel
 
-from spri.api import MODEL_CALLBACKS, RENAMED_FIELDS, Result, Update, astream
+from spri.api import MODEL_CALLBACKS, RENAMED_FIELDS, Result, Token, Update, astream
 from spri.server import logs, metrics
 from spri.server.client_options import CLIENT_OPTIONS, ServerInput, ServerResult, check_client_options
 from spri.server.errors import RunFailed, classify, client_error
@@ -44,8 +44,8 @@ class SpriService(Runnable[Any, dict[str, Any]]):
         ]
 
     async def _run(
-        self, input: Any, config: RunnableConfig | None, progress: bool, run_id: str
-    ) -> AsyncIterator[Update | Result]:
+        self, input: Any, config: RunnableConfig | None, progress: bool, run_id: str, tokens: bool = False
+    ) -> AsyncIterator[Update | Token | Result]:
         """One run, accounted: its record (log line), metrics, and the mapping of any failure."""
         configurable = dict((config or {}).get("configurable") or {})
         record = logs.current()
@@ -57,7 +57,8 @@ class SpriService(Runnable[Any, dict[str, Any]]):
         started, outcome, stop_reasons = time.perf_counter(), "error", None
         metrics.RUNS_IN_FLIGHT.inc()
         try:
-            async for item in self._drive(input, config, configurable, stored_thread(thread_id, key_name), progress):
+            stored = stored_thread(thread_id, key_name)
+            async for item in self._drive(input, config, configurable, stored, progress, tokens):
                 if isinstance(item, Result):
                     item = item.model_copy(update={"thread_id": thread_id})
                     outcome, stop_reasons = item.status, item.stop_reason
@@ -77,8 +78,14 @@ class SpriService(Runnable[Any, dict[str, Any]]):
             metrics.count_run(outcome, time.perf_counter() - started, stop_reasons)
 
     async def _drive(
-        self, input: Any, config: RunnableConfig | None, configurable: dict[str, Any], stored: str, progress: bool
-    ) -> AsyncIterator[Update | Result]:
+        self,
+        input: Any,
+        config: RunnableConfig | None,
+        configurable: dict[str, Any],
+        stored: str,
+        progress: bool,
+        tokens: bool,
+    ) -> AsyncIterator[Update | Token | Result]:
         data = input.model_dump() if isinstance(input, BaseModel) else dict(input or {})
         sent = {k: v for k, v in configurable.items() if RENAMED_FIELDS.get(k, k) in CLIENT_OPTIONS}
         options = check_client_options(sent)
@@ -95,12 +102,21 @@ class SpriService(Runnable[Any, dict[str, Any]]):
             thread_id=stored,
             checkpointer=self.checkpointer,
             progress=progress,
+            tokens=tokens,
             resume=resume,
             parent_config=_parent_config(config),
             **options,
             **(fields if query is not None else {}),
         ):
             yield item
+
+    def run_events(
+        self, input: Any, configurable: dict[str, Any], *, run_id: str, progress: bool, tokens: bool
+    ) -> AsyncIterator[Update | Token | Result]:
+        """One run for a route of its own (the OpenAI-compatible one): what LangServe's routes get, and
+        with ``tokens`` the base model's text as it is written. ``configurable`` holds the whitelisted
+        run options and the thread id, as a LangServe config would."""
+        return self._run(input, {"configurable": configurable}, progress, run_id, tokens)
 
     async def _invoke(self, input: Any, run_manager: Any, config: RunnableConfig) -> dict[str, Any]:
         result: dict[str, Any] = {}

@@ -109,6 +109,14 @@ class ServerSettings:
     def auth(self) -> bool:
         return bool(self.shared_key or self.named_keys)
 
+    @property
+    def bearer_keys(self) -> dict[str | None, str]:
+        """Every key a request may bear, by name (None: the shared key)."""
+        keys: dict[str | None, str] = {name: key for name, key in self.named_keys.items()}
+        if self.shared_key:
+            keys[None] = self.shared_key
+        return keys
+
     @classmethod
     def from_env(cls) -> ServerSettings:
         shared = os.environ.get("SPRI_API_KEY") or None

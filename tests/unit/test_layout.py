@@ -36,7 +36,10 @@ LAYERS = [
             "spri.options",
         ),
     ),
-    ("surfaces", ("spri.cli", "spri.server", "spri.batch", "spri.agent_adapters", "spri.chat", "spri.eval")),
+    (
+        "surfaces",
+        ("spri.cli", "spri.server", "spri.mcp", "spri.batch", "spri.agent_adapters", "spri.chat", "spri.eval"),
+    ),
 ]
 """Lowest first. A module may import modules of its own layer or of lower layers."""
 
