@@ -53,7 +53,7 @@ def _speed() -> dict[str, float]:
     import llama_cpp
     from langchain_core.messages import HumanMessage
 
-    from spri.models.local import LocalChatModel, default_model_path
+    from spri.models.embedded.chat_model import LocalChatModel, default_model_path
 
     wrapper = LocalChatModel(max_tokens=MAX_TOKENS)
     wrapped_llm = wrapper.load("bench")
@@ -87,7 +87,7 @@ async def measure() -> dict[str, Any]:
     runs = [_ask() for _ in range(RUNS)]
     speed = _speed()
     from spri import arun
-    from spri.models.local import _LOADED
+    from spri.models.embedded.chat_model import _LOADED
 
     before = len(_LOADED)
     result = await arun(QUERY, model="local", max_tokens=64, max_rounds=2)

@@ -36,7 +36,7 @@ async def _drafting_prompts() -> list[list[Any]]:
 
 
 def _embedded(prompts: list[list[Any]]) -> dict[str, Any]:
-    from spri.models.local import LocalChatModel
+    from spri.models.embedded.chat_model import LocalChatModel
 
     model = LocalChatModel(max_tokens=1)
     model.load("p4").reset()

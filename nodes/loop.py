@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -149,18 +149,21 @@ def _shown(state: State, ctx: Context, stage: StageInputs, templates: _Templates
     return Shown.join([prompt, writer, judged])
 
 
-def _subject(
-    stage: Stage, state: State, parts: PromptParts, *, draft: str | None = None, judged: bool = False
-) -> models.Subject:
-    """The parts a stage's messages show, for models that write or judge their own way."""
-    return models.Subject(
-        stage=stage,
-        request=parts.get("input") or "",
-        query=state.query or "",
-        principles=parts.get("principles"),
-        draft=draft,
-        feedback=state.next_feedback(stage) if draft is not None and not judged else None,
-        judged=(state.response_to_judge or "") if judged else None,
+def _site(
+    stage: StageInputs, step: models.Step, role: str, state: State, ctx: Context, templates: _Templates
+) -> models.CallSite:
+    """Where a call is made, for models that tune their calls to it (others never see it)."""
+    return models.CallSite(
+        role=role,
+        max_tokens=ctx.max_tokens,
+        stage=stage.name,
+        step=step,
+        state=state,
+        profile=templates.profile,
+        variant=templates.variant,
+        fields=templates.fields,
+        variables=templates.parts,
+        stable=lambda: stage.stable(state, ctx, templates.profile),
     )
 
 
@@ -184,7 +187,7 @@ def _spent(stage: Stage, role: str, usage: Usage) -> dict[str, Any]:
     return {"usage": {stage: usage.model_dump()}, "calls_per_role": {role: usage.calls}}
 
 
-def _writer(stage: StageInputs, step: str) -> Node:
+def _writer(stage: StageInputs, step: Literal["draft", "refine"]) -> Node:
     """The base model's step: a first draft, or (``refine``) a revision of the latest draft with the
     critic's feedback, the next principle of a sequence, or the profile's fixed request."""
 
@@ -194,34 +197,22 @@ def _writer(stage: StageInputs, step: str) -> Node:
         prompts = templates.profile.stage(stage.name)
         annotate(ctx, stage=stage.name, round=state.round(stage.name) + 1)
         messages, prompt = _writer_messages(stage, state, ctx, templates, refine=step == "refine")
-        slot = f"base:{stage.name}"
+        model = models.for_call(ctx.model, _site(stage, step, "base", state, ctx, templates))
         if prompts.output == "verdict":
             verdict, usage = await models.verdict(
-                ctx.model,
+                model,
                 messages,
                 max_tokens=ctx.max_tokens,
                 role="base",
-                slot=slot,
                 shown=_shown(state, ctx, stage, templates, prompt),
                 reading=_reading(prompts, judgment=True),
-                subject=_subject(stage.name, state, templates.parts, judged=True),
             )
             return {
                 "drafts": {stage.name: [_judgment_text(prompts, verdict)]},
                 "verdicts": {stage.name: [verdict.model_dump()]},
                 **_spent(stage.name, "base", usage),
             }
-        grammar = templates.profile.render(stage.name, "grammar", max_chars=(ctx.max_tokens - 16) * 3)
-        revised = state.current(stage.name) if step == "refine" else None
-        reply = await models.generate(
-            ctx.model,
-            messages,
-            role="base",
-            max_tokens=ctx.max_tokens,
-            grammar=grammar,
-            slot=slot,
-            subject=_subject(stage.name, state, templates.parts, draft=revised),
-        )
+        reply = await models.generate(model, messages, role="base", max_tokens=ctx.max_tokens)
         return {"drafts": {stage.name: [reply.text]}, **_spent(stage.name, "base", reply.usage)}
 
     node.__name__ = f"{step}_{stage.name}"
@@ -244,18 +235,14 @@ def judge(stage: StageInputs) -> Node:
         current = state.current(stage.name)
         assert current is not None, "judge runs only after a draft"
         messages, prompt = _judge_messages(templates, _draft(prompts, current))
-        model, role = stage.judge(ctx, plan_of(ctx))
-        # Models that judge their own way are given a draft written as free text, not a judgment.
-        draft = current if prompts.output == "text" else None
+        spec, role = stage.judge(ctx, plan_of(ctx))
         critique, usage = await models.verdict(
-            model,
+            models.for_call(spec, _site(stage, "judge", role, state, ctx, templates)),
             messages,
             max_tokens=ctx.max_tokens,
             role=role,
-            slot=f"{role}:{stage.name}",
             shown=_shown(state, ctx, stage, templates, prompt),
             reading=_reading(prompts, judgment=False, method=stage.reading(plan_of(ctx))),
-            subject=_subject(stage.name, state, templates.parts, draft=draft) if draft is not None else None,
         )
         round_ = state.round(stage.name) + 1
         annotate(ctx, stage=stage.name, round=round_, score=critique.score, expected_score=critique.expected_score)

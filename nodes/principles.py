@@ -14,10 +14,14 @@ from spri.state.state import TEMPLATE_FIELDS
 
 
 def _examples(state: State, ctx: Context, profile: Profile) -> PromptParts:
-    """Seed examples for the system message: the same for every input of a category, so it caches."""
+    """Seed examples for the system message: the same for every input of a category, so it caches. With
+    them, each example's request alone (``example_requests``), for models that choose among them."""
     settled = with_released_seeds(ctx)  # the paper's profiles: the paper's seeds
     seeds = select_seeds(load_seeds(settled.seeds, ctx.profile, ctx.seed_fields), settled.seed_policy, state.category)
-    return {"examples": _rendered(profile, seeds)}
+    return {
+        "examples": _rendered(profile, seeds),
+        "example_requests": [seed.inputs.get("query") or "" for seed in seeds],
+    }
 
 
 @lru_cache(maxsize=256)

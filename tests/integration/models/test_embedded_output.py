@@ -44,7 +44,7 @@ def test_batch_with_two_items_in_flight_prints_progress_and_summary(tmp_path):
 
 RACE = """
 import sys, threading
-from spri.models.local import LocalChatModel
+from spri.models.embedded.chat_model import LocalChatModel
 
 model = LocalChatModel(n_ctx=256)
 barrier = threading.Barrier(4)
@@ -74,7 +74,7 @@ def test_slots_loading_at_once_leave_stdout_and_stderr_alone(tmp_path):
 
 
 def test_a_failed_load_puts_stderr_back():
-    from spri.models.local_load import open_llama
+    from spri.models.embedded.loading import open_llama
 
     before = sys.stderr
     with pytest.raises(ValueError):  # a missing file fails inside llama-cpp-python's loader

@@ -14,7 +14,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from spri import Result, Token, astream
 from spri.models.cache import CallCache, served_from_cache
-from spri.models.local import SCORE_MARKER, LocalChatModel, critic_grammar
+from spri.models.embedded.chat_model import SCORE_MARKER, LocalChatModel, critic_grammar
 
 pytestmark = pytest.mark.embedded
 

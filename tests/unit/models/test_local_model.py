@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from spri.models.local import LocalChatModel
-from spri.models.local_load import _DroppingFor
-from spri.models.local_stream import Stripped, TokenTally
+from spri.models.embedded.chat_model import LocalChatModel
+from spri.models.embedded.loading import _DroppingFor
+from spri.models.embedded.streaming import Stripped, TokenTally
 
 BASE = {"model_path": "/models/base.gguf"}
 

@@ -7,16 +7,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spri.models.local_critic import (
+from spri.models.embedded.answers import AnswerParts
+from spri.models.embedded.critic import (
+    FLUENCY_WEIGHT,
+    PRINCIPLE_BANDS,
     RESPONSE_BANDS,
+    SURPRISE_WEIGHT,
     Reading,
     critique_feedback,
     judgment_feedback,
     principle_checks,
     text_checks,
 )
-from spri.models.local_drafts import draft_options, emphasis, plan_draft
-from spri.models.local_text import (
+from spri.models.embedded.drafts import draft_options, emphasis, plan_draft
+from spri.models.embedded.subject import Subject
+from spri.models.embedded.text import (
     NoRepeatNGram,
     clean_response,
     ends_sentence,
@@ -26,7 +31,6 @@ from spri.models.local_text import (
     share_in,
     trim_to_sentence,
 )
-from spri.models.subject import Subject
 
 VOCAB = 32
 
@@ -149,33 +153,33 @@ def test_principle_checks():
 
 @pytest.mark.parametrize(
     ("value", "score"),
-    [(-0.5, 1), (-0.001, 1), (0.0, 2), (0.05, 2), (0.1, 3), (0.22, 4), (0.59, 4), (0.6, 5), (3.0, 5)],
+    [(-0.5, 1), (-0.001, 1), (0.0, 2), (0.05, 2), (0.1, 3), (0.2, 4), (0.49, 4), (0.5, 5), (3.0, 5)],
 )
 def test_bands_and_the_continuous_score(value, score):
-    expected = Reading(value, RESPONSE_BANDS).expected()
+    expected = Reading(value, PRINCIPLE_BANDS).expected()
     assert 1.0 <= expected <= 5.0
     assert int(expected + 0.5) == score
 
 
 def test_a_failed_check_caps_the_continuous_score():
-    assert Reading(0.9, RESPONSE_BANDS, failed={"truncated": 3}).expected() == 3.0
-    assert Reading(0.9, RESPONSE_BANDS, failed={"truncated": 3, "nonsense": 1}).expected() == 1.0
-    low = Reading(0.15, RESPONSE_BANDS, failed={"truncated": 3}).expected()
+    assert Reading(0.9, PRINCIPLE_BANDS, failed={"truncated": 3}).expected() == 3.0
+    assert Reading(0.9, PRINCIPLE_BANDS, failed={"truncated": 3, "nonsense": 1}).expected() == 1.0
+    low = Reading(0.12, PRINCIPLE_BANDS, failed={"truncated": 3}).expected()
     assert 2.5 <= low < 3.0  # a cap above the contrast leaves it alone
 
 
 def test_feedback_names_the_least_covered_principles():
     listed = ["Give a time range.", "Describe the steps in order.", "Keep it short."]
-    two = critique_feedback(Reading(0.05, RESPONSE_BANDS, [0.3, -0.2, -0.1]), "coverage", 2, listed)
+    two = critique_feedback(Reading(0.05, RESPONSE_BANDS, [0.3, -0.2, -0.1]), "critique", 2, listed)
     assert two == (
         'Apply principle 2 ("Describe the steps in order.") and principle 3 ("Keep it short.") more directly, '
         "with concrete details for this request."
     )
     one = critique_feedback(
-        Reading(0.15, RESPONSE_BANDS, [0.3, -0.2, 0.4], failed={"truncated": 3}), "coverage", 3, listed
+        Reading(0.15, RESPONSE_BANDS, [0.3, -0.2, 0.4], failed={"truncated": 3}), "critique", 3, listed
     )
     assert one.startswith("It stops mid-sentence. End with a complete sentence. Apply principle 2 (")
-    assert critique_feedback(Reading(0.3, RESPONSE_BANDS, [0.3, 0.3, 0.3]), "coverage", 4, listed) == (
+    assert critique_feedback(Reading(1.2, RESPONSE_BANDS, [0.3, 0.3, 0.3]), "critique", 4, listed) == (
         "Clear, specific and on topic; keep it."
     )
     assert judgment_feedback(Reading(0.9, RESPONSE_BANDS, failed={"nonsense": 1}), 1) == (
@@ -218,12 +222,15 @@ def test_a_response_revision_is_a_fresh_draft_stressing_the_named_principles_wit
     assert emphasis("Say each point once.") == "Say each point once."
 
 
-def test_principles_keep_their_grammar_and_verdict_calls_run_as_asked():
+def test_principles_keep_their_grammar_and_may_not_copy_what_they_were_shown():
     options = draft_options("root ::= x", "base:principles", Subject("principles", REQUEST))
-    chat = [{"role": "user", "content": "u"}]
+    system = "Write principles. Examples: one two three four five six seven"
+    chat = [{"role": "system", "content": system}, {"role": "user", "content": "u"}]
     plan = plan_draft(_Tokenizer(), chat, options, max_tokens=512, seed=0, response_tokens=200)
     assert options["grammar"] == "root ::= x" and not plan.response and plan.max_tokens == 512
-    assert len(plan.processors) == 1 and not plan.processors[0].followers
+    banned = plan.processors[0]
+    assert len(plan.processors) == 1
+    assert 4 in banned.banned([3, 3, 5, 4])  # "one two three four" (word lengths) -> "five" copies the system
     bare = plan_draft(_Tokenizer(), chat, {"slot": "critic"}, max_tokens=64, seed=0, response_tokens=200)
     assert bare.processors == [] and bare.chat is chat and bare.max_tokens == 64
 
@@ -242,8 +249,8 @@ def test_principles_keep_their_grammar_and_verdict_calls_run_as_asked():
 def test_a_streamed_response_adds_up_to_the_finished_draft(text):
     """Streamed piece by piece (as tokens come), what is let out adds up to what the whole reply is
     finished to, and no piece is let out that finishing would take back."""
-    from spri.models.local_drafts import DraftPlan
-    from spri.models.local_stream import Finished
+    from spri.models.embedded.drafts import DraftPlan
+    from spri.models.embedded.streaming import Finished
 
     plan = DraftPlan([], 200, 0, response=True)
     finished = Finished(plan.finish)
@@ -253,3 +260,14 @@ def test_a_streamed_response_adds_up_to_the_finished_draft(text):
         assert plan.finish(finished.text)[0].startswith(out) or not out
     rest, trimmed = finished.close()
     assert out + rest == plan.finish(text)[0] and trimmed == plan.finish(text)[1]
+
+
+def test_an_answer_reads_as_more_correct_when_checked_yes_unsurprising_and_fluent():
+    right = AnswerParts(checks=[0.5, 1.0], baseline=[-1.0, 0.0], surprise=-3.0, fluency=-2.0)
+    assert right.correctness(SURPRISE_WEIGHT, FLUENCY_WEIGHT) == pytest.approx(0.75 + 1.25 - 0.6 - 0.5)
+    for worse in (
+        AnswerParts(checks=[0.0, 1.0], baseline=[-1.0, 0.0], surprise=-3.0, fluency=-2.0),  # less sure it is right
+        AnswerParts(checks=[0.5, 1.0], baseline=[-1.0, 0.0], surprise=-5.0, fluency=-2.0),  # surprising tokens
+        AnswerParts(checks=[0.5, 1.0], baseline=[-1.0, 0.0], surprise=-3.0, fluency=-3.0),  # less fluent
+    ):
+        assert worse.correctness(SURPRISE_WEIGHT, FLUENCY_WEIGHT) < right.correctness(SURPRISE_WEIGHT, FLUENCY_WEIGHT)

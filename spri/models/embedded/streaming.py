@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk
 
-from spri.models.local_text import PREAMBLE, PREAMBLE_START, sentence_ends
+from spri.models.embedded.text import PREAMBLE, PREAMBLE_START, sentence_ends
 
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ class Stripped:
 
 class Finished:
     """Pieces of a draft in (already stripped), pieces out whose concatenation is the draft as
-    ``finish`` leaves it (spri.models.local_drafts: an announcing first line dropped, cut after the last
+    ``finish`` leaves it (spri.models.embedded.drafts: an announcing first line dropped, cut after the last
     full sentence). Text is let out up to the end of the sentence before the last complete one, which
     no later text or trimming can change; the rest comes when the draft is done. Should ``finish``
     change text already let out (an edge case of quotation marks), the draft is what was let out."""

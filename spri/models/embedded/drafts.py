@@ -1,7 +1,11 @@
 """How the embedded model writes drafts so that a 135M model's output stays clean.
 
-- Every draft bans repeated token 4-grams (:class:`NoRepeatNGram`), and a revision samples with a new
-  seed (at temperature 0.2 and one seed, a revision is otherwise often the same text again).
+- Every draft bans repeated token 4-grams (:class:`NoRepeatNGram`) and 5-grams of what it was shown
+  as instructions, examples or feedback (the system message, the feedback it answers, the critic's
+  feedback sentences), and a revision samples with a new seed (at temperature 0.2 and one seed, a
+  revision is otherwise often the same text again).
+- The system message loses the seed examples whose request does not fit this one (``system``: the
+  message as rendered and as shown; spri.models.embedded.call_options decides).
 - A free-text response is capped at ``response_tokens``, must not copy 5-grams of its principles, and
   is trimmed to its last full sentence (``trimmed`` in the reply's metadata says so).
 - Where the response follows principles, they go into the system message as notes and the user turn
@@ -15,9 +19,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from spri.models.local_critic import prompts
-from spri.models.local_text import NoRepeatNGram, clean_response
-from spri.models.subject import Subject
+from spri.models.embedded.critic import feedback_sentences, prompts
+from spri.models.embedded.subject import Subject
+from spri.models.embedded.text import NoRepeatNGram, clean_response
 
 _NAMED_PRINCIPLE = re.compile(r'principle \d+ \("(.+?)"\)')
 
@@ -27,6 +31,8 @@ def draft_options(grammar: str, slot: str, subject: Subject | None) -> dict[str,
     options: dict[str, Any] = {"slot": slot, "clean": True}
     if grammar:
         options["grammar"] = grammar
+    if subject is not None and subject.feedback:
+        options["feedback"] = subject.feedback
     if subject is not None and subject.stage == "response" and not grammar:
         options["response"] = True
         if subject.principles and subject.query:
@@ -70,16 +76,25 @@ def plan_draft(
     if not options.get("clean"):
         return DraftPlan(chat, max_tokens, seed)
     revision = sum(m["role"] == "assistant" for m in chat)
-    plan = DraftPlan(chat, max_tokens, seed + revision, response=bool(options.get("response")))
-    source: list[int] = []
+    plan = DraftPlan(_shown_system(chat, options), max_tokens, seed + revision, response=bool(options.get("response")))
     if plan.response:
         plan.max_tokens = min(max_tokens, response_tokens)
         notes = options.get("notes")
         if notes:
             plan.chat = notes_chat(str(notes), str(options.get("request") or ""), str(options.get("emphasis") or ""))
-            source = list(llm.tokenize(str(notes).encode(), add_bos=False, special=False))
+    avoid = [m["content"] for m in plan.chat if m["role"] == "system"]
+    avoid += [str(options.get("feedback") or ""), *feedback_sentences()]
+    source = list(llm.tokenize("\n".join(avoid).encode(), add_bos=False, special=False))
     plan.processors = [NoRepeatNGram(None, 4, source, 5)]
     return plan
+
+
+def _shown_system(chat: list[dict[str, str]], options: dict[str, Any]) -> list[dict[str, str]]:
+    """The chat with the system message as it is to be shown, where it is the one rendered."""
+    rendered, shown = options.get("system") or ("", "")
+    if chat and chat[0]["role"] == "system" and rendered and chat[0]["content"] == rendered:
+        return [{"role": "system", "content": shown}, *chat[1:]]
+    return chat
 
 
 def notes_chat(notes: str, request: str, points: str) -> list[dict[str, str]]:

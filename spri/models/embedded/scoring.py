@@ -66,19 +66,23 @@ class Scorer:
             self.decoded += len(chunk)
         return found
 
+    def token_logprobs(self, tokens: Sequence[int], spans: Iterable[tuple[int, int]]) -> list[list[float]]:
+        """The log-probability of each token of each span [start, end) of ``tokens`` given all tokens
+        before it (a span must start after position 0)."""
+        spans = list(spans)
+        logits = self._feed(tokens, {k - 1 for start, end in spans for k in range(start, end)})
+        return [[float(_log_softmax(logits[k - 1])[tokens[k]]) for k in range(start, end)] for start, end in spans]
+
     def logprobs(self, tokens: Sequence[int], spans: Iterable[tuple[int, int]]) -> list[float]:
         """The mean log-probability per token of each span [start, end) of ``tokens`` given all tokens
         before it (a span must start after position 0)."""
-        spans = list(spans)
-        positions = {k - 1 for start, end in spans for k in range(start, end)}
-        logits = self._feed(tokens, positions)
-        means = []
-        for start, end in spans:
-            values = [_log_softmax_at(logits[k - 1], tokens[k]) for k in range(start, end)]
-            means.append(float(np.mean(values)) if values else 0.0)
-        return means
+        return [float(np.mean(values)) if values else 0.0 for values in self.token_logprobs(tokens, spans)]
+
+    def next_logprobs(self, tokens: Sequence[int]) -> Any:
+        """The log-probabilities of every token of the vocabulary right after ``tokens``."""
+        return _log_softmax(self._feed(tokens, {len(tokens) - 1})[len(tokens) - 1])
 
 
-def _log_softmax_at(logits: Any, token: int) -> float:
+def _log_softmax(logits: Any) -> Any:
     top = float(logits.max())
-    return float(logits[token]) - top - float(np.log(np.exp(logits - top).sum()))
+    return logits - top - float(np.log(np.exp(logits - top).sum()))

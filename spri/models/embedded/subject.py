@@ -23,3 +23,6 @@ class Subject:
     """The feedback a revision answers."""
     judged: str | None = None
     """Judgment profiles: the response the verdict is about."""
+    shown: str = ""
+    """A verdict: what the writer was shown besides the input (instructions, seed examples, feedback),
+    which a draft must not repeat."""

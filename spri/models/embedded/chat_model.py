@@ -11,7 +11,6 @@ seed examples, scale) are not evaluated again. Calls on one slot are serialised 
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import importlib.util
 import math
@@ -28,15 +27,18 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
 from pydantic import Field
 
-from spri.models.calls import text_of, usage_of
+from spri.models.embedded.call_options import READ_VERDICT, SAMPLED_VERDICT, call_options
+from spri.models.embedded.drafts import DraftPlan, plan_draft
+from spri.models.embedded.loading import LOADING, open_llama
+from spri.models.embedded.streaming import in_worker_thread, reply_metadata, stream_reply, usage_metadata
+from spri.models.embedded.subject import Subject
 from spri.models.errors import LOCAL_EXTRA_HINT
-from spri.models.local_drafts import DraftPlan, draft_options, plan_draft
-from spri.models.local_load import LOADING, open_llama
-from spri.models.local_stream import in_worker_thread, reply_metadata, stream_reply, usage_metadata
 from spri.models.parsing import parse_critique
-from spri.models.subject import Subject
+from spri.models.sites import CallSite
+from spri.models.verdicts import VERDICT_METADATA
 from spri.state import Critique, SpriError, Usage
 
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -61,7 +63,7 @@ class _Engine:
     lock: threading.Lock = field(default_factory=threading.Lock)
     digit_tokens: tuple[int, ...] = ()
     critic: Any = None
-    """The slot's LocalCritic (spri.models.local_critic), made on its first verdict."""
+    """The slot's LocalCritic (spri.models.embedded.critic), made on its first verdict."""
 
 
 @lru_cache(maxsize=16)
@@ -114,7 +116,9 @@ def _grammar(text: str) -> Any:
 class LocalChatModel(BaseChatModel):
     """A GGUF chat model run in process. Extra call options: ``grammar`` (GBNF text),
     ``digit_probs_after`` (a marker; the probabilities of the digits 1..5 right after it are
-    returned in ``response_metadata["digit_probs"]``) and ``slot`` (which KV cache to use)."""
+    returned in ``response_metadata["digit_probs"]``), ``slot`` (which KV cache to use), and those
+    :meth:`for_call` sets from a call site (how a draft is kept clean; a verdict read or sampled, then
+    reported in ``response_metadata[VERDICT_METADATA]``)."""
 
     model_path: str = Field(default_factory=default_model_path)
     n_ctx: int = 4096
@@ -148,27 +152,14 @@ class LocalChatModel(BaseChatModel):
     def model_name(self) -> str:
         return Path(self.model_path).name
 
-    def draft_options(self, *, grammar: str, slot: str, subject: Subject | None = None) -> dict[str, Any]:
-        """Call options for a draft: the grammar it must follow, the KV-cache slot to reuse, and how it is
-        kept clean (spri.models.local_drafts)."""
-        return draft_options(grammar, slot, subject)
+    def for_call(self, site: CallSite) -> Runnable[Any, Any]:
+        """This model bound to what a call at ``site`` needs (spri.models.embedded.call_options)."""
+        return self.bind(**call_options(site))
 
-    async def averdict(
-        self, messages: list[BaseMessage], *, max_tokens: int, slot: str, config: Any, subject: Subject | None = None
-    ) -> tuple[Critique, Usage]:
+    def read_verdict(self, subject: Subject, slot: str = "critic") -> tuple[Critique, Usage]:
         """A verdict on a draft (or, in a judgment, on the given response) read from log-probabilities
-        by spri.models.local_critic. Other verdicts (on a judgment draft) are held to the
-        'Feedback: ... / Score: N' grammar, their score the probability-weighted mean of the digits
-        1..5 at the score position."""
-        if subject is not None and (subject.draft is not None or subject.judged is not None):
-            return await asyncio.to_thread(self._read_verdict, subject, slot)
-        message = await self.ainvoke(
-            messages, config, grammar=critic_grammar(max_tokens), digit_probs_after=SCORE_MARKER, slot=slot
-        )
-        return _with_probabilities(parse_critique(text_of(message)), message), usage_of(message)
-
-    def _read_verdict(self, subject: Subject, slot: str) -> tuple[Critique, Usage]:
-        from spri.models.local_critic import LocalCritic
+        by spri.models.embedded.critic; its usage counts the tokens the critic decoded."""
+        from spri.models.embedded.critic import LocalCritic
 
         engine = self._engine(slot)
         with engine.lock:
@@ -195,7 +186,7 @@ class LocalChatModel(BaseChatModel):
         self, messages: list[BaseMessage], stop: list[str] | None, options: dict[str, Any]
     ) -> tuple[_Engine, dict[str, Any], list[list[float]], DraftPlan]:
         """The slot's engine, create_chat_completion's arguments, where the digit probabilities will land,
-        and the draft's plan (how a draft is kept clean and finished; see spri.models.local_drafts)."""
+        and the draft's plan (how a draft is kept clean and finished; see spri.models.embedded.drafts)."""
         slot = str(options.get("slot") or "default")
         engine = self._engine(slot)
         chat = [{"role": _role(m), "content": m.text} for m in messages]
@@ -234,6 +225,11 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if kwargs.get(READ_VERDICT) is not None:
+            return self._read(kwargs)
+        if kwargs.get(SAMPLED_VERDICT):
+            kwargs = {**kwargs, "grammar": critic_grammar(int(kwargs.get("max_tokens") or self.max_tokens))}
+            kwargs["digit_probs_after"] = SCORE_MARKER
         engine, request, captured, plan = self._request(messages, stop, kwargs)
         with engine.lock:
             out = engine.llm.create_chat_completion(**request)
@@ -243,10 +239,22 @@ class LocalChatModel(BaseChatModel):
         content, trimmed = plan.finish((choice["message"].get("content") or "").strip())
         if plan.response:  # a response draft says whether it was cut to its last full sentence
             metadata["trimmed"] = trimmed
+        if kwargs.get(SAMPLED_VERDICT):
+            metadata[VERDICT_METADATA] = _sampled_verdict(content, metadata).model_dump()
         message = AIMessage(
             content=content,
             response_metadata=metadata,
             usage_metadata=usage_metadata(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _read(self, options: dict[str, Any]) -> ChatResult:
+        """A verdict read by the critic, reported in the reply's metadata (its text: the verdict's)."""
+        critique, usage = self.read_verdict(Subject(**options[READ_VERDICT]), str(options.get("slot") or "critic"))
+        message = AIMessage(
+            content=critique.as_text(),
+            response_metadata={"model_name": self.model_name, VERDICT_METADATA: critique.model_dump()},
+            usage_metadata=usage_metadata(usage.input_tokens, 0),
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -259,8 +267,8 @@ class LocalChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         """The reply token by token (grammar and digit probabilities as in a whole reply). With stop
         words it comes as one chunk: llama-cpp-python's stream does not say whether a stop word or the
-        end of generation ended it, and so how many tokens it used."""
-        if stop:
+        end of generation ended it, and so how many tokens it used. A verdict comes as one chunk too."""
+        if stop or kwargs.get(READ_VERDICT) is not None or kwargs.get(SAMPLED_VERDICT):
             whole = self._generate(messages, stop, **kwargs).generations[0].message
             yield ChatGenerationChunk(message=AIMessageChunk(**whole.model_dump(include=_WHOLE), chunk_position="last"))
             return
@@ -317,8 +325,11 @@ def critic_grammar(max_tokens: int) -> str:
     return f'root ::= "Feedback: " fb "\\nScore: " [1-5]\nfb ::= [^\\n]{{12,{cap}}}\n'
 
 
-def _with_probabilities(critique: Critique, message: BaseMessage) -> Critique:
-    probs = message.response_metadata.get("digit_probs")
+def _sampled_verdict(text: str, metadata: dict[str, Any]) -> Critique:
+    """The verdict written under the critic grammar, its score the probability-weighted mean of the
+    digits 1..5 at the score position."""
+    critique = parse_critique(text)
+    probs = metadata.get("digit_probs")
     if not probs or critique.score is None:
         return critique
     expected = sum(p * d for d, p in enumerate(probs, 1))
