@@ -34,6 +34,9 @@ class PromptParts(TypedDict, total=False):
     """What the revision answers: the critique's feedback, a reviewer's note, or the next principle."""
     examples: list[str]
     """The seed examples, each rendered through the profile's example template."""
+    example_requests: list[str]
+    """Each seed example's request alone, in the order of ``examples`` (for a model that shows only the
+    examples whose request fits the query)."""
     conversation: str
     """The conversation before the query (``Input.messages``), one ``Role: text`` block per turn, the
     newest that fit ``Context.conversation_chars``, after a marker saying how many older turns were left

@@ -39,7 +39,7 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+")
 
 def redact_url(url: str) -> str:
     """``url`` without credentials: its user-info password (or, in a web URL, a user-info with no
-    password, whole) and
+    password or an empty one, whole) and
     the values of secret-named query parameters become ``***``; everything else is kept, so the
     endpoint or database is still named. A password with an unencoded ``@`` or ``/`` is still
     removed (the user-info runs to the last ``@`` before the query)."""
@@ -49,11 +49,11 @@ def redact_url(url: str) -> str:
     head, mark, tail = _split_query(rest)
     if "@" in head:
         userinfo, _, host = head.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        if colon:
-            head = f"{user}:{MASK}@{host}"
-        elif _token_scheme(scheme):
+        user, colon, password = userinfo.partition(":")
+        if _token_scheme(scheme) and not password:  # ``TOKEN@host`` or ``TOKEN:@host``: the user is the token
             head = f"{MASK}@{host}"
+        elif colon:
+            head = f"{user}:{MASK}@{host}"
     return f"{scheme}://{head}{mark}{_redact_pairs(tail) if mark else tail}"
 
 

@@ -80,6 +80,7 @@ def test_environment_secrets_are_blanked_wherever_they_appear(secret, name):
             "cannot open PostgreSQL database postgresql://spri:***@db:5432/runs?sslmode=require&password=***",
         ),
         ("https://ghp_abcdefgh12345678@github.com/x", "https://***@github.com/x"),
+        ("http://0000000:@a.a", "http://***@a.a"),  # a web URL's token with an empty password after it
         ("Authorization: Bearer sk-abcdef0123456789", "Authorization: Bearer ***"),
         ("host=db port=5432 password=hunter22 dbname=runs", "host=db port=5432 password=*** dbname=runs"),
         ('{"api_key": "sk-abc", "max_tokens": 512}', '{"api_key": "***", "max_tokens": 512}'),
