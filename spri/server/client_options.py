@@ -6,7 +6,7 @@ the server's model at its own URL (and receive the server's API key) or make it 
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from pydantic import Field, ValidationError, create_model
@@ -105,6 +105,26 @@ def check_client_options(configurable: MutableMapping[str, Any]) -> dict[str, An
     return options
 
 
+def check_input_keys(given: Mapping[str, Any]) -> None:
+    """ClientConfigError naming the keys of a request's input that are no input field (LangServe drops
+    them before the run sees them, so a typo such as ``kitchn`` would otherwise run without it)."""
+    unknown = sorted(set(given) - set(ServerInput.model_fields))
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise ClientConfigError(
+            f"the input has no field {names}; it takes: {', '.join(ServerInput.model_fields)} "
+            "(a profile's own fields go in 'extra')"
+        )
+
+
+def _client_inputs(body: Any) -> list[Mapping[str, Any]]:
+    """Every input a request body carries as a mapping (invoke/stream: ``input``; batch: ``inputs``)."""
+    if not isinstance(body, dict):
+        return []
+    inputs = body["inputs"] if isinstance(body.get("inputs"), list) else [body.get("input")]
+    return [given for given in inputs if isinstance(given, dict)]
+
+
 def _client_configs(body: Any) -> list[dict[str, Any]]:
     """Every config a request body carries (invoke/stream: one; batch: one or a list)."""
     if not isinstance(body, dict):
@@ -125,6 +145,8 @@ async def per_request_config(config: dict[str, Any], request: Any) -> dict[str, 
     try:
         for sent in _client_configs(body):
             check_client_options(dict(sent.get("configurable") or {}))
+        for given in _client_inputs(body):
+            check_input_keys(given)
         configurable = dict(config.get("configurable") or {})
         header_thread = request.headers.get("x-thread-id")
         if header_thread:
