@@ -7,23 +7,13 @@ import uuid
 import warnings
 from typing import Any
 
-from spri.state import STAGES, Output
+from spri.state import Output
 
 
 def tracing_on() -> bool:
     from langsmith.utils import tracing_is_enabled
 
     return bool(tracing_is_enabled())
-
-
-def final_scores(result: Output) -> dict[str, float]:
-    """The last critique's score per stage, for stages that have a readable one."""
-    scores = {}
-    for stage in STAGES:
-        critiques = result.critiques.get(stage) or []
-        if critiques and critiques[-1].score is not None:
-            scores[f"{stage}_score"] = float(critiques[-1].score)
-    return scores
 
 
 def record_scores(run_id: uuid.UUID | str, result: Output) -> None:
@@ -33,5 +23,9 @@ def record_scores(run_id: uuid.UUID | str, result: Output) -> None:
     client: Any = get_client()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # LangSmith's notice about feedback without a project id
-        for key, score in final_scores(result).items():
-            client.create_feedback(run_id, key, score=score, comment="SPRI: the critic's final score")
+        for stage, score in result.final_scores.items():
+            if score is None:
+                continue
+            client.create_feedback(
+                run_id, f"{stage}_score", score=float(score), comment="SPRI: the critic's final score"
+            )

@@ -217,6 +217,12 @@ class Output(BaseModel):
         "`tokens`; a call cancelled in flight counts 0 (its usage is never reported).",
     )
 
+    @property
+    def final_scores(self) -> dict[str, float | None]:
+        """The score of each stage's last critique (None where it had no readable one), for the stages
+        that were critiqued: what the run's surfaces report as its scores."""
+        return {stage: critiques[-1].score for stage, critiques in self.critiques.items() if critiques}
+
 
 def formerly(name: str) -> Any:
     """A channel under its former name: what threads saved before it was renamed hold, never written."""

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from spri.api import METHODS, Result, SpriError, Update, astream, builtin_profiles, compared_in, explain
 from spri.server.client_options import check_client_options
-from spri.server.openai_shapes import final_scores, run_input
 
 Progress = Callable[[float, str], Awaitable[None]]
 """Reports one step of a run: its number and what it did."""
@@ -124,7 +123,7 @@ class ToolFailed(SpriError):
 
 def conversation_input(query: str | None, messages: list[Message] | None) -> dict[str, Any]:
     if messages:
-        return run_input([m.model_dump() for m in messages])
+        return {"messages": [m.model_dump() for m in messages]}
     if not query or not query.strip():
         raise ToolFailed("give a query, or messages whose last user turn has text")
     return {"query": query}
@@ -143,7 +142,7 @@ async def answer(
     return Answer(
         response=result.response or "",
         principles=result.principles,
-        scores=final_scores(result),
+        scores=result.final_scores,
         stop_reason=dict(result.stop_reason),
         calls=result.calls,
         thread_id=result.thread_id,

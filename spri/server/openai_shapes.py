@@ -76,12 +76,6 @@ class RequestRefused(ValueError):
         self.param, self.status, self.code = param, status, code
 
 
-def run_input(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run's input from a conversation: the messages, whose last user turn the run answers with the
-    turns before it as context (:class:`spri.api.Input` reads them)."""
-    return {"messages": messages}
-
-
 def run_request(request: ChatRequest) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run's input and its options (``configurable``) for a request, or :class:`RequestRefused`."""
     chosen = models().get(request.model)
@@ -106,7 +100,7 @@ def run_request(request: ChatRequest) -> tuple[dict[str, Any], dict[str, Any]]:
         if extension.get(key) not in (None, ""):
             raise RequestRefused(f"spri.{key}: the model name chooses it ({request.model!r})", f"spri.{key}")
     try:
-        run = Input.model_validate({**run_input(request.messages), **fields})
+        run = Input.model_validate({"messages": request.messages, **fields})  # the last user turn is the query
     except ValidationError as exc:
         raise refused_input(exc) from None
     profile, method = chosen
@@ -122,11 +116,6 @@ def refused_input(exc: ValidationError) -> RequestRefused:
     return RequestRefused(f"{where or param or 'body'}: {message}", param)
 
 
-def final_scores(result: Result) -> dict[str, float | None]:
-    """The score of each stage's last critique."""
-    return {stage: critiques[-1].score for stage, critiques in result.critiques.items() if critiques}
-
-
 def extension(result: Result) -> dict[str, Any]:
     """The ``spri`` field of an answer: what SPRI did beyond the response text."""
     return {
@@ -134,7 +123,7 @@ def extension(result: Result) -> dict[str, Any]:
         "profile": result.profile,
         "method": result.method,
         "principles": result.principles,
-        "scores": final_scores(result),
+        "scores": result.final_scores,
         "stop_reason": result.stop_reason,
         "rounds": result.rounds,
         "calls": result.calls,
