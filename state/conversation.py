@@ -86,16 +86,24 @@ def as_turns(messages: Iterable[Any]) -> list[Turn]:
     return turns
 
 
+def _last_user_index(turns: Sequence[Turn]) -> int | None:
+    """Where the last user turn that has text is: the turn a conversation asks."""
+    return next(
+        (i for i in reversed(range(len(turns))) if turns[i]["role"] == "user" and turns[i]["content"].strip()), None
+    )
+
+
 def last_user_text(turns: Sequence[Turn]) -> str | None:
     """The text of the last user turn that has any, the query of a conversation."""
-    return next((t["content"] for t in reversed(turns) if t["role"] == "user" and t["content"].strip()), None)
+    last = _last_user_index(turns)
+    return None if last is None else turns[last]["content"]
 
 
 def earlier_turns(turns: Sequence[Turn] | None, query: str | None) -> list[Turn]:
     """The turns before the one being answered: those before the last user turn when it is the query,
     else (a query given apart from the conversation) all of them. Turns without text are left out."""
     turns = list(turns or ())
-    last = next((i for i in range(len(turns) - 1, -1, -1) if turns[i]["role"] == "user"), None)
+    last = _last_user_index(turns)
     if last is not None and query is not None and turns[last]["content"].strip() == query.strip():
         turns = turns[:last]
     return [turn for turn in turns if turn["content"].strip()]

@@ -156,3 +156,16 @@ async def test_the_graph_itself_takes_a_conversation_as_the_langgraph_server_sen
     assert "User: My landlord kept my deposit.\n\nAssistant: Write to him." in prompt_of(model.calls[0])
     with pytest.raises(InputError, match=r"^protocol 'paper' keeps the paper's single-turn prompts"):
         await build_graph().ainvoke({"messages": LETTER}, context=Context(model=scripted(), protocol="paper"))
+
+
+def test_an_empty_last_user_turn_does_not_repeat_the_query_as_an_earlier_turn():
+    from spri.state.conversation import earlier_turns, last_user_text
+
+    turns = [
+        {"role": "user", "content": "First?"},
+        {"role": "assistant", "content": "A."},
+        {"role": "user", "content": "Follow-up?"},
+        {"role": "user", "content": "  "},
+    ]
+    assert last_user_text(turns) == "Follow-up?"
+    assert earlier_turns(turns, "Follow-up?") == turns[:2]
