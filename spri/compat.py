@@ -10,7 +10,9 @@ taken when a name is missing or the installed version is not one the use was che
 - httpcore (the openai SDK's HTTP stack): the network backend of an httpx client's connection pool.
   Fallback: the client as the SDK makes it.
 - ray: its cached authentication settings, refreshed when spri changes them after Ray was imported.
-  Fallback: nothing refreshed (settings made before Ray's import still apply).
+  Fallback: nothing refreshed (settings made before Ray's import still apply). And ``ray start``'s
+  hidden ``--no-monitor`` (no autoscaler for a private single-machine head, one Python process fewer to
+  start). Fallback: the head starts its autoscaler monitor, as without the flag.
 
 ``tests/unit/test_compat.py`` forces each fallback.
 """
@@ -163,3 +165,14 @@ def refresh_ray_auth() -> bool:
     except Exception:
         return False
     return True
+
+
+# ray: a private head without the autoscaler monitor ----------------------------------------------
+
+
+def ray_start_without_autoscaler() -> list[str]:
+    """The ``ray start`` flag that leaves out the autoscaler monitor (hidden, so only where the installed
+    Ray is a verified version); [] otherwise."""
+    low, below = VERIFIED["ray"]
+    release = _release("ray")
+    return ["--no-monitor"] if release is not None and low <= release < below else []

@@ -52,6 +52,7 @@ class LocalEngine:
 
     name = "local"
     workers = 1
+    items: int | None = None
 
     def __init__(self, ctx: Context, concurrency: int) -> None:
         self.ctx, self.slots = ctx, concurrency

@@ -11,6 +11,7 @@ left in its session). A joined cluster is left running; the job's workers end wi
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import secrets
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from spri.api import SpriError
-from spri.compat import refresh_ray_auth
+from spri.compat import ray_start_without_autoscaler, refresh_ray_auth
 
 START_TIMEOUT = float(os.environ.get("SPRI_RAY_START_TIMEOUT", "180"))
 FORWARDED_PREFIXES = ("OPENAI_", "SPRI_", "LANGSMITH_", "LANGCHAIN_", "HF_")
@@ -39,6 +40,11 @@ _LAUNCHER = (
     "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
+
+
+_LEAN_HEAD = ("--include-dashboard=false", "--include-log-monitor=false", "--disable-usage-stats")
+"""A private head runs no dashboard and no log monitor (workers' logs stay in its temp folder: the
+driver does not print them)."""
 
 
 class RayError(SpriError):
@@ -73,6 +79,12 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _client_server_port() -> list[str]:
+    """A free port for the Ray client server, which a head with Ray's client installed starts (else on
+    10001, so two private Rays at once would contend for it)."""
+    return [f"--ray-client-server-port={_free_port()}"] if importlib.util.find_spec("grpc") else []
 
 
 def _ray_command() -> list[str]:
@@ -113,8 +125,11 @@ class PrivateHead:
         (Path(self.temp_dir) / OWNER).write_text(str(os.getpid()))
         self.address = f"127.0.0.1:{_free_port()}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(self.temp_dir) / "head.log"
 
-    def start(self) -> PrivateHead:
+    def launch(self) -> PrivateHead:
+        """Start ``ray start`` and return at once (:meth:`wait` waits until it is up): the driver imports
+        Ray meanwhile."""
         ray_start = [
             *_ray_command(),
             "start",
@@ -123,12 +138,12 @@ class PrivateHead:
             f"--port={self.address.rsplit(':', 1)[1]}",
             "--node-ip-address=127.0.0.1",
             f"--num-cpus={self.num_cpus}",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
+            *_LEAN_HEAD,
+            *ray_start_without_autoscaler(),
+            *_client_server_port(),
             f"--temp-dir={self.temp_dir}",
         ]
-        log_path = Path(self.temp_dir) / "head.log"
-        with log_path.open("wb") as log:
+        with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *ray_start],
                 stdin=subprocess.DEVNULL,
@@ -136,8 +151,10 @@ class PrivateHead:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait_started(log_path)
         return self
+
+    def wait(self) -> None:
+        self._wait_started(self.log_path)
 
     def _wait_started(self, log_path: Path) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -150,18 +167,27 @@ class PrivateHead:
             time.sleep(0.1)
 
     def stop(self, keep_log: bool = False) -> None:
+        """Kill every process of the private Ray at once. Nothing of it needs a graceful end: the batch's
+        results are already durable in its output (each line fsynced), and the Ray holds nothing else."""
         proc, self.proc = self.proc, None
         if proc is not None:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)  # `ray start --block` then stops its processes gracefully
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(15)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)  # anything left in its session
+            _kill_session(proc.pid)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(5)
         if not keep_log:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def _kill_session(session: int) -> None:
+    """SIGKILL every process in ``session`` (the private Ray's launcher and all it started: GCS, raylet,
+    agents and workers, some in process groups of their own), then its leader's whole group again."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if os.getsid(int(entry.name)) == session:
+                    os.kill(int(entry.name), signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(session, signal.SIGKILL)
 
 
 class RayCluster:
@@ -179,13 +205,15 @@ class RayCluster:
     def start(self) -> Any:
         """Start or join Ray; the ``ray`` module, initialised."""
         _prepare_auth(own_head=not self.joined)
+        address = self.address
+        if address is None:  # launched first: Ray's import below overlaps its start
+            self.head = PrivateHead(os.cpu_count() or 1).launch()
+            address = self.head.address
         import ray
 
         self.ray = ray
-        address = self.address
-        if address is None:
-            self.head = PrivateHead(os.cpu_count() or 1).start()
-            address = self.head.address
+        if self.head is not None:
+            self.head.wait()
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
         except Exception as exc:

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,8 +76,12 @@ class SoloGate:
 class RayEngine:
     name = "ray"
 
-    def __init__(self, spec: dict[str, Any], workers: int | None, concurrency: int, address: str | None) -> None:
-        self.spec, self.requested, self.concurrency = spec, workers, concurrency
+    def __init__(
+        self, spec: dict[str, Any], workers: int | None, concurrency: int, address: str | None, progress: bool = False
+    ) -> None:
+        self.spec, self.requested, self.concurrency, self.progress = spec, workers, concurrency, progress
+        self.items: int | None = None
+        """How many items this run has, when known before the start (then no more workers than items)."""
         self.cluster = RayCluster(address)
         self.workers = workers or 0
         self.slots = max(1, self.workers) * concurrency
@@ -95,15 +100,30 @@ class RayEngine:
     async def __aenter__(self) -> RayEngine:
         # Ray prints some cluster messages to sys.stdout; ours carries only the summary JSON.
         self._stdout.enter_context(contextlib.redirect_stdout(sys.stderr))
+        started = time.monotonic()
+        self._say(
+            f"joining the Ray cluster at {self.cluster.address}... "
+            if self.cluster.joined
+            else f"starting a private Ray cluster ({os.cpu_count() or 1} CPUs)... "
+        )
         try:
             ray = self.cluster.start()
-            self.workers = self.requested or self.cluster.cpus()
+            self.workers = self.requested or min(self.cluster.cpus(), self.items or sys.maxsize)
             self.slots = self.workers * self.concurrency
             await self._start_workers(ray)
         except BaseException:
+            self._say("failed\n")
             await self.__aexit__()
             raise
+        plural = "s" if self.workers > 1 else ""
+        self._say(f"ready in {time.monotonic() - started:.1f} s ({self.workers} worker{plural})\n")
         return self
+
+    def _say(self, text: str) -> None:
+        """Part of the start-up line on stderr (none with progress off)."""
+        if self.progress:
+            sys.stderr.write(text)
+            sys.stderr.flush()
 
     async def _start_workers(self, ray: Any) -> None:
         options: dict[str, Any] = {

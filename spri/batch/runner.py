@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, Literal
 
 from spri.api import Context, SpriError
@@ -168,7 +168,8 @@ async def run_batch(
 
         address = ray_address or os.environ.get("RAY_ADDRESS") or None
         execution.update(workers=workers, ray_address=address)
-        runner_engine = RayEngine(worker_spec(ctx, base_urls, max_in_flight), workers, concurrency, address)
+        spec = worker_spec(ctx, base_urls, max_in_flight)
+        runner_engine = RayEngine(spec, workers, concurrency, address, progress=progress)
     elif engine == "local":
         runner_engine = LocalEngine(with_pools(ctx, base_urls, max_in_flight), concurrency)
     else:
@@ -179,17 +180,24 @@ async def run_batch(
     return await execute(plan, ctx, runner_engine, stats or Stats(), progress, **hooks)
 
 
+LOOK_AHEAD = 1024
+"""Items taken before the engine starts, to know whether a run is smaller than that."""
+
+
 async def run_on(engine: Any, work: Iterator[Work], runner: Runner, stats: Stats) -> None:
-    """Run the work on the engine, started only if there is work (a finished job's rerun starts no Ray)."""
-    first = next(work, None)
+    """Run the work on the engine, started only if there is work (a finished job's rerun starts no Ray),
+    told how many items there are when they are few (a Ray then starts no more workers than items)."""
+    first = list(islice(work, LOOK_AHEAD))
     stats.extra.update(workers=engine.workers, engine_start_s=0.0)
-    if first is None:
+    if not first:
         return
+    if len(first) < LOOK_AHEAD:
+        engine.items = len(first)
     started = time.monotonic()
     async with engine:
         stats.extra.update(workers=engine.workers, engine_start_s=round(time.monotonic() - started, 2))
         with _quiet_gc():
-            await gather_bounded(chain([first], work), runner.one, engine.slots)
+            await gather_bounded(chain(first, work), runner.one, engine.slots)
 
 
 @contextmanager

@@ -71,3 +71,12 @@ def test_ray_auth_refresh_falls_back_to_nothing(monkeypatch):
     assert compat.refresh_ray_auth()
     monkeypatch.setattr(compat, "private", lambda *names: None)
     assert not compat.refresh_ray_auth()
+
+
+def test_a_private_ray_head_keeps_its_autoscaler_on_an_unverified_ray(monkeypatch):
+    pytest.importorskip("ray")
+    assert compat.ray_start_without_autoscaler() == ["--no-monitor"]
+    monkeypatch.setattr(compat, "_release", lambda name: (99, 0))
+    assert compat.ray_start_without_autoscaler() == []
+    monkeypatch.setattr(compat, "_release", lambda name: None)
+    assert compat.ray_start_without_autoscaler() == []

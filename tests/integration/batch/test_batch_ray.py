@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -135,7 +136,7 @@ def test_ray_engine_writes_what_the_local_engine_writes(env, tmp_path, short_tmp
         assert local.returncode == 0, local.stderr
         local_requests = len(server.requests)
         ray = ray_batch(env, source, tmp_path / "ray", "--workers", "2", "--concurrency", "3")
-        assert ray.returncode == 0, ray.stderr
+        assert ray.returncode == 0 and "Ray cluster" not in ray.stderr, ray.stderr  # quiet (-q): no start-up line
         assert len(server.requests) == 2 * local_requests == 2 * 16 * 4
         again = run_batch(env, source, tmp_path / "ray", "--concurrency", "2")  # the other engine may resume it
         assert again.returncode == 0 and len(server.requests) == 2 * local_requests, again.stderr
@@ -174,9 +175,14 @@ def test_settings_guard_holds_across_engines(env, tmp_path, short_tmp):
         assert not sessions_of(str(short_tmp)), "refused before Ray was started"
         with open(source, "a") as handle:  # line 5: not JSON, reported with its line number by the driver
             handle.write("{not json\n")
-        # execution settings may change: another engine, worker count and speculation
-        rest = ray_batch(env, source, out, "--workers", "2", "--speculate")
+        # execution settings may change: another engine, worker count and speculation; not quiet this time
+        command = batch_command(source, out, "--engine", "ray", "--workers", "2", "--speculate")
+        command.remove("-q")
+        rest = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
         assert rest.returncode == 1, rest.stderr  # 1: an item failed (the bad line)
+    cpus = os.cpu_count() or 1
+    started = rf"(?m)^starting a private Ray cluster \({cpus} CPUs\)\.\.\. ready in \d+\.\d s \(2 workers\)$"
+    assert re.search(started, rest.stderr), rest.stderr
     summary = json.loads(rest.stdout)
     assert summary["done"] == 2 and summary["skipped_already_done"] == 2 and summary["failed"] == 1
     exactly_once(out, 4)

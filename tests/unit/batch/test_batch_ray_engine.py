@@ -5,6 +5,8 @@ then, only that item fails. Also: what a worker is sent, and a worker that canno
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 from typing import Any
 
 import pytest
@@ -15,9 +17,11 @@ from ray.exceptions import RayActorError
 
 from spri.api import Result, make_context
 from spri.batch.engine import Failure
+from spri.batch.progress import Stats
 from spri.batch.ray_cluster import RayError
 from spri.batch.ray_engine import RayEngine, worker_spec
 from spri.batch.ray_worker import ItemWorker
+from spri.batch.runner import LOOK_AHEAD, run_on
 from spri.batch.selection import Work
 from tests.support.fakes import scripted
 
@@ -105,3 +109,96 @@ async def test_a_worker_that_cannot_set_up_says_why_and_fails_its_items():
     assert "unknown profile 'no-such-profile'" in (worker.startup_problem() or "")
     reply = await worker.run("a", {"query": "q"})
     assert reply["failure"]["kind"] == "WorkerSetup"
+
+
+class StandInCluster:
+    """A cluster with ``cpus`` CPUs that starts at once (no Ray processes)."""
+
+    def __init__(self, cpus: int, address: str | None = None) -> None:
+        self.address, self.joined, self.n = address, address is not None, cpus
+        self.stopped = False
+
+    def start(self) -> Any:
+        return None
+
+    def cpus(self) -> int:
+        return self.n
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+async def _started(engine: RayEngine, cluster: StandInCluster, monkeypatch: Any) -> RayEngine:
+    async def no_actors(ray: Any) -> None:
+        return None
+
+    engine.cluster = cluster  # type: ignore[assignment]
+    monkeypatch.setattr(engine, "_start_workers", no_actors)
+    async with engine:
+        pass
+    assert cluster.stopped
+    return engine
+
+
+@pytest.mark.parametrize(("requested", "items", "workers"), [(None, 1, 1), (None, 3, 2), (None, None, 2), (3, 1, 3)])
+async def test_no_more_workers_than_items_unless_asked(monkeypatch, requested, items, workers):
+    engine = RayEngine({}, requested, 4, None)
+    engine.items = items
+    await _started(engine, StandInCluster(cpus=2), monkeypatch)
+    assert engine.workers == workers and engine.slots == workers * 4
+
+
+async def test_the_start_is_reported_on_one_stderr_line_unless_quiet(monkeypatch, capsys):
+    await _started(RayEngine({}, None, 2, None, progress=True), StandInCluster(cpus=2), monkeypatch)
+    line = capsys.readouterr().err
+    cpus = os.cpu_count() or 1
+    started = rf"starting a private Ray cluster \({cpus} CPUs\)\.\.\. ready in \d+\.\d s \(2 workers\)\n"
+    assert re.fullmatch(started, line)
+    await _started(RayEngine({}, 1, 2, "10.0.0.1:6379", progress=True), StandInCluster(2, "10.0.0.1:6379"), monkeypatch)
+    assert capsys.readouterr().err.startswith("joining the Ray cluster at 10.0.0.1:6379... ready in ")
+    await _started(RayEngine({}, None, 2, None), StandInCluster(cpus=2), monkeypatch)
+    assert capsys.readouterr().err == ""
+
+
+async def test_a_failed_start_ends_its_line_before_the_error(monkeypatch, capsys):
+    engine = RayEngine({}, None, 2, None, progress=True)
+    cluster = StandInCluster(cpus=2)
+    engine.cluster = cluster  # type: ignore[assignment]
+
+    def refuse() -> Any:
+        raise RayError("the local Ray did not start")
+
+    monkeypatch.setattr(cluster, "start", refuse)
+    with pytest.raises(RayError):
+        async with engine:
+            pass
+    assert capsys.readouterr().err.endswith("... failed\n") and cluster.stopped
+
+
+class CountingEngine:
+    """An engine that records what it was told before it started, and runs nothing."""
+
+    workers, slots, items = 1, 2, None
+
+    async def __aenter__(self) -> CountingEngine:
+        self.told = self.items
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+    def facts(self) -> dict[str, Any]:
+        return {}
+
+
+@pytest.mark.parametrize(("count", "told"), [(3, 3), (LOOK_AHEAD, None), (LOOK_AHEAD + 5, None)])
+async def test_the_engine_is_told_a_small_runs_item_count_before_it_starts(count, told):
+    engine, ran = CountingEngine(), []
+
+    class Recording:
+        async def one(self, work: Work) -> None:
+            ran.append(work.item_id)
+
+    works = (Work(f"i{n}", {}) for n in range(count))
+    await run_on(engine, works, Recording(), Stats())  # type: ignore[arg-type]
+    assert engine.told == told and ran == [f"i{n}" for n in range(count)]
