@@ -1,5 +1,6 @@
 """P7 — `spri batch --engine ray`: scaling with workers, local vs ray when the framework's CPU is the limit,
-Ray's start-up cost, and framework CPU per model call for each engine.
+Ray's start-up cost, and framework CPU per model call for each engine; and start-up costs: one item on
+each engine (wall including start and stop), and `spri ask` until its first model call.
 
 Every run is a real `spri batch` process against the fake OpenAI server (benchmarks/fake_openai.py, its
 own process; its CPU is not counted). The critic accepts at once, so an item is 4 calls.
@@ -11,6 +12,11 @@ own process; its CPU is not counted). The critic accepts at once, so an item is 
   both on this machine's cores.
 - Start-up: the time from entering the engine to its workers being ready (a private Ray head, then the
   actors), reported by the batch summary as ``engine_start_s``.
+- One item: `spri batch` on one item with no latency, local and ray alternated, wall time of the whole
+  process (start, the 4 calls, stop), Ray's start split into the cluster (head up and connected) and
+  the workers (ready to take items), and the CPU of every process involved.
+- `spri ask` start-up: from starting `spri ask` to its first model call (a TCP connection to a listener
+  standing in for the endpoint), against `spri --version` (the interpreter and the CLI's entry point).
 - CPU per call: the CPU time of the processes doing the work, read from /proc while the run goes, from
   the first finished item to the end (start-up CPU is reported apart): for local the `spri` process; for
   ray the driver and the workers, and apart from them Ray's own daemons.
@@ -22,14 +28,16 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from harness import fake_endpoint, main, scratch, write_items
+from harness import fake_endpoint, main, repeats, scratch, spread, write_items
 
 from tests.support.processes import batch_command, cli_env
 
@@ -110,9 +118,12 @@ def run_batch(items: int, latency: float, *engine: str) -> dict[str, Any]:
             wall = time.perf_counter() - start
             cpu = watch.stop()
         summary = json.loads(stdout)
-        assert proc.returncode == 0 and summary["done"] == items and watch.at_first_item is not None, summary
+        assert proc.returncode == 0 and summary["done"] == items, summary
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    if items == 1:
+        return _one_item(summary, wall, cpu)
+    assert watch.at_first_item is not None, "no finished item was seen while the batch ran"
     before, written = watch.at_first_item
     calls = (items - written) * summary["calls"] / items
     work = max(1e-6, summary["elapsed_s"] - summary.get("engine_start_s", 0.0))
@@ -130,7 +141,59 @@ def run_batch(items: int, latency: float, *engine: str) -> dict[str, Any]:
     }
 
 
+def _one_item(summary: dict[str, Any], wall: float, cpu: dict[str, float]) -> dict[str, Any]:
+    split = summary.get("engine_start_split_s") or {}
+    return {
+        "engine": summary["engine"],
+        "wall_s": round(wall, 2),
+        "start_s": summary.get("engine_start_s", 0.0),
+        "cluster_s": split.get("cluster", 0.0),
+        "workers_s": split.get("workers", 0.0),
+        "cpu_s": round(sum(cpu.values()), 1),
+    }
+
+
+def one_item(runs: int) -> dict[str, list[dict[str, Any]]]:
+    """``runs`` one-item batches on each engine, alternated so load falls on both alike."""
+    found: dict[str, list[dict[str, Any]]] = {"local": [], "ray": []}
+    for _ in range(runs):
+        for engine in found:
+            found[engine].append(run_batch(1, 0.0, "--engine", engine))
+    return found
+
+
+def ask_startup(runs: int) -> dict[str, Any]:
+    """Seconds from starting `spri ask` to its first model call, and of `spri --version`, ``runs`` each."""
+    first_call, version = [], []
+    folder = scratch("p7-ask")
+    try:
+        for _ in range(runs):
+            with socket.socket() as listener:
+                listener.bind(("127.0.0.1", 0))
+                listener.listen()
+                listener.settimeout(300)
+                url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+                env = cli_env(folder, OPENAI_API_KEY="bench", OPENAI_BASE_URL=url)
+                command = [sys.executable, "-m", "spri.cli", "ask", "How do I sleep better?", "--model", "openai:fake"]
+                start = time.perf_counter()
+                proc = subprocess.Popen([*command, "-q"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    listener.accept()[0].close()
+                    first_call.append(time.perf_counter() - start)
+                finally:
+                    proc.kill()
+                    proc.wait(30)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "spri.cli", "--version"], env=env, capture_output=True, check=True)
+            version.append(time.perf_counter() - start)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"first_call_s": spread(first_call), "version_s": spread(version)}
+
+
 def _measure() -> dict[str, Any]:
+    one = one_item(repeats(3))
+    ask = ask_startup(repeats(5))
     scaling = [
         run_batch(
             ITEMS_PER_WORKER * n, LATENCY, "--engine", "ray", "--workers", str(n), "--concurrency", str(IN_FLIGHT)
@@ -141,11 +204,55 @@ def _measure() -> dict[str, Any]:
         run_batch(CPU_ITEMS, 0.0, "--concurrency", str(CPU_LOCAL_IN_FLIGHT)),
         run_batch(CPU_ITEMS, 0.0, "--engine", "ray", "--workers", "2", "--concurrency", str(CPU_LOCAL_IN_FLIGHT // 2)),
     ]
-    return {"scaling": scaling, "cpu_bound": cpu_bound}
+    return {"one_item": one, "ask": ask, "scaling": scaling, "cpu_bound": cpu_bound}
 
 
 async def measure() -> dict[str, Any]:
     return await asyncio.to_thread(_measure)
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def headline(results: dict[str, Any]) -> dict[str, float]:
+    """Start-up figures (lower is better): one item on each engine, and `spri ask` to its first call."""
+    one = results["one_item"]
+    return {
+        "one item, local: wall s": _median(one["local"], "wall_s"),
+        "one item, ray: wall s": _median(one["ray"], "wall_s"),
+        "one item, ray: CPU s": _median(one["ray"], "cpu_s"),
+        "spri ask: s to first call": results["ask"]["first_call_s"]["median"],
+    }
+
+
+def startup_report(results: dict[str, Any]) -> list[str]:
+    one, ask = results["one_item"], results["ask"]
+    lines = [
+        f"One item (4 calls, no latency): `spri batch` wall time including start and stop, {len(one['ray'])} runs "
+        "of each engine alternated (median; every run). Ray's start = the private cluster (head up, driver "
+        "connected) + the workers (ready to take items). CPU: every process of the run (driver, Ray's "
+        "daemons, workers). Target: ray <= 8 s.",
+        "",
+        "| engine | wall (s) | runs | Ray start (s) | cluster (s) | workers (s) | CPU (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for engine, runs in one.items():
+        walls = ", ".join(f"{r['wall_s']:.1f}" for r in runs)
+        lines.append(
+            f"| {engine} | {_median(runs, 'wall_s'):.2f} | {walls} | {_median(runs, 'start_s'):.2f} | "
+            f"{_median(runs, 'cluster_s'):.2f} | {_median(runs, 'workers_s'):.2f} | {_median(runs, 'cpu_s'):.1f} |"
+        )
+    first, version = ask["first_call_s"], ask["version_s"]
+    lines += [
+        "",
+        f"`spri ask` start-up: {first['median']:.2f} s from the process's start to its first model call "
+        f"(runs: {', '.join(f'{v:.2f}' for v in first['runs'])}); `spri --version` takes {version['median']:.2f} s "
+        "(the interpreter and the CLI's entry point). The rest is importing what the command runs on "
+        "(the OpenAI client, langchain-core with LangSmith's tracer, LangGraph) and building the run.",
+        "",
+    ]
+    return lines
 
 
 def report(results: dict[str, Any]) -> str:
@@ -156,6 +263,7 @@ def report(results: dict[str, Any]) -> str:
     lines = [
         "## P7 — Ray engine",
         "",
+        *startup_report(results),
         f"Latency-bound: fake endpoint with {LATENCY} s per call, {IN_FLIGHT} items in flight per worker, "
         f"{ITEMS_PER_WORKER} items per worker (4 calls each). Items/s counts work time only (the run's time "
         "minus Ray's start-up). Target: 2 workers >= 1.8 x one.",

@@ -92,10 +92,11 @@ class RayEngine:
         self.free = asyncio.Condition()
         self.gate = SoloGate()
         self.deaths = 0
+        self.start_split: dict[str, float] = {}
         self._stdout = contextlib.ExitStack()
 
     def facts(self) -> dict[str, Any]:
-        return {"worker_deaths": self.deaths}
+        return {"worker_deaths": self.deaths, "engine_start_split_s": self.start_split}
 
     async def __aenter__(self) -> RayEngine:
         # Ray prints some cluster messages to sys.stdout; ours carries only the summary JSON.
@@ -108,6 +109,7 @@ class RayEngine:
         )
         try:
             ray = self.cluster.start()
+            self.start_split["cluster"] = round(time.monotonic() - started, 2)
             self.workers = self.requested or min(self.cluster.cpus(), self.items or sys.maxsize)
             self.slots = self.workers * self.concurrency
             await self._start_workers(ray)
@@ -115,6 +117,7 @@ class RayEngine:
             self._say("failed\n")
             await self.__aexit__()
             raise
+        self.start_split["workers"] = round(time.monotonic() - started - self.start_split["cluster"], 2)
         plural = "s" if self.workers > 1 else ""
         self._say(f"ready in {time.monotonic() - started:.1f} s ({self.workers} worker{plural})\n")
         return self

@@ -146,6 +146,7 @@ async def test_no_more_workers_than_items_unless_asked(monkeypatch, requested, i
     engine.items = items
     await _started(engine, StandInCluster(cpus=2), monkeypatch)
     assert engine.workers == workers and engine.slots == workers * 4
+    assert set(engine.facts()["engine_start_split_s"]) == {"cluster", "workers"}
 
 
 async def test_the_start_is_reported_on_one_stderr_line_unless_quiet(monkeypatch, capsys):
