@@ -73,8 +73,8 @@ class CpuWatch:
                 continue
             pid = int(entry.name)
             try:
-                if self.marker in (entry / "cmdline").read_bytes():
-                    self.sessions.add(os.getsid(pid))
+                if pid != self.driver and self.marker in (entry / "cmdline").read_bytes():
+                    self.sessions.add(os.getsid(pid))  # a private Ray's (the driver's is this benchmark's)
                 if pid != self.driver and os.getsid(pid) not in self.sessions:
                     continue
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
