@@ -217,18 +217,19 @@ class RayCluster:
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
         except Exception as exc:
-            self.stop()
+            logs = f" (its logs: {self.head.temp_dir})" if self.head is not None else ""
+            self.stop(keep_logs=True)
             where = f"the Ray cluster at {address}" if self.joined else "the local Ray just started"
-            raise RayError(f"cannot connect to {where}: {str(exc).strip().splitlines()[0]}") from exc
+            raise RayError(f"cannot connect to {where}: {str(exc).strip().splitlines()[0]}{logs}") from exc
         return ray
 
     def cpus(self) -> int:
         return max(1, int(self.ray.cluster_resources().get("CPU", 1))) if self.ray else 1
 
-    def stop(self) -> None:
+    def stop(self, keep_logs: bool = False) -> None:
         if self.ray is not None and self.ray.is_initialized():
             with contextlib.suppress(Exception):
                 self.ray.shutdown()
         if self.head is not None:
-            self.head.stop()
+            self.head.stop(keep_log=keep_logs)
             self.head = None

@@ -18,7 +18,7 @@ from ray.exceptions import RayActorError
 from spri.api import Result, make_context
 from spri.batch.engine import Failure
 from spri.batch.progress import Stats
-from spri.batch.ray_cluster import RayError
+from spri.batch.ray_cluster import RayCluster, RayError
 from spri.batch.ray_engine import RayEngine, worker_spec
 from spri.batch.ray_worker import ItemWorker
 from spri.batch.runner import LOOK_AHEAD, run_on
@@ -203,3 +203,27 @@ async def test_the_engine_is_told_a_small_runs_item_count_before_it_starts(count
     works = (Work(f"i{n}", {}) for n in range(count))
     await run_on(engine, works, Recording(), Stats())  # type: ignore[arg-type]
     assert engine.told == told and ran == [f"i{n}" for n in range(count)]
+
+
+def test_a_private_ray_that_cannot_be_joined_keeps_its_logs_and_names_them(monkeypatch, tmp_path):
+    import shutil
+
+    import ray
+
+    from spri.batch import ray_cluster
+
+    monkeypatch.setattr(ray_cluster, "_prepare_auth", lambda own_head: None)
+    monkeypatch.setattr(ray_cluster, "_temp_root", lambda: str(tmp_path))
+    monkeypatch.setattr(ray_cluster.PrivateHead, "launch", lambda head: head)  # no Ray processes
+    monkeypatch.setattr(ray_cluster.PrivateHead, "wait", lambda head: None)
+
+    def refuse(**options: Any) -> None:
+        raise ConnectionError("Failed to register worker to Raylet")
+
+    monkeypatch.setattr(ray, "init", refuse)
+    cluster = RayCluster(None)
+    with pytest.raises(RayError, match=r"cannot connect to the local Ray just started: Failed to register") as raised:
+        cluster.start()
+    kept = [folder for folder in tmp_path.iterdir() if folder.name.startswith("spri-ray-")]
+    assert len(kept) == 1 and f"(its logs: {kept[0]})" in str(raised.value) and cluster.head is None
+    shutil.rmtree(kept[0])
