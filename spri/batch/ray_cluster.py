@@ -3,9 +3,9 @@ cluster joined by address.
 
 The private Ray is ``ray start --head --block`` in a session of its own, with its own token and temp
 folder (nothing is written to ``~/.ray`` or ``/tmp/ray``). Its launcher asks the kernel for SIGTERM when
-this process dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed driver leaves no raylet, GCS or worker
-behind for more than a few seconds; on a normal end it is stopped (SIGTERM, then SIGKILL for anything
-left in its session). A joined cluster is left running; the job's workers end with the driver.
+this process dies (``PR_SET_PDEATHSIG``) and then kills every process of that session, so even a
+SIGKILLed driver leaves no raylet, GCS or worker behind for more than a few seconds; on a normal end the
+whole session is killed at once. A joined cluster is left running; the job's workers end with the driver.
 """
 
 from __future__ import annotations
@@ -32,13 +32,22 @@ START_TIMEOUT = float(os.environ.get("SPRI_RAY_START_TIMEOUT", "180"))
 FORWARDED_PREFIXES = ("OPENAI_", "SPRI_", "LANGSMITH_", "LANGCHAIN_", "HF_")
 FORWARDED_SUFFIXES = ("_API_KEY", "_BASE_URL")
 
-# The launcher: arm PR_SET_PDEATHSIG (it survives exec), give up if the parent is already gone, then
-# become `ray start`. Done in a child interpreter so no preexec_fn runs in this (threaded) process.
+# The launcher: arm PR_SET_PDEATHSIG, give up if the parent is already gone, then run `ray start` as its
+# child and wait. On SIGTERM (the parent died) it SIGKILLs every other process of its session itself:
+# `ray start` may not end on SIGTERM when one of its processes is already gone. Done in a child
+# interpreter so no preexec_fn runs in this (threaded) process.
 _LAUNCHER = (
-    "import ctypes, os, signal, sys\n"
+    "import ctypes, os, signal, subprocess, sys\n"
     "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"
     "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
+    "def end(*_):\n"
+    "    for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+    "        try:\n"
+    "            if int(pid) != os.getpid() and os.getsid(int(pid)) == os.getpid(): os.kill(int(pid), 9)\n"
+    "        except OSError: pass\n"
+    "    os._exit(1)\n"
+    "signal.signal(signal.SIGTERM, end)\n"
+    "sys.exit(subprocess.Popen(sys.argv[2:]).wait())\n"
 )
 
 
