@@ -60,6 +60,11 @@ def titled(name: str) -> str:
     return f"{name.upper()} ({title})" if title else name.upper()
 
 
+def _change(before: float, after: float) -> str:
+    """The relative change, or the absolute one where the base figure is 0 (a share of nothing copied)."""
+    return f"{after / before - 1:+.1%}" if before else f"{after - before:+.3f}"
+
+
 def report(figures: dict[str, Any], commits: list[str], rounds: int, repetitions: int) -> str:
     base, head = commits
     lines = [
@@ -78,7 +83,7 @@ def report(figures: dict[str, Any], commits: list[str], rounds: int, repetitions
             before, after = statistics.median(values[base]), statistics.median(values[head])
             lines.append(
                 f"| {titled(name)} | {figure} | {before:.3f} | {listed(values[base], 3)} | {after:.3f} | "
-                f"{listed(values[head], 3)} | {after / before - 1:+.1%} |"
+                f"{listed(values[head], 3)} | {_change(before, after)} |"
             )
     return "\n".join(lines)
 
