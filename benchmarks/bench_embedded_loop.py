@@ -2,15 +2,18 @@
 as fast? Comparable across commits (``python benchmarks/compare.py BASE p10``).
 
 (a) `spri ask QUERY --json -q` with every default, a fresh process per query (model load included), on
-the held-out queries of tests/data/embedded_labelled.jsonl ($SPRI_BENCH_REPEATS of them, 20 by
-default): wall time and CPU-seconds of the process (user + system), model calls, why each stage stopped,
-and copying in the final output: principles repeating 6 or more words in a row of a seed example, a
-prompt template or a feedback sentence; a response doing the same, copying half its principles' word
-5-grams, or restating them as instructions (spri.models.embedded.copying, this tree's, for both commits).
+the held-out queries of tests/data/embedded_labelled.jsonl ($SPRI_BENCH_REPEATS of them, 20 by default;
+round k of benchmarks/compare.py takes the k-th slice of that many, so `--rounds 4 --repetitions 5`
+covers 20 queries, each run by both commits back to back): wall time and CPU-seconds of the process
+(user + system), model calls, why each stage stopped, and copying in the final output: principles
+repeating 6 or more words in a row of a seed example, a prompt template or a feedback sentence; a
+response doing the same, copying half its principles' word 5-grams, or restating them as instructions
+(spri.models.embedded.copying, this tree's, for both commits).
 (b) Ranking on the held-out pairs of the same file, in process: the critic on the response pairs (with
 their principles) and on the principle pairs, and the judge without principles (`--profile rubric
 --method vanilla`'s reading) on the response pairs: the share of pairs where the good draft does not
-score strictly higher on the integer score, and the tokens the critic reads per verdict (its cost).
+score strictly higher on the integer score, and the tokens the critic reads per verdict (its cost). These
+are deterministic, so a comparison reads them in its first round only.
 
 The labelled set is read from this tree even when the code measured is another commit's: its path goes
 to the measuring process in $SPRI_BENCH_LABELLED.
@@ -30,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import main, repeats
+from harness import main, repeats, round_index
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED_VARIABLE = "SPRI_BENCH_LABELLED"
@@ -84,13 +87,21 @@ def _ranking() -> dict[str, list[list[list[int]]]]:
     return found
 
 
+def queries(count: int, round_: int) -> list[str]:
+    """The held-out queries a run of round ``round_`` asks: the ``round_``-th slice of ``count``."""
+    found = [r["query"] for r in _rows() if r["stage"] == "query"][round_ * count : (round_ + 1) * count]
+    if not found:
+        raise SystemExit(f"no held-out queries left for round {round_ + 1} of {count} each")
+    return found
+
+
 async def measure() -> dict[str, Any]:
-    queries = [r["query"] for r in _rows() if r["stage"] == "query"][: repeats(QUERIES)]
+    round_ = round_index()
     runs = []
-    for query in queries:
+    for query in queries(repeats(QUERIES), round_):
         runs.append(await asyncio.to_thread(_ask, query))
         print(f"  {runs[-1]['wall']:.1f} s wall, {runs[-1]['cpu']:.1f} CPU-s: {query}", file=sys.stderr, flush=True)
-    return {"runs": runs, "ranking": await asyncio.to_thread(_ranking)}
+    return {"runs": runs, "ranking": await asyncio.to_thread(_ranking) if round_ == 0 else {}}
 
 
 def _shown_sources() -> list[str]:

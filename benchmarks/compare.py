@@ -3,9 +3,10 @@
 Each commit's code is laid out as installed in a temporary folder, with this tree's benchmarks in place
 of its own (harness.checkout), so the same measuring code runs on both. Then ROUNDS rounds, each running
 every benchmark once on each commit in turn (a process of its own per run, with few repetitions), so
-load on a shared machine falls on both alike. Reported per benchmark: each figure of its ``headline``
-for each commit, median over the rounds and every round's value, and the change. The section goes into
-RESULTS.md under "## Side by side" (run.py keeps it).
+load on a shared machine falls on both alike; a benchmark over a list of inputs takes the next slice of
+it in each round (harness.round_index), so both commits run the same inputs back to back. Reported per
+benchmark: each figure of its ``headline`` for each commit, median over the rounds and every round's
+value, and the change. The section goes into RESULTS.md under "## Side by side" (run.py keeps it).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def measure(commits: list[str], names: list[str], rounds: int, repetitions: int)
                 module = importlib.import_module(run.BENCHMARKS[name])
                 for commit, tree in trees.items():
                     print(f"round {round_ + 1}: {name} on {commit}", file=sys.stderr, flush=True)
-                    for figure, value in module.headline(run_in(tree, run.BENCHMARKS[name], repetitions)).items():
+                    measured = run_in(tree, run.BENCHMARKS[name], repetitions, round_)
+                    for figure, value in module.headline(measured).items():
                         figures[name].setdefault(figure, {}).setdefault(commit, []).append(value)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -56,6 +58,11 @@ def titled(name: str) -> str:
     doc = importlib.import_module(run.BENCHMARKS[name]).__doc__ or ""
     title = re.split(r"[:.(]", doc.split("—", 1)[-1], maxsplit=1)[0].strip() if "—" in doc else ""
     return f"{name.upper()} ({title})" if title else name.upper()
+
+
+def _change(before: float, after: float) -> str:
+    """The relative change, or the absolute one where the base figure is 0 (a share of nothing copied)."""
+    return f"{after / before - 1:+.1%}" if before else f"{after - before:+.3f}"
 
 
 def report(figures: dict[str, Any], commits: list[str], rounds: int, repetitions: int) -> str:
@@ -76,7 +83,7 @@ def report(figures: dict[str, Any], commits: list[str], rounds: int, repetitions
             before, after = statistics.median(values[base]), statistics.median(values[head])
             lines.append(
                 f"| {titled(name)} | {figure} | {before:.3f} | {listed(values[base], 3)} | {after:.3f} | "
-                f"{listed(values[head], 3)} | {after / before - 1:+.1%} |"
+                f"{listed(values[head], 3)} | {_change(before, after)} |"
             )
     return "\n".join(lines)
 

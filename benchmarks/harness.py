@@ -35,9 +35,19 @@ REPEATS_VARIABLE = "SPRI_BENCH_REPEATS"
 makes several rounds of few, alternating the code measured)."""
 
 
+ROUND_VARIABLE = "SPRI_BENCH_ROUND"
+"""Which round of benchmarks/compare.py runs (0, 1, ...): a benchmark over a list of inputs may take the
+next slice of it in each round, so that both commits run each slice back to back."""
+
+
 def repeats(default: int) -> int:
     """How many measured repetitions to make: ``default``, unless $SPRI_BENCH_REPEATS says."""
     return int(os.environ.get(REPEATS_VARIABLE) or default)
+
+
+def round_index() -> int:
+    """The round of benchmarks/compare.py this run belongs to (0 when run on its own)."""
+    return int(os.environ.get(ROUND_VARIABLE) or 0)
 
 
 def free_port() -> int:
@@ -147,10 +157,10 @@ def checkout(commit: str, into: Path) -> Path:
     return into
 
 
-def run_in(tree: Path, module: str, repetitions: int) -> Any:
+def run_in(tree: Path, module: str, repetitions: int, round_: int = 0) -> Any:
     """``module``'s ``measure()`` on the code in ``tree`` (a process of its own), ``repetitions``
-    measured repetitions; what it measured."""
-    env = {**os.environ, REPEATS_VARIABLE: str(repetitions), "PYTHONPATH": str(tree)}
+    measured repetitions, as round ``round_`` of a comparison; what it measured."""
+    env = {**os.environ, REPEATS_VARIABLE: str(repetitions), ROUND_VARIABLE: str(round_), "PYTHONPATH": str(tree)}
     done = subprocess.run(
         [sys.executable, str(tree / "benchmarks" / f"{module}.py"), "--json"],
         cwd=tree,

@@ -38,7 +38,7 @@ from spri.state import Critique
 
 RESPONSE_BANDS = (-1.5, -0.26, 0.22, 0.63)
 """Correctness plus the principles' coverage of a response from which it scores 2, 3, 4, 5."""
-ANSWER_BANDS = (-1.69, -0.64, 0.28, 0.89)
+ANSWER_BANDS = (-1.19, -0.52, 0.08, 0.69)
 """Correctness of a response judged without principles from which it scores 2, 3, 4, 5."""
 PRINCIPLE_BANDS = (0.0, 0.10, 0.20, 0.50)
 """Principles' PMI (nats/token) from which they score 2, 3, 4, 5."""

@@ -108,9 +108,11 @@ def test_the_critic_ranks_good_above_bad_principles():
 
 
 def test_the_judge_without_principles_ranks_right_above_wrong_responses():
-    """Measured: 36/49 strictly on the integer score, 43/49 on the expected score."""
+    """Measured: 37/49 strictly on the integer score, 43/49 on the expected score; 28/49 right answers at
+    min_score or more."""
     pairs = _scored(RESPONSE_PAIRS, "base:response", judged=True)
-    assert _strictly_ranked(pairs) >= math.ceil(0.68 * len(pairs))
+    assert _strictly_ranked(pairs) >= math.ceil(0.75 * len(pairs))
+    assert sum(good.score is not None and good.score >= MIN_SCORE for good, _ in pairs) >= 28
     assert _ranked_on_expected(pairs) >= math.ceil(0.85 * len(pairs))
     plain = _plainly_bad(pairs)
     assert _strictly_ranked(plain) == len(plain)
