@@ -3,6 +3,7 @@ built, so they cannot drift from them. A page asks for one with an HTML comment 
 
 - ``<!-- cli-reference -->``: every ``spri`` command's help (:mod:`spri.cli.reference`);
 - ``<!-- methods-table -->``: the method table (``spri.state.methods.METHODS``);
+- ``<!-- context-fields -->``: every field of :class:`spri.Context`, its type, default and description;
 - ``<!-- graph-diagram -->``: the compiled graph as a Mermaid diagram;
 - ``<!-- benchmark-results -->``: ``benchmarks/RESULTS.md``, each benchmark under its descriptive title;
 - ``<!-- include: FILE -->``: a Markdown file of the repository (its own title left out).
@@ -43,6 +44,42 @@ def methods_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def _type_name(annotation: Any) -> str:
+    """A field's type as a reader writes it: ``int``, ``'a' | 'b'``, ``str | chat model | None``."""
+    import typing
+
+    from langchain_core.language_models import BaseChatModel
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " \\| ".join(repr(arg) for arg in args)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if args and origin in (typing.Union, type(int | None)):
+        return " \\| ".join(_type_name(arg) for arg in args)
+    if annotation is type(None):
+        return "None"
+    if isinstance(annotation, type) and issubclass(annotation, BaseChatModel):
+        return "chat model"
+    return getattr(annotation, "__name__", None) if not args else str(annotation).replace("typing.", "")
+
+
+def context_fields() -> str:
+    from spri.state.context import Context
+
+    rows = ["| field | type | default | what it sets |", "|---|---|---|---|"]
+    for name, field in Context.model_fields.items():
+        if field.default_factory is None:
+            default = f"`{field.default!r}`"
+        elif "$" in (field.description or ""):  # read from the environment when a run starts
+            default = "from the environment"
+        else:
+            default = f"`{field.default_factory()!r}`"  # type: ignore[call-arg]
+        description = (field.description or "").replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{name}` | `{_type_name(field.annotation)}` | {default} | {description} |")
+    return "\n".join(rows) + "\n"
+
+
 def graph_diagram() -> str:
     from spri.graph import build_graph
 
@@ -63,6 +100,7 @@ def included(name: str) -> str:
 MARKERS = {
     "<!-- cli-reference -->": cli_reference,
     "<!-- methods-table -->": methods_table,
+    "<!-- context-fields -->": context_fields,
     "<!-- graph-diagram -->": graph_diagram,
     "<!-- benchmark-results -->": benchmark_results,
 }

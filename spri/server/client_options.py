@@ -25,6 +25,7 @@ CLIENT_FIELDS = (
     "random_pick",
     "review_principles",
     "speculate",
+    "conversation_chars",
 )
 """Context fields a client may set as they are (``profile`` restricted to built-in names)."""
 

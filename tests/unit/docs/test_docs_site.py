@@ -53,3 +53,16 @@ def test_a_sub_command_added_to_the_parser_appears_in_the_reference():
     text = markdown(parser)
     assert "## `spri tool`" in text and "### `spri tool list`" in text
     assert "Lists them." in text and "--all" in text
+
+
+def test_the_api_reference_lists_every_run_option_with_its_description():
+    from docs.hooks import context_fields
+    from spri.state.context import Context
+
+    table = context_fields()
+    for name, field in Context.model_fields.items():
+        assert f"| `{name}` |" in table
+        assert (field.description or "").split(".")[0] in table
+    assert "| `protocol` | `'default' \\| 'paper'` | `'default'` |" in table
+    assert "| `model` | `str \\| chat model` | from the environment |" in table
+    assert "<!-- context-fields -->" in (ROOT / "docs" / "reference" / "api.md").read_text(encoding="utf-8")

@@ -200,6 +200,14 @@ def test_clients_may_choose_the_papers_protocol_but_not_a_model():
         check_client_options({"model": "openai:gpt-4o"})
 
 
+def test_clients_may_bound_how_much_of_a_conversation_the_prompts_show():
+    from spri.server.client_options import ClientConfigError, check_client_options
+
+    assert check_client_options({"conversation_chars": 800}) == {"conversation_chars": 800}
+    with pytest.raises(ClientConfigError, match="conversation_chars: Input should be less than or equal"):
+        check_client_options({"conversation_chars": 10**9})
+
+
 def test_workers_get_time_to_start_on_a_busy_machine(monkeypatch, isolated_env, tmp_path):
     """The supervisor of --workers N waits 30 s for a worker's health check, not uvicorn's 5 s, which
     kills workers still importing on a loaded machine over and over."""
