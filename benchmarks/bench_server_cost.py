@@ -209,7 +209,8 @@ async def _record(results: dict[str, Any], name: str, served: Any) -> None:
     try:
         results["served"][name] = await served
     except Exception as exc:
-        results["served"][name] = {"failed": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+        first = (str(exc).splitlines() or [""])[0]  # some errors (httpx.ReadError) have no message
+        results["served"][name] = {"failed": f"{type(exc).__name__}: {first}".rstrip(": ")}
     print(name, json.dumps(results["served"][name]), file=sys.stderr, flush=True)
 
 
