@@ -209,7 +209,8 @@ async def _record(results: dict[str, Any], name: str, served: Any) -> None:
     try:
         results["served"][name] = await served
     except Exception as exc:
-        results["served"][name] = {"failed": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+        first = (str(exc).splitlines() or [""])[0]  # some errors (httpx.ReadError) have no message
+        results["served"][name] = {"failed": f"{type(exc).__name__}: {first}".rstrip(": ")}
     print(name, json.dumps(results["served"][name]), file=sys.stderr, flush=True)
 
 
@@ -267,6 +268,17 @@ def report(r: dict[str, Any]) -> str:
         + ".",
     ]
     return "\n".join(lines)
+
+
+def headline(results: dict[str, Any]) -> dict[str, float]:
+    """The figures to compare across commits (benchmarks/compare.py): batch's CPU ms per model call, and
+    each measured server configuration's CPU ms per model call and wall time."""
+    figures = {"batch CPU ms per call": results["batch_cpu_ms_per_call"]}
+    for name, served in results["served"].items():
+        if "failed" not in served and "profiled" not in name:
+            figures[f"{name}: CPU ms per call"] = served["cpu_ms_per_call"]
+            figures[f"{name}: wall s"] = served["wall_s"]
+    return figures
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ taken when a name is missing or the installed version is not one the use was che
 - langchain-openai: ``ChatOpenAI``'s error translation and gateway metadata, so a chat-completions
   result is built on the event loop rather than on a worker thread. Fallback: ``ChatOpenAI``'s own
   ``_agenerate``.
-- httpcore (the openai SDK's HTTP stack): the network backend of an httpx client's connection pool.
+- httpcore (the openai SDK's HTTP stack): the network backend of an httpx transport's connection pool.
   Fallback: the client as the SDK makes it.
 - ray: its cached authentication settings, refreshed when spri changes them after Ray was imported.
   Fallback: nothing refreshed (settings made before Ray's import still apply). And ``ray start``'s
@@ -133,11 +133,11 @@ async def chat_completion_on_loop(
 # httpcore: the network backend of an httpx client's pool -----------------------------------------
 
 
-def replace_network_backend(client: Any, pool_type: type, replace: Callable[[Any], Any]) -> bool:
-    """Put ``replace(backend)`` in place of the network backend of ``client``'s direct (not proxied)
-    connection pool, a ``pool_type``; False, leaving the client as it was, if that pool is not where
-    this httpx version keeps it."""
-    pool: Any = getattr(getattr(client, "_transport", None), "_pool", None)
+def replace_network_backend(transport: Any, pool_type: type, replace: Callable[[Any], Any]) -> bool:
+    """Put ``replace(backend)`` in place of the network backend of an httpx ``transport``'s connection
+    pool, a ``pool_type``; False, leaving the transport as it was, if that pool is not where this httpx
+    version keeps it."""
+    pool: Any = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if not isinstance(pool, pool_type) or backend is None:
         return False
@@ -145,9 +145,9 @@ def replace_network_backend(client: Any, pool_type: type, replace: Callable[[Any
     return True
 
 
-def network_backend(client: Any) -> Any:
-    """The network backend of ``client``'s connection pool (None where there is none to be found)."""
-    return getattr(getattr(getattr(client, "_transport", None), "_pool", None), "_network_backend", None)
+def network_backend(transport: Any) -> Any:
+    """The network backend of an httpx ``transport``'s connection pool (None where there is none)."""
+    return getattr(getattr(transport, "_pool", None), "_network_backend", None)
 
 
 # ray: cached authentication settings --------------------------------------------------------------
