@@ -145,6 +145,11 @@ def replace_network_backend(transport: Any, pool_type: type, replace: Callable[[
     return True
 
 
+def client_transport(client: Any) -> Any:
+    """The transport of an httpx ``client``'s direct (not proxied) requests (None where there is none)."""
+    return getattr(client, "_transport", None)
+
+
 def network_backend(transport: Any) -> Any:
     """The network backend of an httpx ``transport``'s connection pool (None where there is none)."""
     return getattr(getattr(transport, "_pool", None), "_network_backend", None)

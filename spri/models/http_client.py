@@ -22,7 +22,7 @@ import select
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from spri.compat import replace_network_backend
+from spri.compat import client_transport, replace_network_backend
 
 try:  # the openai SDK's HTTP stack (httpx2 and httpcore2 from openai 3, httpx and httpcore before)
     import httpcore2 as httpcore
@@ -158,7 +158,7 @@ class ClosingStream(httpx.AsyncByteStream):
 
 def transports(client: Any) -> list[Any]:
     """The transports that hold ``client``'s direct (not proxied) connection pools."""
-    transport = getattr(client, "_transport", None)
+    transport = client_transport(client)
     return list(transport.shards) if isinstance(transport, ShardedTransport) else [transport]
 
 

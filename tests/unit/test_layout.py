@@ -168,6 +168,38 @@ def test_no_private_name_of_another_distribution_outside_the_compatibility_modul
     assert not theirs, f"{module} uses {theirs}: use the public API, or put it in {COMPATIBILITY_MODULE}"
 
 
+STDLIB_PRIVATE_READS = {"spri.cli.reference": {"_actions"}}
+"""Private attributes of the standard library read outside spri.compat (argparse lists no sub-commands)."""
+
+
+def private_attribute_reads(tree: ast.AST) -> set[str]:
+    """Private attribute names read or written by name: ``getattr(x, "_name")``, ``setattr``, ``hasattr``."""
+    return {
+        call.args[1].value
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id in ("getattr", "setattr", "hasattr")
+        and len(call.args) >= 2
+        and isinstance(call.args[1], ast.Constant)
+        and isinstance(call.args[1].value, str)
+        and private_names(call.args[1].value)
+    }
+
+
+@pytest.mark.parametrize("module", sorted(m for m in modules() if m != COMPATIBILITY_MODULE))
+def test_no_private_attribute_read_by_name_outside_the_compatibility_module(module):
+    """``getattr(client, "_transport")`` reaches into a dependency as surely as importing a private name."""
+    tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
+    found = private_attribute_reads(tree) - STDLIB_PRIVATE_READS.get(module, set())
+    assert not found, f"{module} reads {sorted(found)} by name: use the public API, or put it in {COMPATIBILITY_MODULE}"
+
+
+def test_the_private_attribute_check_sees_getattr_setattr_and_hasattr():
+    tree = ast.parse("getattr(c, '_transport', None)\nsetattr(p, '_backend', b)\nhasattr(x, '__dict__')\n")
+    assert private_attribute_reads(tree) == {"_transport", "_backend"}
+
+
 def test_the_layout_checks_see_relative_and_string_imports(tmp_path):
     """The checks above read every way of importing (a check that misses one would pass vacuously)."""
     package = tmp_path / "spri" / "surface"
