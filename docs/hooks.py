@@ -61,7 +61,7 @@ def _type_name(annotation: Any) -> str:
         return "None"
     if isinstance(annotation, type) and issubclass(annotation, BaseChatModel):
         return "chat model"
-    return getattr(annotation, "__name__", None) if not args else str(annotation).replace("typing.", "")
+    return str(annotation).replace("typing.", "") if args else getattr(annotation, "__name__", str(annotation))
 
 
 def context_fields() -> str:
